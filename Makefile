@@ -1,0 +1,59 @@
+# The two commands: `make serve` and `make test`. Everything they need is installed here.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INDEX_DIR ?= index
+COLLECTION ?= default
+SAMPLE := data/seeds
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: setup serve test test-deps llm llm-weights lint bench eval clean-index
+
+setup: $(VENV)/.setup-stamp
+
+# Re-runs only when the project's dependencies change, so `make setup` is quick when nothing did.
+$(VENV)/.setup-stamp: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e .
+	$(BIN)/python -m qa.embed.prepare
+	touch $@
+
+serve: setup
+	@if [ ! -f "$(INDEX_DIR)/$(COLLECTION)/docstore.sqlite3" ]; then \
+		$(BIN)/qa ingest $(SAMPLE) --index-dir $(INDEX_DIR) --collection $(COLLECTION); \
+	fi
+	$(BIN)/qa serve --index-dir $(INDEX_DIR)
+
+# Test-only needs: test libraries, the local LLM server and its weights, Debian's Chromium for the widget.
+test-deps: setup $(VENV)/.test-stamp
+
+$(VENV)/.test-stamp: pyproject.toml
+	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[test,llm]"
+	command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+	$(BIN)/python -m qa.llm_server fetch
+	touch $@
+
+test: test-deps
+	$(BIN)/ruff check qa tests
+	$(BIN)/mypy qa
+	$(BIN)/pytest -q
+
+llm-weights: setup
+	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[llm]"
+	$(BIN)/python -m qa.llm_server fetch
+
+# A local OpenAI-compatible LLM on 127.0.0.1:8081; then run `QA_LLM_BASE_URL=http://127.0.0.1:8081/v1 make serve`.
+llm: llm-weights
+	$(BIN)/python -m qa.llm_server serve --port 8081
+
+lint: setup
+	$(BIN)/ruff check qa tests
+	$(BIN)/ruff format --check qa tests
+	$(BIN)/mypy qa
+
+eval: setup
+	$(BIN)/qa eval evals/sample_qa.jsonl --out artifacts/eval --compare
+
+clean-index:
+	rm -rf $(INDEX_DIR)/$(COLLECTION)

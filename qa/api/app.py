@@ -1,0 +1,79 @@
+"""The FastAPI application factory: routers, security, limits, errors, metrics and logs wired together."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from qa import __version__
+from qa.api.errors import install_error_handlers
+from qa.api.limits import BodySizeLimit
+from qa.api.observability import AccessLog, Metrics
+from qa.api.routes import ask, chat, documents, system
+from qa.api.security import Guard
+from qa.config import Settings
+from qa.service import QAService
+
+log = logging.getLogger(__name__)
+
+
+def _index_stats(service: QAService) -> dict[str, dict[str, int]]:
+    if "collections" not in service.__dict__:  # don't load models just to be scraped
+        return {}
+    return {name: service.collections.get(name).stats() for name in service.collections.names()}
+
+
+def create_app(settings: Settings | None = None, service: QAService | None = None) -> FastAPI:
+    settings = settings or Settings()
+    svc = service or QAService(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # Load models once, before the first request, off the event loop.
+        await asyncio.to_thread(svc.warm_up)
+        log.info("ready", extra={"index_dir": str(settings.index_dir), "llm": settings.llm_enabled})
+        yield
+        svc.close()
+
+    app = FastAPI(
+        title="qa",
+        version=__version__,
+        summary="Question answering over document collections, with sentence-level citations.",
+        lifespan=lifespan,
+    )
+    app.state.service = svc
+    app.state.metrics = Metrics(lambda: _index_stats(svc))
+    guard = Guard(settings)
+    install_error_handlers(app)
+
+    # Public (widget) keys may only ask; every other /v1 route needs a full key when keys are configured.
+    may_ask = [Depends(guard.dependency(ask=True))]
+    full = [Depends(guard.dependency(ask=False))]
+    app.include_router(ask.ask_router, dependencies=may_ask)
+    app.include_router(chat.chat_router, dependencies=may_ask)
+    app.include_router(ask.search_router, dependencies=full)
+    app.include_router(chat.models_router, dependencies=full)
+    app.include_router(documents.router, dependencies=full)
+    app.include_router(system.router)
+
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type"],
+            max_age=600,
+        )
+    app.add_middleware(
+        BodySizeLimit,
+        default_limit=settings.max_body_bytes,
+        upload_limit=settings.max_upload_bytes,
+        upload_prefix="/v1/collections/",
+    )
+    app.add_middleware(AccessLog, metrics=app.state.metrics)
+    return app

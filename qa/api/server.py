@@ -1,0 +1,14 @@
+"""Run the service with uvicorn."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from qa.api.app import create_app
+from qa.config import Settings
+
+
+def run(settings: Settings) -> None:
+    app = create_app(settings)
+    # access_log off: our own middleware writes one structured line per request
+    uvicorn.run(app, host=settings.host, port=settings.port, access_log=False, log_config=None)

@@ -1,0 +1,200 @@
+"""The `qa` command line: ingest, search, ask, serve, eval (see CONTRACT.md)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from qa.config import Settings
+from qa.errors import QAError
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--index-dir", type=Path, default=None, help="index directory (env QA_INDEX_DIR, else ./index)")
+    parser.add_argument("--collection", default=None, help="collection name (default: default)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qa", description="Question answering over document collections.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="add or update files and folders (.txt .md .html .htm .pdf .docx)")
+    p.add_argument("paths", nargs="+", type=Path)
+    _common(p)
+
+    p = sub.add_parser("search", help="retrieve passages, best first")
+    p.add_argument("query")
+    p.add_argument("--k", type=int, default=None, help="number of passages (default 5)")
+    p.add_argument("--fusion", choices=["rrf", "dense", "bm25"], default=None, help="retrieval variant")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    _common(p)
+
+    p = sub.add_parser("ask", help="answer a question with citations")
+    p.add_argument("question")
+    p.add_argument("--k", type=int, default=None, help="passages to answer from (default 5)")
+    p.add_argument("--json", action="store_true", help="print exactly the /v1/ask response body")
+    _common(p)
+
+    p = sub.add_parser("serve", help="run the HTTP service")
+    p.add_argument("--host", default=None)
+    p.add_argument("--port", type=int, default=None)
+    _common(p)
+
+    p = sub.add_parser("eval", help="evaluate retrieval and answers on a JSONL dataset")
+    p.add_argument("dataset", type=Path)
+    p.add_argument("--out", type=Path, default=None, help="write report.md, results.jsonl and plots here")
+    p.add_argument("--compare", action="store_true", help="evaluate every retrieval variant side by side")
+    _common(p)
+
+    p = sub.add_parser("documents", help="list the documents of a collection")
+    p.add_argument("--json", action="store_true")
+    _common(p)
+
+    p = sub.add_parser("delete", help="delete a document and its chunks from every index")
+    p.add_argument("doc_id")
+    _common(p)
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, object] = {}
+    if getattr(args, "index_dir", None) is not None:
+        overrides["index_dir"] = args.index_dir
+    if getattr(args, "collection", None):
+        overrides["collection"] = args.collection
+    if getattr(args, "host", None):
+        overrides["host"] = args.host
+    if getattr(args, "port", None):
+        overrides["port"] = args.port
+    return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def _print_json(payload: object) -> None:
+    print(json.dumps(payload, ensure_ascii=False, indent=2))
+
+
+def _cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from tqdm import tqdm
+
+    from qa.service import QAService
+
+    service = QAService(settings)
+    try:
+        report = service.ingest_paths(
+            args.paths,
+            settings.collection,
+            progress=lambda files: tqdm(files, desc="ingest", unit="file", file=sys.stderr),
+        )
+    finally:
+        service.close()
+    for path, reason in report.skipped:
+        print(f"skipped {path}: {reason}", file=sys.stderr)
+    print(report.summary())
+    return 1 if report.skipped else 0
+
+
+def _cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    from qa.service import QAService
+
+    service = QAService(settings)
+    passages = service.search(args.query, settings.collection, args.k, fusion=args.fusion)
+    if args.json:
+        _print_json({"passages": [p.as_dict() for p in passages]})
+        return 0
+    for rank, p in enumerate(passages, start=1):
+        print(f"[{rank}] {p.score:.4f}  {p.title}  ({p.source} {p.start}-{p.end})")
+        print("    " + p.text.replace("\n", " ")[:300])
+    if not passages:
+        print("no passages found")
+    return 0
+
+
+def _cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from qa.service import QAService
+
+    service = QAService(settings)
+    answer = asyncio.run(service.ask(args.question, settings.collection, args.k))
+    if args.json:
+        _print_json(answer.as_dict())
+        return 0
+    print(answer.answer)
+    if answer.citations:
+        print()
+        for c in answer.citations:
+            print(f"[{c.ref}] {c.title} — {c.source} [{c.start}:{c.end}]")
+            print(f"    {c.text}")
+    for warning in answer.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from qa.api.server import run
+
+    run(settings)
+    return 0
+
+
+def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from qa.eval.runner import run_eval
+
+    return run_eval(settings, args.dataset, args.out, compare=args.compare)
+
+
+def _cmd_documents(args: argparse.Namespace, settings: Settings) -> int:
+    from qa.service import QAService
+
+    docs = QAService(settings).list_documents(settings.collection)
+    if args.json:
+        _print_json([{"doc_id": d.doc_id, "source": d.source, "title": d.title, "chunks": d.n_chunks} for d in docs])
+    else:
+        for d in docs:
+            print(f"{d.doc_id}\t{d.n_chunks} chunks\t{d.title}\t{d.source}")
+    return 0
+
+
+def _cmd_delete(args: argparse.Namespace, settings: Settings) -> int:
+    from qa.service import QAService
+
+    QAService(settings).delete_document(settings.collection, args.doc_id)
+    print(f"deleted {args.doc_id}")
+    return 0
+
+
+_COMMANDS = {
+    "ingest": _cmd_ingest,
+    "search": _cmd_search,
+    "ask": _cmd_ask,
+    "serve": _cmd_serve,
+    "eval": _cmd_eval,
+    "documents": _cmd_documents,
+    "delete": _cmd_delete,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    # Keep libraries quiet and offline: the models are local, and progress bars of theirs would garble ours.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from qa.logging import configure_logging
+
+    configure_logging("WARNING" if args.command != "serve" else "INFO")
+    try:
+        settings = _settings(args)
+        return _COMMANDS[args.command](args, settings)
+    except QAError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

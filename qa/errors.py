@@ -1,0 +1,61 @@
+"""Typed errors. Each carries a stable `code` for the HTTP error body and a message a user can act on."""
+
+from __future__ import annotations
+
+
+class QAError(Exception):
+    code = "error"
+    status = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(QAError):
+    code = "invalid_input"
+    status = 400
+
+
+class UnsupportedFile(QAError):
+    code = "unsupported_file"
+    status = 415
+
+
+class UnreadableFile(QAError):
+    code = "unreadable_file"
+    status = 422
+
+
+class EmptyDocument(UnreadableFile):
+    code = "empty_document"
+
+
+class NotFound(QAError):
+    code = "not_found"
+    status = 404
+
+
+class CollectionNotFound(NotFound):
+    code = "collection_not_found"
+
+
+class DocumentNotFound(NotFound):
+    code = "document_not_found"
+
+
+class IndexCorrupted(QAError):
+    code = "index_corrupted"
+    status = 500
+
+
+class ModelUnavailable(QAError):
+    code = "model_unavailable"
+    status = 503
+
+
+class LLMUnavailable(QAError):
+    """The LLM endpoint is down, timed out or answered garbage; callers fall back to extractive."""
+
+    code = "llm_unavailable"
+    status = 503

@@ -1,0 +1,193 @@
+"""One collection: the docstore (truth) plus the FAISS index kept in step with it.
+
+Writes commit to SQLite first, in one transaction per call, then update the in-memory FAISS index. The
+FAISS file on disk is a snapshot stamped with the docstore version it reflects; any process (the server,
+a CLI ingest, a restart after `kill -9`) brings its in-memory index up to the docstore's version by replaying
+the operation log, so no crash can leave the indexes disagreeing and no write needs a full rebuild.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from filelock import FileLock
+
+from qa.errors import IndexCorrupted, InvalidInput
+from qa.index.docstore import DocStore, DocumentRow, NewChunks, StoredChunk
+from qa.index.keyword import match_expression
+from qa.index.vectors import VectorIndex
+from qa.types import Document
+
+log = logging.getLogger(__name__)
+
+DOCSTORE_FILE = "docstore.sqlite3"
+VECTORS_FILE = "vectors.faiss"
+LOCK_FILE = "write.lock"
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentChange:
+    """A document to store, replacing the stored one with the same doc_id when `replaces` is set."""
+
+    document: Document
+    new: NewChunks
+    replaces: str | None = None
+
+
+DocumentInfo = DocumentRow
+
+
+class Collection:
+    def __init__(self, name: str, path: Path, *, model_name: str, dim: int, checkpoint_every: int = 2000) -> None:
+        self.name = name
+        self.path = path
+        self.dim = dim
+        self._checkpoint_every = checkpoint_every
+        path.mkdir(parents=True, exist_ok=True)
+        self._write_lock = FileLock(str(path / LOCK_FILE))
+        self._mutex = threading.RLock()
+        self.store = DocStore(path / DOCSTORE_FILE)
+        self._check_model(model_name, dim)
+        self._vectors = self._load_vectors()
+        self.sync()
+
+    def close(self) -> None:
+        self.store.close()
+
+    # -- consistency -----------------------------------------------------------------------------------
+    def _check_model(self, model_name: str, dim: int) -> None:
+        stored_model, stored_dim = self.store.get_meta("embedding_model"), self.store.get_meta("dim")
+        if stored_model is None:
+            with self._write_lock, self.store.transaction() as conn:
+                DocStore.set_meta(conn, "embedding_model", model_name)
+                DocStore.set_meta(conn, "dim", str(dim))
+            return
+        if stored_model != model_name or int(stored_dim or 0) != dim:
+            raise InvalidInput(
+                f"collection '{self.name}' was indexed with embedding model {stored_model} (dim {stored_dim}), "
+                f"but the configured model is {model_name} (dim {dim}): set QA_EMBEDDING_MODEL back, "
+                "or ingest into a new collection"
+            )
+
+    def _load_vectors(self) -> VectorIndex:
+        file = self.path / VECTORS_FILE
+        if file.exists():
+            try:
+                vectors = VectorIndex.load(file)
+                if vectors.dim == self.dim:
+                    return vectors
+                log.warning("vector index dim mismatch, rebuilding", extra={"collection": self.name})
+            except IndexCorrupted as exc:
+                log.warning("vector index unreadable, rebuilding from the docstore: %s", exc)
+        return self._rebuild_vectors()
+
+    def _rebuild_vectors(self) -> VectorIndex:
+        """Recovery only: the snapshot is missing or unreadable, so rebuild it from stored embeddings."""
+        version = self.store.version()
+        ids, matrix = self.store.embeddings(None, self.dim)
+        vectors = VectorIndex(self.dim, version=version)
+        vectors.add(ids, matrix)
+        return vectors
+
+    def sync(self) -> None:
+        """Bring the in-memory FAISS index up to the docstore's version (cheap when nothing changed)."""
+        with self._mutex:
+            if self._vectors.version == self.store.version():
+                return
+            replay = self.store.oplog_since(self._vectors.version)
+            if replay is None:
+                self._vectors = self._load_vectors()
+                replay = self.store.oplog_since(self._vectors.version)
+                if replay is None:  # the snapshot on disk is older than the pruned log: rebuild
+                    self._vectors = self._rebuild_vectors()
+                    return
+            ops, version = replay
+            self._replay(ops)
+            self._vectors.version = version
+
+    def _replay(self, ops: Sequence[tuple[str, int]]) -> None:
+        i = 0
+        while i < len(ops):
+            op = ops[i][0]
+            j = i
+            while j < len(ops) and ops[j][0] == op:
+                j += 1
+            ids = [chunk_id for _, chunk_id in ops[i:j]]
+            if op == "add":
+                found_ids, matrix = self.store.embeddings(ids, self.dim)
+                self._vectors.remove(found_ids)  # replay must be idempotent
+                self._vectors.add(found_ids, matrix)
+            else:
+                self._vectors.remove(ids)
+            i = j
+
+    def checkpoint(self) -> None:
+        """Save the FAISS snapshot and drop the log entries it covers."""
+        with self._write_lock, self._mutex:
+            self.sync()
+            self._vectors.save(self.path / VECTORS_FILE)
+            self.store.prune_oplog(self._vectors.version)
+
+    def _maybe_checkpoint(self) -> None:
+        # Saving rewrites the whole FAISS file, so small writes only append to the log until it grows.
+        if not (self.path / VECTORS_FILE).exists() or self.store.oplog_size() >= self._checkpoint_every:
+            self.checkpoint()
+
+    def writing(self) -> FileLock:
+        """The collection's write lock (reentrant, across threads and processes)."""
+        return self._write_lock
+
+    # -- writes ----------------------------------------------------------------------------------------
+    def apply(self, changes: Sequence[DocumentChange], deletions: Sequence[str] = ()) -> None:
+        """Store `changes` and delete `deletions` in one transaction, then update FAISS."""
+        if not changes and not deletions:
+            return
+        with self._write_lock:
+            with self.store.transaction() as conn:
+                version = DocStore.bump_version(conn)
+                for doc_id in deletions:
+                    DocStore.delete_document(conn, doc_id, version)
+                for change in changes:
+                    if change.replaces is not None:
+                        DocStore.delete_document(conn, change.replaces, version)
+                    DocStore.insert_document(conn, change.document, change.new, version)
+            self.sync()
+            self._maybe_checkpoint()
+
+    def delete(self, doc_id: str) -> bool:
+        if self.store.document_row(doc_id) is None:
+            return False
+        self.apply([], [doc_id])
+        return True
+
+    # -- reads -----------------------------------------------------------------------------------------
+    def dense_search(self, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        with self._mutex:
+            self.sync()
+            return self._vectors.search(query_vector, k)
+
+    def keyword_search(self, query_terms: Sequence[str], k: int) -> list[tuple[int, float]]:
+        expression = match_expression(query_terms)
+        if expression is None:
+            return []
+        return self.store.keyword_search(expression, k)
+
+    def chunks(self, chunk_ids: Sequence[int]) -> dict[int, StoredChunk]:
+        return self.store.chunks(chunk_ids)
+
+    def document(self, doc_id: str) -> Document | None:
+        return self.store.document(doc_id)
+
+    def documents(self) -> list[DocumentInfo]:
+        return self.store.documents()
+
+    def stats(self) -> dict[str, int]:
+        docs, chunks = self.store.counts()
+        with self._mutex:
+            vectors = len(self._vectors)
+        return {"documents": docs, "chunks": chunks, "vectors": vectors, "version": self.store.version()}
