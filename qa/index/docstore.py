@@ -28,8 +28,8 @@ CREATE TABLE IF NOT EXISTS documents (
     text TEXT NOT NULL,
     content_hash TEXT NOT NULL,
     n_chunks INTEGER NOT NULL,
-    added_at REAL NOT NULL DEFAULT (unixepoch('subsec')),
-    updated_at REAL NOT NULL DEFAULT (unixepoch('subsec'))
+    added_at REAL NOT NULL DEFAULT ((julianday('now') - 2440587.5) * 86400.0),
+    updated_at REAL NOT NULL DEFAULT ((julianday('now') - 2440587.5) * 86400.0)
 );
 CREATE TABLE IF NOT EXISTS chunks (
     chunk_id INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -6,9 +6,11 @@ compound still matches. FTS5 then ranks with its built-in BM25 over these space-
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from collections.abc import Iterable
+from functools import cache
 
 import jieba
 
@@ -22,11 +24,20 @@ _STOP_WORDS = frozenset(
 _TERM = re.compile(r"\w", re.UNICODE)
 
 
+@cache
+def _segmenter() -> jieba.Tokenizer:
+    # jieba logs its dictionary loading at DEBUG through its own handler; keep it out of our structured logs.
+    jieba.setLogLevel(logging.WARNING)
+    tokenizer = jieba.Tokenizer()
+    tokenizer.initialize()
+    return tokenizer
+
+
 def terms(text: str) -> list[str]:
     """Segment `text` into lower-cased index terms, dropping punctuation and stop words."""
     normalized = unicodedata.normalize("NFKC", text).lower()
     out: list[str] = []
-    for token in jieba.cut_for_search(normalized):
+    for token in _segmenter().cut_for_search(normalized):
         token = token.strip()
         if not token or token in _STOP_WORDS or not _TERM.search(token):
             continue

@@ -1,0 +1,1 @@
+"""Evaluation: dataset loading, metrics and reports for retrieval and answering quality."""

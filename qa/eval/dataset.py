@@ -1,0 +1,126 @@
+"""Loading and validating evaluation sets (the JSONL format in CONTRACT.md, "Evaluation data format")."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError, model_validator
+
+from qa.errors import InvalidInput
+
+# Long files with a systematic mistake would otherwise produce a wall of identical messages.
+_MAX_REPORTED_ERRORS = 20
+
+
+@dataclass(frozen=True, slots=True)
+class EvalItem:
+    """One question of an evaluation set. `line` is its 1-based line in the file, for messages."""
+
+    id: str
+    question: str
+    expect_all: tuple[str, ...] = ()
+    answers: tuple[str, ...] = ()
+    docs: tuple[str, ...] = ()
+    unanswerable: bool = False
+    tags: tuple[str, ...] = ()
+    line: int = 0
+    # fields the contract does not name are kept, so datasets can carry notes without breaking loading
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class _ItemModel(BaseModel):
+    # strict: a number where a string is expected is a dataset mistake worth reporting, not coercing
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    id: StrictStr = Field(min_length=1)
+    question: StrictStr = Field(min_length=1)
+    expect_all: list[StrictStr] = Field(default_factory=list)
+    answers: list[StrictStr] = Field(default_factory=list)
+    docs: list[StrictStr] = Field(default_factory=list)
+    unanswerable: StrictBool = False
+    tags: list[StrictStr] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> _ItemModel:
+        if not self.question.strip():
+            raise ValueError("question is blank")
+        for name in ("expect_all", "answers", "docs", "tags"):
+            if any(not s.strip() for s in getattr(self, name)):
+                raise ValueError(f"{name} holds an empty string")
+        if self.unanswerable and (self.expect_all or self.answers):
+            raise ValueError("an unanswerable item cannot have expect_all or answers")
+        if not self.unanswerable and not (self.expect_all or self.answers or self.docs):
+            raise ValueError("nothing to score: give expect_all, answers or docs, or set unanswerable to true")
+        return self
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")
+        parts.append(f"{loc}: {msg}" if loc else msg)
+    return "; ".join(parts)
+
+
+def load_dataset(path: Path) -> list[EvalItem]:
+    """Read and validate a JSONL evaluation set; all problems are reported at once with line numbers."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise InvalidInput(f"evaluation set not found: {path}") from exc
+    except OSError as exc:
+        raise InvalidInput(f"cannot read evaluation set {path}: {exc.strerror or exc}") from exc
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"{path} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from exc
+
+    items: list[EvalItem] = []
+    errors: list[str] = []
+    first_line_of_id: dict[str, int] = {}
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            errors.append(f"line {lineno}: not valid JSON ({exc.msg} at column {exc.colno})")
+            continue
+        if not isinstance(obj, dict):
+            errors.append(f"line {lineno}: expected a JSON object, got {type(obj).__name__}")
+            continue
+        try:
+            model = _ItemModel.model_validate(obj)
+        except ValidationError as exc:
+            errors.append(f"line {lineno}: {_describe(exc)}")
+            continue
+        if model.id in first_line_of_id:
+            errors.append(f"line {lineno}: duplicate id {model.id!r} (first used on line {first_line_of_id[model.id]})")
+            continue
+        first_line_of_id[model.id] = lineno
+        items.append(
+            EvalItem(
+                id=model.id,
+                question=model.question,
+                expect_all=tuple(model.expect_all),
+                answers=tuple(model.answers),
+                docs=tuple(model.docs),
+                unanswerable=model.unanswerable,
+                tags=tuple(model.tags),
+                line=lineno,
+                extra=dict(model.model_extra or {}),
+            )
+        )
+
+    if errors:
+        shown = errors[:_MAX_REPORTED_ERRORS]
+        more = len(errors) - len(shown)
+        tail = f"\n… and {more} more" if more else ""
+        raise InvalidInput(f"{path}: {len(errors)} invalid line(s):\n" + "\n".join(shown) + tail)
+    if not items:
+        raise InvalidInput(f"{path} holds no questions: write one JSON object per line")
+    return items

@@ -1,0 +1,58 @@
+"""`qa eval`: send every dataset question through the same path as /v1/ask, score it, report.
+
+With `--compare` each retrieval variant (fused, dense alone, BM25 alone) is scored on the same questions in
+one run, so the effect of a retrieval change is one command away.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from pathlib import Path
+
+from tqdm import tqdm
+
+from qa.config import Settings
+from qa.eval.dataset import load_dataset
+from qa.eval.report import QuestionResult, format_table, score_result, summarize, write_report
+from qa.service import QAService
+from qa.types import Passage
+
+EVAL_DEPTH = 10
+VARIANTS = {"fused": "rrf", "dense": "dense", "bm25": "bm25"}
+
+
+def run_eval(settings: Settings, dataset: Path, out: Path | None, *, compare: bool = False) -> int:
+    items = load_dataset(dataset)
+    service = QAService(settings)
+    service.collections.get(settings.collection)  # fail early, naming the missing collection
+    variants = VARIANTS if compare else {"fused": settings.fusion}
+    results: list[QuestionResult] = []
+
+    async def run_all() -> None:
+        for item in tqdm(items, desc="eval", unit="q", file=sys.stderr):
+            retrieved: dict[str, list[Passage]] = {}
+            timings: dict[str, float] = {}
+            try:
+                for name, fusion in variants.items():
+                    started = time.perf_counter()
+                    retrieved[name] = service.search(item.question, settings.collection, EVAL_DEPTH, fusion=fusion)
+                    timings[f"search_{name}"] = (time.perf_counter() - started) * 1000
+                answer = await service.ask(item.question, settings.collection)
+            except Exception as exc:  # one failing question must not end the run; it is reported as failed
+                results.append(score_result(item, None, retrieved, error=f"{type(exc).__name__}: {exc}"))
+                continue
+            timings.update(answer.timings_ms)
+            results.append(score_result(item, answer, retrieved, timings_ms=timings))
+
+    try:
+        asyncio.run(run_all())
+    finally:
+        service.close()
+    summary = summarize(results)
+    print(format_table(summary))
+    if out is not None:
+        write_report(summary, results, out)
+        print(f"report written to {out / 'report.md'}")
+    return 0

@@ -1,0 +1,16 @@
+"""Load files into cleaned `Document`s: format loaders, boilerplate removal, ids and hashes."""
+
+from qa.ingest.clean import clean_text
+from qa.ingest.documents import load_bytes, load_file, load_text, make_doc_id
+from qa.ingest.files import iter_files
+from qa.ingest.loaders import SUPPORTED_SUFFIXES
+
+__all__ = [
+    "SUPPORTED_SUFFIXES",
+    "clean_text",
+    "iter_files",
+    "load_bytes",
+    "load_file",
+    "load_text",
+    "make_doc_id",
+]

@@ -1,0 +1,54 @@
+"""Which files an ingest run reads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from qa.errors import InvalidInput
+from qa.ingest.loaders import SUPPORTED_SUFFIXES
+
+
+def _skipped(name: str) -> bool:
+    # dot-files/folders (.git, .venv, editor state) and Office lock files ("~$report.docx") are never documents
+    return name.startswith((".", "~$"))
+
+
+def iter_files(paths: Sequence[Path]) -> Iterator[Path]:
+    """Files to ingest: each folder walked recursively (sorted, supported suffixes only, hidden entries
+    skipped); each file named explicitly is yielded as given even with another suffix, so the caller
+    reports it as unsupported instead of silently ignoring what the user asked for.
+
+    Raises InvalidInput naming the first path that does not exist (before yielding anything, so a typo
+    does not leave a half-done run).
+    """
+    missing = [p for p in paths if not Path(p).exists()]
+    if missing:
+        raise InvalidInput(f"{missing[0]}: no such file or folder")
+    seen: set[Path] = set()
+    for p in paths:
+        path = Path(p)
+        found = [path] if path.is_file() else _walk(path)
+        for f in found:
+            key = f.resolve()
+            if key not in seen:
+                seen.add(key)
+                yield f
+
+
+def _walk(folder: Path) -> list[Path]:
+    out: list[Path] = []
+    try:
+        entries = sorted(folder.iterdir(), key=lambda e: e.name)
+    except OSError:
+        return out
+    for entry in entries:
+        if _skipped(entry.name):
+            continue
+        if entry.is_dir():
+            # symlinked folders could loop; real folders only
+            if not entry.is_symlink():
+                out.extend(_walk(entry))
+        elif entry.is_file() and entry.suffix.lower() in SUPPORTED_SUFFIXES:
+            out.append(entry)
+    return out

@@ -1,0 +1,194 @@
+"""Scoring, summarizing and writing a report from a few synthetic results with hand-computed numbers."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from qa.errors import InvalidInput
+from qa.eval.dataset import EvalItem
+from qa.eval.report import (
+    PLOT_FILES,
+    QuestionResult,
+    format_table,
+    score_result,
+    summarize,
+    write_report,
+)
+from qa.types import Answer, Citation, Passage
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _passage(doc_id: str, source: str) -> Passage:
+    return Passage(chunk_id=0, doc_id=doc_id, source=source, title="t", text="x", start=0, end=1, score=1.0)
+
+
+def _citation(doc_id: str, source: str) -> Citation:
+    return Citation(ref=1, doc_id=doc_id, source=source, title="t", text="x", start=0, end=1, score=1.0)
+
+
+def _results() -> list[QuestionResult]:
+    q1 = EvalItem(
+        id="q1",
+        question="房寺镇下放了多少项权力?",
+        expect_all=("64",),
+        answers=("64项",),
+        docs=("000_a",),
+        tags=("number",),
+    )
+    q2 = EvalItem(
+        id="q2",
+        question="规模以上企业有多少家?",
+        expect_all=("59",),
+        answers=("59家",),
+        docs=("001_b",),
+        tags=("number", "paraphrase"),
+    )
+    q3 = EvalItem(id="q3", question="2030年目标?", unanswerable=True, tags=("unanswerable",))
+    q4 = EvalItem(id="q4", question="镇长是谁?", unanswerable=True, tags=("unanswerable",))
+    a1 = Answer(
+        answer="房寺镇下放了64项权力[1]",
+        found=True,
+        citations=[_citation("d1", "/data/seeds/000_a.txt")],
+        timings_ms={"retrieve": 10.0, "answer": 30.0},
+    )
+    a2 = Answer(answer="资料中没有找到答案。", found=False, citations=[], timings_ms={"retrieve": 20.0})
+    a3 = Answer(answer="资料中没有找到答案。", found=False, citations=[], timings_ms={"retrieve": 30.0})
+    a4 = Answer(
+        answer="镇长是张三,任期5年[1]",
+        found=True,
+        citations=[_citation("d3", "other.txt")],
+        warnings=["ungrounded number: 5"],
+        timings_ms={"retrieve": 40.0, "answer": 50.0},
+    )
+    return [
+        score_result(
+            q1,
+            a1,
+            {
+                "hybrid": [_passage("d9", "x.txt"), _passage("d9", "x.txt"), _passage("d1", "s/000_a.txt")],
+                "bm25": [_passage("d1", "s/000_a.txt")],
+            },
+        ),
+        score_result(
+            q2,
+            a2,
+            {"hybrid": [_passage("d3", "other.txt")], "bm25": [_passage("d2", "001_b.md")]},
+        ),
+        score_result(q3, a3, {"hybrid": [_passage("d3", "other.txt")]}),
+        score_result(q4, a4, {"hybrid": [_passage("d3", "other.txt")]}),
+    ]
+
+
+def test_score_result_per_question_fields() -> None:
+    r1, r2, r3, r4 = _results()
+    assert r1.expect_all_pass is True
+    assert r1.em == 0.0
+    # "房寺镇下放了64项权力" (11 chars) vs "64项" (3): P=3/11, R=1 → F1 = 6/14
+    assert r1.f1 == pytest.approx(6 / 14)
+    assert r1.contains_gold == 1.0
+    assert r1.citation_accuracy == 1.0
+    assert r2.expect_all_pass is False
+    assert r2.f1 == 0.0
+    assert r2.citation_accuracy is None
+    assert r3.expect_all_pass is None and r3.f1 is None and r3.citation_accuracy is None
+    assert r4.ungrounded_numbers == 1
+    assert r1.ungrounded_numbers == 0
+
+
+def test_score_result_for_a_failed_run() -> None:
+    item = EvalItem(id="e", question="?", expect_all=("1",), answers=("1",), docs=("d",))
+    r = score_result(item, None, error="timeout after 30 s")
+    assert r.found is False
+    assert r.expect_all_pass is False
+    assert r.f1 == 0.0
+    assert r.error == "timeout after 30 s"
+    assert summarize([r]).failures == ["e"]
+
+
+def test_summarize_hand_computed() -> None:
+    s = summarize(_results())
+    assert (s.n_questions, s.n_answerable, s.n_unanswerable, s.n_errors) == (4, 2, 2, 0)
+    hybrid = s.retrieval["hybrid"]
+    # only answerable items with docs count: q1 finds 000_a second (after dedupe), q2 misses
+    assert hybrid.n == 2
+    assert hybrid.hit_at[1] == 0.0
+    assert hybrid.hit_at[2] == 0.5
+    assert hybrid.hit_at[10] == 0.5
+    assert hybrid.mrr_at_10 == pytest.approx(0.25)
+    assert hybrid.ndcg_at_10 == pytest.approx((1 / math.log2(3)) / 2)
+    bm25 = s.retrieval["bm25"]
+    assert bm25.hit_at[1] == 1.0 and bm25.mrr_at_10 == 1.0 and bm25.ndcg_at_10 == 1.0
+    assert s.expect_all_pass_rate == 0.5
+    assert s.em == 0.0
+    assert s.f1 == pytest.approx(3 / 14)
+    assert s.contains_gold_rate == 0.5
+    assert s.citation_accuracy == 1.0
+    assert s.answered_rate == 0.5
+    # refused q2 and q3; unanswerable q3 and q4 → TP=1 → P=1/2, R=1/2
+    assert s.refusal_precision == 0.5
+    assert s.refusal_recall == 0.5
+    # answered q1 and q4, q4 carries an ungrounded number
+    assert s.ungrounded_share == 0.5
+    assert s.failures == ["q2", "q4"]
+    assert s.latency["retrieve"].n == 4
+    assert s.latency["retrieve"].p50 == pytest.approx(25.0)
+    assert s.latency["retrieve"].p95 == pytest.approx(38.5)
+    assert s.latency["answer"].max == 50.0
+    assert s.per_tag["unanswerable"].correct_found_rate == 0.5
+    assert s.per_tag["number"].n == 2
+
+
+def test_summarize_rejects_empty() -> None:
+    with pytest.raises(InvalidInput):
+        summarize([])
+
+
+def test_format_table_is_compact_text() -> None:
+    table = format_table(summarize(_results()))
+    assert "hybrid" in table and "bm25" in table
+    assert "0.214" in table  # char F1
+    assert "failed (2): q2, q4" in table
+    assert "\x1b[" not in table
+
+
+def test_write_report_files(tmp_path: Path) -> None:
+    results = _results()
+    summary = summarize(results)
+    out = tmp_path / "run"
+    write_report(summary, results, out)
+
+    for name in PLOT_FILES:
+        data = (out / name).read_bytes()
+        assert len(data) > 1000
+        assert data.startswith(PNG_MAGIC)
+
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "| variant | n | hit@1 |" in report
+    assert "| hybrid | 2 | 0.000 | 0.500 | 0.500 | 0.250 |" in report
+    assert "![hit_at_k.png](hit_at_k.png)" in report
+    assert "镇长是谁?" in report  # failed question listed
+
+    lines = (out / "results.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 4
+    back = [QuestionResult.from_dict(json.loads(line)) for line in lines]
+    assert back == results
+
+    summary_json = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary_json["refusal_precision"] == 0.5
+    assert summary_json["retrieval"]["bm25"]["hit_at"]["1"] == 1.0
+
+
+def test_write_report_with_no_timings_or_retrieval(tmp_path: Path) -> None:
+    item = EvalItem(id="u", question="?", unanswerable=True)
+    r = score_result(item, Answer(answer="没有答案", found=False, citations=[]))
+    s = summarize([r])
+    assert math.isnan(s.refusal_precision) is False and s.refusal_recall == 1.0
+    write_report(s, [r], tmp_path)
+    assert all((tmp_path / n).read_bytes().startswith(PNG_MAGIC) for n in PLOT_FILES)
+    assert json.loads((tmp_path / "summary.json").read_text())["f1"] is None
+    assert "n/a" in format_table(s)

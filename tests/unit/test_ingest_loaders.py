@@ -1,0 +1,309 @@
+"""Loaders on small real files of each format, typed errors, ids, sources and file discovery."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import random
+import zipfile
+from pathlib import Path
+
+import docx
+import pytest
+from pypdf import PdfReader
+
+from qa.errors import EmptyDocument, InvalidInput, UnreadableFile, UnsupportedFile
+from qa.ingest import SUPPORTED_SUFFIXES, iter_files, load_bytes, load_file, load_text, make_doc_id
+
+SEEDS = Path(__file__).resolve().parents[2] / "data" / "seeds"
+
+
+def make_pdf(lines: list[str], title: str | None = None) -> bytes:
+    """A one-page PDF with a Helvetica text layer, offsets computed so any reader accepts it."""
+
+    def esc(s: str) -> str:
+        return s.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+
+    ops = ["BT", "/F1 11 Tf", "14 TL", "72 740 Td"] + [f"({esc(line)}) '" for line in lines] + ["ET"]
+    stream = "\n".join(ops).encode("latin-1")
+    info = f"<< /Title ({esc(title)}) >>".encode("latin-1") if title else b"<< >>"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+        info,
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % off for off in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R /Info 6 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def make_docx() -> bytes:
+    document = docx.Document()
+    document.add_heading("年度工作报告", level=0)
+    document.add_paragraph("2023年,全县完成固定资产投资86.5亿元,同比增长7.3%。")
+    table = document.add_table(rows=2, cols=2)
+    table.cell(0, 0).text = "指标"
+    table.cell(0, 1).text = "数值"
+    table.cell(1, 0).text = "财政收入"
+    table.cell(1, 1).text = "12.4亿元"
+    document.add_paragraph("表格之后的段落也要保留。")
+    buf = io.BytesIO()
+    document.save(buf)
+    return buf.getvalue()
+
+
+# --- formats ---------------------------------------------------------------------------------------------
+
+
+def test_supported_suffixes() -> None:
+    assert frozenset({".txt", ".md", ".html", ".htm", ".pdf", ".docx"}) == SUPPORTED_SUFFIXES
+
+
+def test_seed_file_document_fields() -> None:
+    path = SEEDS / "002_75f8b97511d2f4b0.txt"
+    doc = load_file(path)
+    assert doc.doc_id == "002_75f8b97511d2f4b0"
+    assert doc.source == str(path.resolve())
+    assert Path(doc.source).is_absolute() and doc.source.endswith("002_75f8b97511d2f4b0.txt")
+    assert doc.content_hash == hashlib.sha256(doc.text.encode("utf-8")).hexdigest()
+    # reloading is deterministic (idempotent ingest relies on the hash)
+    assert load_file(path) == doc
+
+
+def test_seed_counts_shrink(capsys: pytest.CaptureFixture[str]) -> None:
+    for path in sorted(SEEDS.glob("*.txt")):
+        raw = path.read_text(encoding="utf-8")
+        doc = load_file(path)
+        assert 0.5 * len(raw) < len(doc.text) < len(raw)
+        print(f"{path.stem}: {len(raw)} -> {len(doc.text)} chars")
+
+
+def test_gbk_txt(tmp_path: Path) -> None:
+    text = "县政府工作报告\n\n2023年全县地区生产总值达到356.2亿元,增长6.1%。\n版权所有 某县人民政府\n"
+    path = tmp_path / "gbk报告.txt"
+    path.write_bytes(text.encode("gb18030"))
+    doc = load_file(path)
+    assert doc.title == "县政府工作报告"
+    assert doc.text == "县政府工作报告\n\n2023年全县地区生产总值达到356.2亿元,增长6.1%。"
+    assert doc.doc_id == "gbk报告"
+
+
+def test_short_gbk_and_utf8_bom_and_utf16(tmp_path: Path) -> None:
+    assert load_bytes("你好,世界。".encode("gbk"), "a.txt").text == "你好,世界。"
+    assert load_bytes("\ufeff标题\n正文内容。".encode(), "b.txt").text == "标题\n正文内容。"
+    assert load_bytes("标题\n正文内容。".encode("utf-16"), "c.txt").text == "标题\n正文内容。"
+    # short single-byte Latin text is ambiguous between codepages; it must decode, not be called binary
+    assert load_bytes("Le café est prêt à servir.".encode("cp1252"), "d.txt").text.startswith("Le caf")
+
+
+def test_markdown(tmp_path: Path) -> None:
+    md = (
+        "---\nauthor: x\n---\n# 使用指南\n\n本工具支持**中文**检索,详见[文档](https://example.org/docs)。\n\n"
+        "## 安装\n\n```\npip install qa\n```\n\n- 第一步:安装\n- 第二步:运行\n"
+    )
+    doc = load_bytes(md.encode(), "guide.md")
+    assert doc.title == "使用指南"
+    assert "本工具支持中文检索,详见文档。" in doc.text
+    assert "pip install qa" in doc.text
+    assert "- 第二步:运行" in doc.text
+    for markup in ("**", "](", "#", "```", "author:"):
+        assert markup not in doc.text
+
+
+def test_html_trafilatura_main_text_and_cleaning() -> None:
+    html = """<!DOCTYPE html><html><head><meta charset="gbk">
+<title>某县召开春季农业生产会议_某县政府网</title></head><body>
+<div class="top"><a href="/">首页</a> <a href="/a">政务公开</a> <a href="/b">办事服务</a>
+<a href="/c">互动交流</a> <a href="/d">走进某县</a></div>
+<nav><ul><li><a href="/">首页</a></li><li><a href="/x">新闻中心</a></li></ul></nav>
+<div class="crumb">当前位置:首页 &gt; 新闻中心 &gt; 工作动态</div>
+<article><h1>某县召开春季农业生产会议</h1>
+<div class="info">发布时间:2023-03-02 09:30 来源:县农业农村局 浏览次数:1024</div>
+<p>3月1日,某县召开春季农业生产工作会议,部署全年粮食生产任务。会议要求,全县粮食播种面积稳定在52.3万亩以上。</p>
+<p>会议指出,今年将新建高标准农田3.5万亩,推广水肥一体化技术1.2万亩,确保粮食安全。</p>
+<table><tr><th>作物</th><th>面积(万亩)</th></tr><tr><td>小麦</td><td>30.1</td></tr></table>
+<p>会上,各乡镇主要负责人分别作了表态发言,表示将全力抓好春耕备耕各项工作。</p>
+<p>责任编辑:王某某</p></article>
+<div class="related"><h3>相关新闻</h3><ul><li><a href="/1">某县召开冬季农业生产会议</a></li></ul></div>
+<footer><p>版权所有:某县人民政府 地址:某县人民路1号 电话:0000-1234567</p><p>某ICP备12345678号</p></footer>
+</body></html>"""
+    doc = load_bytes(html.encode("gbk"), "page.html")
+    assert doc.title == "某县召开春季农业生产会议"
+    assert doc.source == "page.html" and doc.doc_id == "page"
+    assert "全县粮食播种面积稳定在52.3万亩以上。" in doc.text
+    assert "推广水肥一体化技术1.2万亩" in doc.text
+    assert "表示将全力抓好春耕备耕各项工作。" in doc.text
+    assert "小麦" in doc.text and "30.1" in doc.text
+    for noise in ("政务公开", "当前位置", "发布时间", "浏览次数", "责任编辑", "冬季", "版权所有", "ICP", "<"):
+        assert noise not in doc.text, noise
+
+
+def test_html_english_title_from_metadata() -> None:
+    html = """<html><head><title>City opens new library | Springfield News</title></head><body>
+<header><a href="/">Home</a> | <a href="/news">News</a> | <a href="/about">About</a></header>
+<main><article><p class="byline">By Jane Doe</p>
+<p>The city opened its new central library on Saturday, adding 120,000 books and 40 public computers.</p>
+<p>Officials said the building cost $32 million and took three years to complete.</p></article></main>
+<footer>Copyright © 2024 Springfield News. All rights reserved.</footer></body></html>"""
+    doc = load_bytes(html.encode(), "lib.htm")
+    assert "City opens new library" in doc.title
+    assert "adding 120,000 books and 40 public computers." in doc.text
+    assert "$32 million" in doc.text
+    assert "Copyright" not in doc.text and "Jane Doe" not in doc.text
+
+
+def test_html_fallback_when_extractor_finds_nothing() -> None:
+    html = (
+        "<html><head><title>短页</title></head><body><div>第一段内容在这里。</div><div>第二段内容。</div></body></html>"
+    )
+    doc = load_bytes(html.encode(), "short.html")
+    assert doc.text == "第一段内容在这里。\n第二段内容。"
+    assert doc.title == "短页"
+
+
+def test_pdf(tmp_path: Path) -> None:
+    lines = [
+        "Annual water report",
+        "The utility delivered 41.7 million cubic meters of water in 2023, an increase of 3.2 percent",
+        "over the previous year, while leakage fell to 11.5 percent of total supply across the network.",
+        "Page 1 of 1",
+    ]
+    data = make_pdf(lines, title="Water report 2023")
+    assert len(PdfReader(io.BytesIO(data)).pages) == 1
+    path = tmp_path / "water.pdf"
+    path.write_bytes(data)
+    doc = load_file(path)
+    assert doc.title == "Annual water report"
+    # the wrapped line is joined back into one paragraph
+    assert "increase of 3.2 percent over the previous year, while leakage fell to 11.5 percent" in doc.text
+    assert "Page 1" not in doc.text
+
+
+def test_docx_paragraphs_and_tables(tmp_path: Path) -> None:
+    path = tmp_path / "报告.docx"
+    path.write_bytes(make_docx())
+    doc = load_file(path)
+    assert doc.title == "年度工作报告"
+    assert "2023年,全县完成固定资产投资86.5亿元,同比增长7.3%。" in doc.text
+    assert "| 财政收入 | 12.4亿元 |" in doc.text
+    assert doc.text.index("12.4亿元") < doc.text.index("表格之后的段落也要保留。")
+
+
+def test_load_text() -> None:
+    doc = load_text("标题\n\n正文第一段。", source="notes/会议纪要.txt")
+    assert doc.doc_id == "会议纪要" and doc.title == "标题" and doc.source == "notes/会议纪要.txt"
+    again = load_text("正文第一段,没有标题。")
+    assert again.doc_id.startswith("text_") and again == load_text("正文第一段,没有标题。")
+    explicit = load_text("Body text here.", title="My title", doc_id="a/b")
+    assert explicit.doc_id == "a_b" and explicit.title == "My title"
+    with pytest.raises(EmptyDocument):
+        load_text("   \n\u3000\n")
+
+
+# --- typed errors ----------------------------------------------------------------------------------------
+
+
+def test_binary_garbage_rejected() -> None:
+    garbage = random.Random(7).randbytes(4096)
+    for name in ("junk.txt", "junk.md", "junk.html", "junk.pdf", "junk.docx"):
+        with pytest.raises(UnreadableFile) as err:
+            load_bytes(garbage, name)
+        assert name in err.value.message
+    with pytest.raises(UnreadableFile, match="not a PDF"):
+        load_bytes("这是文字,不是PDF。".encode(), "fake.pdf")
+    with pytest.raises(UnreadableFile):
+        load_bytes(b"\x00\x01\x02binary\x00" * 100, "nul.txt")
+    zipped = io.BytesIO()
+    with zipfile.ZipFile(zipped, "w") as zf:
+        zf.writestr("hello.txt", "not a word document")
+    with pytest.raises(UnreadableFile):
+        load_bytes(zipped.getvalue(), "fake.docx")
+    with pytest.raises(UnreadableFile):
+        load_bytes(b"%PDF-1.4\n garbage that is not a pdf body", "broken.pdf")
+
+
+def test_empty_and_boilerplate_only_files(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    with pytest.raises(EmptyDocument, match=r"empty\.txt"):
+        load_file(empty)
+    only_footer = tmp_path / "footer.txt"
+    only_footer.write_text("版权所有 某某网\n京ICP备00000000号\n\n   \n", encoding="utf-8")
+    with pytest.raises(EmptyDocument):
+        load_file(only_footer)
+    with pytest.raises(EmptyDocument):
+        load_bytes(make_pdf([]), "blank.pdf")
+
+
+def test_unsupported_and_missing(tmp_path: Path) -> None:
+    with pytest.raises(UnsupportedFile, match=r"sheet\.xlsx"):
+        load_bytes(b"whatever", "sheet.xlsx")
+    with pytest.raises(UnsupportedFile):
+        load_bytes(b"whatever", "README")
+    with pytest.raises(InvalidInput, match=r"nope\.txt"):
+        load_file(tmp_path / "nope.txt")
+
+
+# --- ids, sources, discovery ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("000_a7a2b6a9367c36c2", "000_a7a2b6a9367c36c2"),
+        ("年度 报告(终稿)", "年度_报告_终稿_"),
+        ("a/b\\c", "a_b_c"),
+        ("..", "__"),
+        (".hidden", "_hidden"),
+        ("", "document"),
+        ("v1.2-final_x", "v1.2-final_x"),
+    ],
+)
+def test_make_doc_id(name: str, expected: str) -> None:
+    assert make_doc_id(name) == expected
+
+
+def test_make_doc_id_long_names_stay_distinct() -> None:
+    a, b = make_doc_id("x" * 300 + "a"), make_doc_id("x" * 300 + "b")
+    assert a != b and len(a) <= 120 and "/" not in a
+
+
+def test_upload_source_is_never_a_path() -> None:
+    doc = load_bytes("正文内容。".encode(), "../../etc/passwd.txt")
+    assert doc.source == "passwd.txt" and doc.doc_id == "passwd"
+    doc = load_bytes("正文内容。".encode(), "C:\\Users\\me\\notes.txt")
+    assert doc.source == "notes.txt"
+    doc = load_bytes("正文内容。".encode(), "notes.txt", source="https://example.org/notes.txt")
+    assert doc.source == "https://example.org/notes.txt"
+
+
+def test_iter_files(tmp_path: Path) -> None:
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "z.md").write_text("z")
+    (tmp_path / "a.TXT").write_text("a")
+    (tmp_path / "c.html").write_text("c")
+    (tmp_path / "skip.xlsx").write_text("x")
+    (tmp_path / ".hidden.txt").write_text("h")
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "x.txt").write_text("g")
+    (tmp_path / "~$lock.docx").write_text("l")
+    single = tmp_path / "b" / "z.md"
+    found = list(iter_files([tmp_path, single]))
+    assert found == [tmp_path / "a.TXT", tmp_path / "b" / "z.md", tmp_path / "c.html"]
+    with pytest.raises(InvalidInput, match="missing-folder"):
+        list(iter_files([tmp_path, tmp_path / "missing-folder"]))
+
+
+def test_iter_files_seed_folder() -> None:
+    assert [p.name for p in iter_files([SEEDS])] == sorted(p.name for p in SEEDS.glob("*.txt"))
