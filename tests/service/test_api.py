@@ -1,0 +1,275 @@
+"""The HTTP contract over a real socket: a real `qa serve` on 127.0.0.1 over the ingested sample corpus."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from openai import OpenAI
+
+from tests.support import copy_index, running_server
+
+pytestmark = pytest.mark.service
+
+HEADLINE = "房寺镇下放了多少项权力?"
+
+
+@pytest.fixture(scope="module")
+def server(seed_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    index_dir = copy_index(seed_index, tmp_path_factory.mktemp("api") / "index")
+    with running_server(index_dir, {"QA_MAX_UPLOAD_BYTES": "200000"}) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def client(server: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server, timeout=120) as c:
+        yield c
+
+
+def _assert_error(resp: httpx.Response, status: int | None = None) -> dict[str, str]:
+    assert 400 <= resp.status_code < 500, (resp.status_code, resp.text)
+    if status is not None:
+        assert resp.status_code == status, resp.text
+    body = resp.json()
+    assert set(body) == {"error"} and body["error"]["code"] and body["error"]["message"], body
+    return dict(body["error"])
+
+
+def _stored_text(client: httpx.Client, doc_id: str) -> str:
+    resp = client.get(f"/v1/collections/default/documents/{doc_id}")
+    assert resp.status_code == 200, resp.text
+    return str(resp.json()["text"])
+
+
+def _assert_citations_exact(client: httpx.Client, citations: list[dict[str, object]]) -> None:
+    for c in citations:
+        text = _stored_text(client, str(c["doc_id"]))
+        assert text[int(c["start"]) : int(c["end"])] == c["text"]  # type: ignore[call-overload]
+
+
+def test_ask_answers_headline_with_both_figures_cited(client: httpx.Client) -> None:
+    resp = client.post("/v1/ask", json={"question": HEADLINE})
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert {"answer", "found", "citations", "timings_ms"} <= set(body)
+    assert body["found"] is True
+    assert "64" in body["answer"] and "413" in body["answer"]
+    refs = {c["ref"] for c in body["citations"]}
+    assert refs and all(f"[{r}]" in body["answer"] for r in refs)
+    assert any("64" in c["text"] for c in body["citations"])
+    assert any("413" in c["text"] for c in body["citations"])
+    assert {"retrieve", "total"} <= set(body["timings_ms"])
+    _assert_citations_exact(client, body["citations"])
+
+
+def test_ask_refuses_when_documents_do_not_say(client: httpx.Client) -> None:
+    body = client.post("/v1/ask", json={"question": "房寺镇2030年的GDP目标是多少?"}).json()
+    assert body["found"] is False
+    assert body["citations"] == []
+
+
+def test_ask_stream_ends_with_full_body(client: httpx.Client) -> None:
+    events: list[tuple[str, str]] = []
+    with client.stream("POST", "/v1/ask", json={"question": HEADLINE, "stream": True}) as resp:
+        assert resp.status_code == 200
+        assert resp.headers["content-type"].startswith("text/event-stream")
+        event = "message"
+        for line in resp.iter_lines():
+            if line.startswith("event:"):
+                event = line.split(":", 1)[1].strip()
+            elif line.startswith("data:"):
+                events.append((event, line.split(":", 1)[1].strip()))
+    kinds = [e for e, _ in events]
+    assert kinds[-1] == "answer" and "delta" in kinds
+    final = json.loads(events[-1][1])
+    assert final["found"] and "64" in final["answer"] and final["citations"]
+
+
+def test_search_returns_passages_best_first(client: httpx.Client) -> None:
+    resp = client.post("/v1/search", json={"query": "规模以上企业", "top_k": 3})
+    assert resp.status_code == 200, resp.text
+    passages = resp.json()["passages"]
+    assert 1 <= len(passages) <= 3
+    assert set(passages[0]) == {"doc_id", "source", "title", "text", "start", "end", "score"}
+    scores = [p["score"] for p in passages]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_openai_client_plain_and_streamed(server: str) -> None:
+    oa = OpenAI(base_url=f"{server}/v1", api_key="unused", timeout=120)
+    models = [m.id for m in oa.models.list().data]
+    assert "default" in models
+    completion = oa.chat.completions.create(model="default", messages=[{"role": "user", "content": HEADLINE}])
+    content = completion.choices[0].message.content or ""
+    assert "64" in content and "413" in content
+    extra = completion.model_extra or {}
+    assert extra["citations"] and all(f"[{c['ref']}]" in content for c in extra["citations"])
+
+    stream = oa.chat.completions.create(
+        model="default", messages=[{"role": "user", "content": HEADLINE}], stream=True
+    )
+    parts: list[str] = []
+    last_extra: dict[str, object] = {}
+    for chunk in stream:
+        if chunk.choices and chunk.choices[0].delta.content:
+            parts.append(chunk.choices[0].delta.content)
+        last_extra = chunk.model_extra or last_extra
+    streamed = "".join(parts)
+    assert "64" in streamed and "413" in streamed
+    assert last_extra.get("citations")
+
+
+def test_upload_ask_delete_never_cited_again(client: httpx.Client) -> None:
+    text = "星河湾社区2026年共建成智慧书屋37座。\n智慧书屋由社区居委会统一管理。"
+    resp = client.post(
+        "/v1/collections/default/documents",
+        files=[("files", ("../../etc/星河湾社区简报.txt", text.encode(), "text/plain"))],
+    )
+    assert resp.status_code == 201, resp.text
+    doc = resp.json()["documents"][0]
+    assert "/" not in doc["doc_id"] and doc["source"] == "星河湾社区简报.txt"
+    question = "星河湾社区建成了多少座智慧书屋?"
+    body = client.post("/v1/ask", json={"question": question}).json()
+    assert "37" in body["answer"]
+    assert any(c["doc_id"] == doc["doc_id"] for c in body["citations"])
+    _assert_citations_exact(client, body["citations"])
+
+    listed = client.get("/v1/collections/default/documents").json()["documents"]
+    assert any(d["doc_id"] == doc["doc_id"] for d in listed)
+    assert client.delete(f"/v1/collections/default/documents/{doc['doc_id']}").status_code == 200
+    _assert_error(client.get(f"/v1/collections/default/documents/{doc['doc_id']}"), 404)
+    after = client.post("/v1/ask", json={"question": question}).json()
+    assert all(c["doc_id"] != doc["doc_id"] for c in after["citations"])
+    hits = client.post("/v1/search", json={"query": question, "top_k": 20}).json()["passages"]
+    assert all(p["doc_id"] != doc["doc_id"] for p in hits)
+
+
+def test_json_upload_and_concurrent_duplicate_uploads_store_once(client: httpx.Client) -> None:
+    payload = {"text": "青石桥村今年新修机耕路12公里。", "title": "青石桥村简讯", "source": "qsq-brief"}
+
+    def upload() -> int:
+        return client.post("/v1/collections/default/documents", json=payload).status_code
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        statuses = list(pool.map(lambda _: upload(), range(4)))
+    assert statuses == [201] * 4
+    docs = [d for d in client.get("/v1/collections/default/documents").json()["documents"] if d["source"] == "qsq-brief"]
+    assert len(docs) == 1
+
+
+def test_queries_keep_answering_during_an_upload(client: httpx.Client, server: str) -> None:
+    big = "\n".join(f"第{i}段:示范园区第{i}号厂房年产值{i * 3}万元。" for i in range(1, 400))
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        upload = pool.submit(
+            httpx.post,
+            f"{server}/v1/collections/default/documents",
+            json={"text": big, "title": "园区厂房产值", "source": "park-report"},
+            timeout=300,
+        )
+        answered = 0
+        while not upload.done():
+            resp = client.post("/v1/search", json={"query": "规模以上企业"})
+            assert resp.status_code == 200
+            answered += 1
+        assert upload.result().status_code == 201
+    assert answered >= 1
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({"question": ""}, None),
+        ({"question": "   "}, None),
+        ({"question": "问" * 100_000}, None),
+        ({"question": 42}, None),
+        ({"question": ["a"]}, None),
+        ({}, None),
+        ({"question": "x", "top_k": -1}, None),
+        ({"question": "x", "top_k": "five"}, None),
+        ({"question": "x", "collection": "no-such-collection"}, 404),
+        ({"question": "x", "collection": "../etc"}, None),
+    ],
+)
+def test_bad_ask_input_is_a_4xx_with_json_error(client: httpx.Client, body: object, status: int | None) -> None:
+    _assert_error(client.post("/v1/ask", json=body), status)
+
+
+def test_malformed_json_and_wrong_content_type(client: httpx.Client) -> None:
+    _assert_error(
+        client.post("/v1/ask", content=b'{"question": "x"', headers={"content-type": "application/json"}), 400
+    )
+    _assert_error(client.post("/v1/ask", content=b"\xff\xfe\x00garbage", headers={"content-type": "application/json"}))
+    _assert_error(client.post("/v1/collections/default/documents", content=b"hello", headers={"content-type": "text/plain"}))
+
+
+def test_bad_uploads_are_refused_and_nothing_stored_is_lost(client: httpx.Client) -> None:
+    before = client.get("/v1/collections/default/documents").json()["documents"]
+    garbage = bytes(range(256)) * 64
+    _assert_error(client.post("/v1/collections/default/documents", files=[("files", ("scan.pdf", garbage))]))
+    _assert_error(client.post("/v1/collections/default/documents", files=[("files", ("notes.txt", garbage))]))
+    _assert_error(client.post("/v1/collections/default/documents", files=[("files", ("tool.exe", b"MZ" * 10))]), 415)
+    _assert_error(client.post("/v1/collections/default/documents", files=[("files", ("big.txt", b"a" * 400_000))]), 413)
+    _assert_error(client.post("/v1/collections/default/documents", files=[("files", ("..", b"hello"))]))
+    _assert_error(client.post("/v1/collections/default/documents", json={"text": ""}))
+    _assert_error(client.post("/v1/collections/bad name!/documents", json={"text": "x"}))
+    after = client.get("/v1/collections/default/documents").json()["documents"]
+    assert {d["doc_id"]: d["content_hash"] for d in after} == {d["doc_id"]: d["content_hash"] for d in before}
+    assert client.get("/healthz").status_code == 200
+    assert client.post("/v1/ask", json={"question": HEADLINE}).json()["found"] is True
+
+
+def test_metrics_and_docs(client: httpx.Client) -> None:
+    client.post("/v1/search", json={"query": "镇"})
+    text = client.get("/metrics").text
+    assert "qa_requests_total" in text and "qa_index_chunks" in text and "qa_request_seconds_bucket" in text
+    assert client.get("/docs").status_code == 200
+    assert "/v1/ask" in client.get("/openapi.json").json()["paths"]
+
+
+@pytest.fixture(scope="module")
+def secured_server(seed_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    index_dir = copy_index(seed_index, tmp_path_factory.mktemp("secured") / "index")
+    env = {
+        "QA_API_KEYS": "secret-key-1,secret-key-2",
+        "QA_PUBLIC_KEYS": "public-widget-key",
+        "QA_CORS_ORIGINS": "https://allowed.example",
+        "QA_RATE_LIMIT_PER_MINUTE": "30",
+    }
+    with running_server(index_dir, env) as base:
+        yield base
+
+
+def test_api_keys(secured_server: str) -> None:
+    with httpx.Client(base_url=secured_server, timeout=60) as c:
+        _assert_error(c.post("/v1/search", json={"query": "镇"}), 401)
+        _assert_error(c.post("/v1/search", json={"query": "镇"}, headers={"Authorization": "Bearer wrong"}), 401)
+        ok = c.post("/v1/search", json={"query": "镇"}, headers={"Authorization": "Bearer secret-key-2"})
+        assert ok.status_code == 200
+        assert c.get("/healthz").status_code == 200
+        public = {"Authorization": "Bearer public-widget-key", "Origin": "https://allowed.example"}
+        assert c.post("/v1/ask", json={"question": HEADLINE}, headers=public).status_code == 200
+        _assert_error(c.post("/v1/search", json={"query": "镇"}, headers=public), 403)
+        _assert_error(c.get("/v1/collections/default/documents", headers=public), 403)
+        foreign = {"Authorization": "Bearer public-widget-key", "Origin": "https://evil.example"}
+        _assert_error(c.post("/v1/ask", json={"question": HEADLINE}, headers=foreign), 403)
+
+
+def test_cors_allow_list(secured_server: str) -> None:
+    preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization,content-type"}
+    with httpx.Client(base_url=secured_server, timeout=60) as c:
+        ok = c.options("/v1/ask", headers={"Origin": "https://allowed.example", **preflight})
+        assert ok.headers.get("access-control-allow-origin") == "https://allowed.example"
+        bad = c.options("/v1/ask", headers={"Origin": "https://evil.example", **preflight})
+        assert "access-control-allow-origin" not in bad.headers
+
+
+def test_rate_limit(secured_server: str) -> None:
+    headers = {"Authorization": "Bearer secret-key-1"}
+    with httpx.Client(base_url=secured_server, timeout=60) as c:
+        statuses = [c.post("/v1/search", json={"query": "镇"}, headers=headers).status_code for _ in range(40)]
+    assert 429 in statuses and statuses[0] == 200
