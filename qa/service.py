@@ -187,9 +187,7 @@ class QAService:
         texts = [c.text for _, chunks in chunked for c in chunks]
         titles = [doc.title for doc, chunks in chunked for _ in chunks]
         vectors = (
-            self.embedder.embed_passages(texts, titles)
-            if texts
-            else np.zeros((0, self.embedder.dim), dtype=np.float32)
+            self.embedder.embed_passages(texts, titles) if texts else np.zeros((0, self.embedder.dim), dtype=np.float32)
         )
         out: list[_Prepared] = []
         offset = 0
@@ -230,9 +228,7 @@ class QAService:
         assert answer is not None, "an answer stream always ends with an Answer"
         return answer
 
-    async def ask_stream(
-        self, question: str, collection: str, top_k: int | None = None
-    ) -> AsyncIterator[AnswerEvent]:
+    async def ask_stream(self, question: str, collection: str, top_k: int | None = None) -> AsyncIterator[AnswerEvent]:
         started = time.perf_counter()
         passages = await asyncio.to_thread(self.search, question, collection, top_k)
         retrieved = time.perf_counter()

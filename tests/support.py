@@ -35,7 +35,9 @@ def qa_env(index_dir: Path, extra: Mapping[str, str] | None = None) -> dict[str,
     return env
 
 
-def run_qa(*args: str, index_dir: Path, env: Mapping[str, str] | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def run_qa(
+    *args: str, index_dir: Path, env: Mapping[str, str] | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
     """Run the real `qa` command line."""
     return subprocess.run(
         [sys.executable, "-m", "qa.cli", *args],

@@ -35,7 +35,10 @@ def _describe(exc: RequestValidationError) -> tuple[str, str]:
     code = "invalid_request"
     for err in exc.errors():
         if err.get("type") == "json_invalid":
-            return "malformed_json", f"the request body is not valid JSON: {err.get('ctx', {}).get('error', '')}".strip()
+            return (
+                "malformed_json",
+                f"the request body is not valid JSON: {err.get('ctx', {}).get('error', '')}".strip(),
+            )
         loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
         parts.append(f"{loc or 'body'}: {err.get('msg', 'invalid')}")
     return code, "; ".join(parts) or "invalid request"

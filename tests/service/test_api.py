@@ -110,9 +110,7 @@ def test_openai_client_plain_and_streamed(server: str) -> None:
     extra = completion.model_extra or {}
     assert extra["citations"] and all(f"[{c['ref']}]" in content for c in extra["citations"])
 
-    stream = oa.chat.completions.create(
-        model="default", messages=[{"role": "user", "content": HEADLINE}], stream=True
-    )
+    stream = oa.chat.completions.create(model="default", messages=[{"role": "user", "content": HEADLINE}], stream=True)
     parts: list[str] = []
     last_extra: dict[str, object] = {}
     for chunk in stream:
@@ -158,7 +156,9 @@ def test_json_upload_and_concurrent_duplicate_uploads_store_once(client: httpx.C
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         statuses = list(pool.map(lambda _: upload(), range(4)))
     assert statuses == [201] * 4
-    docs = [d for d in client.get("/v1/collections/default/documents").json()["documents"] if d["source"] == "qsq-brief"]
+    docs = [
+        d for d in client.get("/v1/collections/default/documents").json()["documents"] if d["source"] == "qsq-brief"
+    ]
     assert len(docs) == 1
 
 
@@ -204,7 +204,9 @@ def test_malformed_json_and_wrong_content_type(client: httpx.Client) -> None:
         client.post("/v1/ask", content=b'{"question": "x"', headers={"content-type": "application/json"}), 400
     )
     _assert_error(client.post("/v1/ask", content=b"\xff\xfe\x00garbage", headers={"content-type": "application/json"}))
-    _assert_error(client.post("/v1/collections/default/documents", content=b"hello", headers={"content-type": "text/plain"}))
+    _assert_error(
+        client.post("/v1/collections/default/documents", content=b"hello", headers={"content-type": "text/plain"})
+    )
 
 
 def test_bad_uploads_are_refused_and_nothing_stored_is_lost(client: httpx.Client) -> None:
@@ -260,7 +262,10 @@ def test_api_keys(secured_server: str) -> None:
 
 
 def test_cors_allow_list(secured_server: str) -> None:
-    preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization,content-type"}
+    preflight = {
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization,content-type",
+    }
     with httpx.Client(base_url=secured_server, timeout=60) as c:
         ok = c.options("/v1/ask", headers={"Origin": "https://allowed.example", **preflight})
         assert ok.headers.get("access-control-allow-origin") == "https://allowed.example"

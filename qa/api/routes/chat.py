@@ -48,9 +48,7 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> obj
         "object": "chat.completion",
         "created": created,
         "model": name,
-        "choices": [
-            {"index": 0, "message": {"role": "assistant", "content": answer.answer}, "finish_reason": "stop"}
-        ],
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": answer.answer}, "finish_reason": "stop"}],
         "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
         "citations": [c.as_dict() for c in answer.citations],
         "found": answer.found,

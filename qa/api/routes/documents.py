@@ -56,9 +56,8 @@ async def _read_upload(request: Request) -> list[Document]:
             name = _safe_name(upload.filename or "")
             suffix = PurePosixPath(name).suffix.lower()
             if suffix not in SUPPORTED_SUFFIXES:
-                raise UnsupportedFile(
-                    f"{name}: unsupported file type {suffix or '(none)'}; supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}"
-                )
+                supported = ", ".join(sorted(SUPPORTED_SUFFIXES))
+                raise UnsupportedFile(f"{name}: unsupported file type {suffix or '(none)'}; supported: {supported}")
             data = await upload.read(limit + 1)
             if len(data) > limit:
                 raise InvalidInput(f"{name} is larger than the upload limit of {limit} bytes (QA_MAX_UPLOAD_BYTES)")
