@@ -74,7 +74,10 @@ class QAService:
 
     @cached_property
     def collections(self) -> Collections:
-        return Collections(self.settings.index_dir, model_name=self.embedder.model_name, dim=self.embedder.dim)
+        # the model name is known from settings; the dimension (which loads the model) only for a new collection
+        return Collections(
+            self.settings.index_dir, model_name=self.settings.embedding_model, dim=lambda: self.embedder.dim
+        )
 
     @cached_property
     def retriever(self) -> HybridRetriever:
@@ -134,7 +137,7 @@ class QAService:
         coll = self.collections.get(collection_name, create=True)
         documents = self._dedupe_sources(documents)
         todo = [d for d in documents if self._status(coll, d) != "unchanged"]
-        prepared = self._prepare(todo)
+        prepared = self._prepare(todo) if todo else []
         # Re-check under the lock: another writer may have stored the same documents meanwhile.
         with self._ingest_lock, coll.writing():
             changes: list[DocumentChange] = []

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,16 +43,19 @@ DocumentInfo = DocumentRow
 
 
 class Collection:
-    def __init__(self, name: str, path: Path, *, model_name: str, dim: int, checkpoint_every: int = 2000) -> None:
+    def __init__(
+        self, name: str, path: Path, *, model_name: str, dim: Callable[[], int], checkpoint_every: int = 2000
+    ) -> None:
+        """`dim` is asked only for a new collection: an existing one knows its dimension, so opening it
+        to list or read documents never loads the embedding model."""
         self.name = name
         self.path = path
-        self.dim = dim
         self._checkpoint_every = checkpoint_every
         path.mkdir(parents=True, exist_ok=True)
         self._write_lock = FileLock(str(path / LOCK_FILE))
         self._mutex = threading.RLock()
         self.store = DocStore(path / DOCSTORE_FILE)
-        self._check_model(model_name, dim)
+        self.dim = self._check_model(model_name, dim)
         self._vectors = self._load_vectors()
         self.sync()
 
@@ -60,19 +63,21 @@ class Collection:
         self.store.close()
 
     # -- consistency -----------------------------------------------------------------------------------
-    def _check_model(self, model_name: str, dim: int) -> None:
+    def _check_model(self, model_name: str, dim: Callable[[], int]) -> int:
         stored_model, stored_dim = self.store.get_meta("embedding_model"), self.store.get_meta("dim")
-        if stored_model is None:
+        if stored_model is None or stored_dim is None:
+            new_dim = dim()
             with self._write_lock, self.store.transaction() as conn:
                 DocStore.set_meta(conn, "embedding_model", model_name)
-                DocStore.set_meta(conn, "dim", str(dim))
-            return
-        if stored_model != model_name or int(stored_dim or 0) != dim:
+                DocStore.set_meta(conn, "dim", str(new_dim))
+            return new_dim
+        if stored_model != model_name:
             raise InvalidInput(
-                f"collection '{self.name}' was indexed with embedding model {stored_model} (dim {stored_dim}), "
-                f"but the configured model is {model_name} (dim {dim}): set QA_EMBEDDING_MODEL back, "
+                f"collection '{self.name}' was indexed with embedding model {stored_model}, "
+                f"but the configured model is {model_name}: set QA_EMBEDDING_MODEL back, "
                 "or ingest into a new collection"
             )
+        return int(stored_dim)
 
     def _load_vectors(self) -> VectorIndex:
         file = self.path / VECTORS_FILE

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from qa.errors import CollectionNotFound, InvalidInput
@@ -23,7 +24,7 @@ def validate_collection_name(name: str) -> str:
 
 
 class Collections:
-    def __init__(self, index_dir: Path, *, model_name: str, dim: int) -> None:
+    def __init__(self, index_dir: Path, *, model_name: str, dim: Callable[[], int]) -> None:
         self.index_dir = index_dir
         self._model_name = model_name
         self._dim = dim

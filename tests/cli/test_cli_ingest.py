@@ -95,7 +95,7 @@ def _assert_indexes_agree(index_dir: Path) -> None:
     meta = DocStore(index_dir / "default" / "docstore.sqlite3")
     model, dim = meta.get_meta("embedding_model"), int(meta.get_meta("dim") or 0)
     meta.close()
-    coll = Collection("default", index_dir / "default", model_name=str(model), dim=dim)
+    coll = Collection("default", index_dir / "default", model_name=str(model), dim=lambda: dim)
     try:
         stats = coll.stats()
         assert stats["vectors"] == stats["chunks"] > 0, stats
