@@ -40,7 +40,9 @@ def _open(path: Path) -> Collection:
 
 def test_apply_search_and_delete(tmp_path: Path) -> None:
     coll = _open(tmp_path / "c")
-    coll.apply([_change("a", ["东岭村种植蓝莓320亩。", "村里修路5公里。"], 1), _change("b", ["西山镇建成学校2所。"], 2)])
+    coll.apply(
+        [_change("a", ["东岭村种植蓝莓320亩。", "村里修路5公里。"], 1), _change("b", ["西山镇建成学校2所。"], 2)]
+    )
     assert coll.stats() == {"documents": 2, "chunks": 3, "vectors": 3, "version": 1}
     hits = coll.keyword_search(terms("东岭村 蓝莓"), 5)
     assert hits and coll.chunks([hits[0][0]])[hits[0][0]].doc_id == "a"

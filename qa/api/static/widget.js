@@ -846,10 +846,7 @@ a.card-source { color: var(--qa-accent); text-decoration: underline; }
     applyColor(widget.root, widget.shadow); // computed styles exist only once the host is in the document
     if (!window.QAWidget) {
       const { open, close, toggle, clear, ask } = widget;
-      Object.defineProperty(window, "QAWidget", {
-        value: Object.freeze({ open, close, toggle, clear, ask }),
-        configurable: true,
-      });
+      window.QAWidget = Object.freeze({ open, close, toggle, clear, ask });
     }
   }
 
