@@ -1,0 +1,1 @@
+"""Sentence splitting and token-bounded chunking with exact offsets."""

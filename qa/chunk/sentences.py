@@ -1,0 +1,163 @@
+"""Chinese-aware sentence splitting that returns exact character spans.
+
+Spans rather than strings because both the chunker and the citation narrowing in the answer stage need
+offsets into the stored document text; a span is always ``text[start:end]`` with surrounding whitespace
+excluded. One regex pass finds candidate terminators; a few cheap context checks reject the ones that sit
+inside numbers (6.19亿元, 1,024, v2.0, 2019.04.25) or after common abbreviations.
+"""
+
+from __future__ import annotations
+
+import re
+
+# A terminator run plus the closing quotes/brackets that belong to the sentence it ends (。” 。」 ！）),
+# or a line break. ASCII quotes are included because mixed-width punctuation is common in Chinese web text.
+_CANDIDATE = re.compile(
+    r"""(?:[。！？；!?;…\.．｡]+[”’」』）)\]】》〉"'»]*)|\n""",
+)
+
+# Terminators that end a sentence wherever they appear (full-width marks are never decimal points,
+# except the full-width period '．', which is checked separately).
+_STRONG = frozenset("。！？；…｡")
+# Closers absorbed after a terminator; not themselves terminators.
+_CLOSERS = frozenset("”’」』）)]】》〉\"'»")
+
+# Abbreviations after which an English period usually does not end a sentence. Kept short on purpose:
+# the cost of a miss is one extra sentence boundary, never a broken offset.
+_ABBREVIATIONS = frozenset(
+    {
+        "dr",
+        "mr",
+        "mrs",
+        "ms",
+        "prof",
+        "st",
+        "jr",
+        "sr",
+        "no",
+        "nos",
+        "vs",
+        "fig",
+        "figs",
+        "eq",
+        "vol",
+        "pp",
+        "p",
+        "inc",
+        "ltd",
+        "co",
+        "corp",
+        "dept",
+        "approx",
+        "ca",
+        "cf",
+        "al",
+        "art",
+        "sec",
+        "ch",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+    }
+)
+_WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)$")
+# e.g / i.e / U.S / a.m: letters separated by dots, the final dot being the candidate.
+_DOTTED = re.compile(r"^(?:[A-Za-z]\.)+[A-Za-z]$")
+
+
+def _is_cjk(ch: str) -> bool:
+    code = ord(ch)
+    return (
+        0x4E00 <= code <= 0x9FFF
+        or 0x3400 <= code <= 0x4DBF
+        or 0x20000 <= code <= 0x2FFFF
+        or 0xF900 <= code <= 0xFAFF
+        or 0x3040 <= code <= 0x30FF  # kana
+        or 0xAC00 <= code <= 0xD7AF  # hangul
+        or 0xFF01 <= code <= 0xFF60  # full-width forms, e.g. （
+        or 0x3000 <= code <= 0x303F  # CJK punctuation, e.g. “ 《
+        or 0x201C <= code <= 0x201D
+    )
+
+
+def _ascii_run_ends_sentence(text: str, start: int, end: int, run: str) -> bool:
+    """Decide for a run made only of ASCII `. ! ? ;` (plus closers) whether it ends a sentence."""
+    nxt = text[end] if end < len(text) else ""
+    prev = text[start - 1] if start > 0 else ""
+    followed_ok = nxt == "" or nxt.isspace() or _is_cjk(nxt)
+    if not followed_ok:
+        return False
+    marks = run.rstrip("".join(_CLOSERS))
+    if marks != "." or nxt == "" or nxt in "\n\r":
+        # '!', '?', ';', an ellipsis '...', or a period at a line/text end always end a sentence.
+        return True
+    # A lone period followed by space or a CJK character.
+    if _is_cjk(nxt):
+        # "完成了工作.他们" is a sloppy full stop; "2019." before CJK is usually a date or heading number.
+        return bool(prev) and _is_cjk(prev)
+    line_start = text.rfind("\n", 0, start) + 1
+    before = text[line_start:start]
+    stripped = before.strip()
+    if stripped.isdigit() or (len(stripped) == 1 and stripped.isalpha()):
+        # "1. Introduction", "a. first item": a list marker, not a sentence.
+        return False
+    m = _WORD_BEFORE.search(before)
+    if m:
+        word = m.group(1)
+        if word.lower() in _ABBREVIATIONS or _DOTTED.match(word):
+            return False
+        if len(word) == 1 and word.isupper():
+            # an initial: "J. Smith"
+            return False
+    return True
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Return ``(start, end)`` spans of the sentences of ``text``, whitespace-trimmed, in order.
+
+    Every non-whitespace character of ``text`` lies in exactly one span.
+    """
+    spans: list[tuple[int, int]] = []
+    seg_start = 0
+    for m in _CANDIDATE.finditer(text):
+        start, end = m.span()
+        run = m.group(0)
+        if run == "\n":
+            cut = start
+        else:
+            marks = run.rstrip("".join(_CLOSERS))
+            if any(ch in _STRONG for ch in marks):
+                cut = end
+            elif "．" in marks:
+                # full-width period: a decimal point between digits ("1．5"), a stop otherwise
+                prev = text[start - 1] if start > 0 else ""
+                nxt = text[end] if end < len(text) else ""
+                if marks == "．" and prev.isdigit() and nxt.isdigit():
+                    continue
+                cut = end
+            elif _ascii_run_ends_sentence(text, start, end, run):
+                cut = end
+            else:
+                continue
+        _append_trimmed(text, seg_start, cut, spans)
+        seg_start = end
+    _append_trimmed(text, seg_start, len(text), spans)
+    return spans
+
+
+def _append_trimmed(text: str, start: int, end: int, out: list[tuple[int, int]]) -> None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if start < end:
+        out.append((start, end))

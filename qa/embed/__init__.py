@@ -1,0 +1,1 @@
+"""Embeddings: the Embedder protocol, the offline multilingual-e5-small build, the sentence-transformers embedder."""

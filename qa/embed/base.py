@@ -1,0 +1,21 @@
+"""The interface the index and retriever use, so the embedding backend can change without touching them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+
+
+class Embedder(Protocol):
+    model_name: str
+    dim: int
+
+    def embed_passages(self, texts: Sequence[str], titles: Sequence[str] | None = None) -> np.ndarray:
+        """float32 array of shape (len(texts), dim), rows L2-normalized; `titles[i]` belongs to `texts[i]`."""
+        ...
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """float32 array of shape (dim,), L2-normalized."""
+        ...
