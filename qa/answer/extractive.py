@@ -1,0 +1,277 @@
+"""The extractive answerer: quote the sentence(s) of the retrieved passages that answer the question.
+
+No generation means no invented facts: every word of the answer (apart from a fixed lead-in) is a slice of a
+stored document. The work is choosing sentences: each is scored on the kind of fact the question wants
+(a number with the unit asked for, a date, …), IDF-weighted keyword overlap, dense similarity to the
+question when an embedder is available, and the rank of its passage. Complementary facts (two counts in
+two sentences) are all given, each cited; the same fact stated again elsewhere is given once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from qa.answer.base import AnswerDelta, AnswerEvent
+from qa.answer.citations import finalize_answer, refusal_answer
+from qa.answer.question import QuestionInfo, analyze, detect_lang
+from qa.answer.relevance import (
+    SentenceCandidate,
+    assess,
+    clauses,
+    cue_weight,
+    fact_numbers,
+    keyword_coverage,
+    passages_lang,
+    satisfies_constraints,
+    sentence_candidates,
+    type_cue,
+)
+from qa.config import Settings
+from qa.types import Answer, Passage
+
+if TYPE_CHECKING:
+    from qa.embed.base import Embedder
+
+MODE = "extractive"
+# Sentences embedded per question: sentence-transformers runs ~22 passages/s on this CPU class, so this
+# bounds the dense step to about a second.
+MAX_DENSE_SENTENCES = 16
+# with words in common the lexical ranking is good; dense only reorders its top few
+MAX_DENSE_SAME_LANG = 8
+# how far (chars) a complementary fact may sit from a chosen sentence of the same passage
+NEAR_CHARS = 160
+# below this keyword coverage the best sentence was chosen without word evidence (e.g. across languages)
+NO_LEXICAL_EVIDENCE = 0.2
+MAX_PASSAGES = 8
+MAX_FACTS = 4
+# a sentence longer than this is quoted by its tightest clause window
+LONG_SENTENCE_CHARS = 150
+CLAUSE_WINDOW_CHARS = 110
+# e5 cosines live in a narrow band; this maps the band to 0..1 for mixing with the other signals
+DENSE_FLOOR, DENSE_CEIL = 0.75, 0.92
+_TERMINAL = re.compile(r"([。！？；!?;.…]+[”’」』）)\]】》\"']*)$")
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+
+
+def _context(p: Passage) -> str:
+    return f"{p.title}\n{p.text}"
+
+
+def _bigrams(text: str) -> set[str]:
+    t = re.sub(r"\s+", "", text.lower())
+    return {t[i : i + 2] for i in range(len(t) - 1)}
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+class ExtractiveAnswerer:
+    """Implements `qa.answer.base.Answerer` by quoting and citing passage sentences."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        self._settings = settings
+        self._embedder = embedder
+
+    async def run(self, question: str, passages: Sequence[Passage]) -> Answer:
+        # jieba and the embedder are CPU-bound: keep the event loop free for other requests
+        return await asyncio.to_thread(self.answer, question, passages)
+
+    async def stream(self, question: str, passages: Sequence[Passage]) -> AsyncIterator[AnswerEvent]:
+        answer = await self.run(question, passages)
+        yield AnswerDelta(answer.answer)
+        yield answer
+
+    # -- synchronous core -----------------------------------------------------------------------------
+    def answer(self, question: str, passages: Sequence[Passage]) -> Answer:
+        t0 = time.perf_counter()
+        info = analyze(question)
+        passages = list(passages[:MAX_PASSAGES])
+        relevance = assess(info, passages)
+        if not relevance.answerable:
+            result = refusal_answer(question, mode=MODE)
+        else:
+            chosen = self._choose(info, passages)
+            if not chosen:
+                result = refusal_answer(question, mode=MODE)
+            else:
+                raw = self._compose(info, passages, chosen)
+                result = finalize_answer(raw, question, passages, mode=MODE)
+        result.timings_ms["answer"] = (time.perf_counter() - t0) * 1000.0
+        return result
+
+    def _choose(self, info: QuestionInfo, passages: Sequence[Passage]) -> list[SentenceCandidate]:
+        cands = [
+            c
+            for c in sentence_candidates(info, passages, MAX_PASSAGES)
+            if satisfies_constraints(info, passages[c.passage_index])
+        ]
+        if not cands:
+            return []
+        self._score(info, passages, cands)
+        if not info.parts:
+            return self._select(info, cands, [])
+        # A multi-part question: answer each part on its own, then give all the answers together.
+        chosen: list[SentenceCandidate] = []
+        for part in info.parts:
+            pinfo = analyze(part)
+            rescored = [
+                replace(
+                    c,
+                    coverage=keyword_coverage(pinfo, c.text, _context(passages[c.passage_index])),
+                    cue=type_cue(pinfo, c.text),
+                )
+                for c in cands
+            ]
+            self._lexical_score(pinfo, rescored)
+            for c in rescored:
+                c.score += self._dense_bonus(c)
+            for c in self._select(pinfo, rescored, chosen, cap=2):
+                if not any((c.passage_index, c.start) == (o.passage_index, o.start) for o in chosen):
+                    chosen.append(c)
+        return chosen[:MAX_FACTS]
+
+    def _select(
+        self,
+        info: QuestionInfo,
+        cands: list[SentenceCandidate],
+        already: list[SentenceCandidate],
+        cap: int | None = None,
+    ) -> list[SentenceCandidate]:
+        """The best sentence, plus ones that add facts the question asks for (not the same fact again)."""
+        ranked = sorted(cands, key=lambda c: -c.score)
+        best = ranked[0]
+        chosen = [best]
+        facts = set(self._facts(info, best.text))
+        grams = [_bigrams(c.text) for c in [*already, best]]
+        wants_facts = info.kind in ("number", "date")
+        cap = cap or (MAX_FACTS if wants_facts else 2)
+        for c in ranked[1:]:
+            if len(chosen) >= cap:
+                break
+            if c.score < 0.75 * best.score or c.coverage < 0.6 * best.coverage:
+                break
+            g = _bigrams(c.text)
+            if any(_jaccard(g, other) >= 0.5 for other in grams):
+                continue  # the same sentence again (another copy of the document, a reprint)
+            near = any(o.passage_index == c.passage_index and abs(o.start - c.start) <= NEAR_CHARS for o in chosen)
+            if not near and c.coverage < 0.95 * best.coverage:
+                # a complementary fact sits next to the best one, or matches the question just as well
+                continue
+            if best.coverage < NO_LEXICAL_EVIDENCE and not (near and c.score >= 0.9 * best.score):
+                # across languages only the dense score ranks: take its neighbours only when it rates them alike
+                continue
+            if wants_facts:
+                new_facts = set(self._facts(info, c.text)) - facts
+                if c.cue < min(best.cue, 1.0) or not new_facts:
+                    continue  # nothing the chosen sentences don't already say
+                facts |= new_facts
+            elif c.score < 0.9 * best.score:
+                continue
+            chosen.append(c)
+            grams.append(g)
+        return chosen
+
+    @staticmethod
+    def _facts(info: QuestionInfo, text: str) -> list[str]:
+        """The facts a sentence contributes to a fact-shaped question.
+
+        For "多少项" these are the numbers counted in 项, not the "18个部门" around them: a sentence that only
+        repeats counts already given adds nothing, however many other numbers it has.
+        """
+        return fact_numbers(info, text)
+
+    @staticmethod
+    def _lexical_score(info: QuestionInfo, cands: Sequence[SentenceCandidate]) -> None:
+        cw = cue_weight(info)
+        for c in cands:
+            rank_score = 1.0 / (1.0 + 0.25 * c.passage_index)
+            length_penalty = 0.1 * max(0.0, len(c.text) / 200.0 - 1.0)
+            c.score = c.coverage + cw * c.cue + 0.15 * rank_score - length_penalty
+            if info.kind in ("number", "date") and c.cue == 0.0:
+                c.score *= 0.5  # the sentence cannot state the number or date asked for
+
+    @staticmethod
+    def _dense_bonus(c: SentenceCandidate) -> float:
+        if c.dense is None:
+            # left out of the dense pool: must not outrank pooled sentences on a lexical tie
+            return -0.05
+        return 0.6 * min(1.0, max(0.0, (c.dense - DENSE_FLOOR) / (DENSE_CEIL - DENSE_FLOOR)))
+
+    def _score(self, info: QuestionInfo, passages: Sequence[Passage], cands: list[SentenceCandidate]) -> None:
+        self._lexical_score(info, cands)
+        if self._embedder is not None:
+            # Words cannot rank sentences across languages, so the dense step then sees more of them.
+            size = MAX_DENSE_SENTENCES if info.lang != passages_lang(passages) else MAX_DENSE_SAME_LANG
+            pool = sorted(cands, key=lambda c: -c.score)[:size]
+            if pool:
+                query = np.asarray(self._embedder.embed_query(info.text), dtype=np.float32)
+                titles = [passages[c.passage_index].title for c in pool]
+                texts = [c.text for c in pool]
+                vectors = np.asarray(self._embedder.embed_passages(texts, titles), dtype=np.float32)
+                for c, sim in zip(pool, vectors @ query, strict=True):
+                    c.dense = float(sim)
+        if any(c.dense is not None for c in cands):
+            for c in cands:
+                c.score += self._dense_bonus(c)
+
+    def _quote(self, info: QuestionInfo, text: str) -> tuple[int, int]:
+        """The span of `text` to quote: the whole sentence, or its best clause window when very long."""
+        if len(text) <= LONG_SENTENCE_CHARS:
+            return 0, len(text)
+        parts = clauses(text)
+        if len(parts) < 2:
+            return 0, len(text)
+        scores = [keyword_coverage(info, text[a:b]) + type_cue(info, text[a:b]) for a, b in parts]
+        i = j = max(range(len(parts)), key=lambda k: scores[k])
+        while True:
+            options = []
+            if i > 0 and parts[j][1] - parts[i - 1][0] <= CLAUSE_WINDOW_CHARS and scores[i - 1] > 0:
+                options.append((scores[i - 1], i - 1, j))
+            if j < len(parts) - 1 and parts[j + 1][1] - parts[i][0] <= CLAUSE_WINDOW_CHARS and scores[j + 1] > 0:
+                options.append((scores[j + 1], i, j + 1))
+            if not options:
+                break
+            _, i, j = max(options)
+        a, b = parts[i][0], parts[j][1]
+        while a < b and text[a].isspace():
+            a += 1
+        return a, b
+
+    def _compose(self, info: QuestionInfo, passages: Sequence[Passage], chosen: list[SentenceCandidate]) -> str:
+        """Quoted sentences in reading order (grouped by document, best document first), each with its marker."""
+        doc_order: dict[str, int] = {}
+        for c in chosen:
+            doc_order.setdefault(passages[c.passage_index].doc_id, len(doc_order))
+        ordered = sorted(
+            chosen,
+            key=lambda c: (
+                doc_order[passages[c.passage_index].doc_id],
+                passages[c.passage_index].start + c.start,
+            ),
+        )
+        pieces: list[str] = []
+        for c in ordered:
+            a, b = self._quote(info, c.text)
+            quote = c.text[a:b].rstrip(" ,，;；:：")
+            marker = f"[{c.passage_index + 1}]"
+            m = _TERMINAL.search(quote)
+            if m:
+                pieces.append(f"{quote[: m.start()]}{marker}{m.group(1)}")
+            else:
+                end = "。" if _CJK.search(quote) else "."
+                pieces.append(f"{quote}{marker}{end}")
+        zh_quotes = any(_CJK.search(p) for p in pieces)
+        joiner = "" if zh_quotes else " "
+        body = joiner.join(pieces)
+        if info.lang == "en" and detect_lang(body) == "zh":
+            # We cannot translate; a fixed lead-in tells the reader the quotes are the documents' own words.
+            return f"According to the documents: {body}"
+        return body

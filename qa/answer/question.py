@@ -1,0 +1,297 @@
+"""Question analysis: language, the kind of answer asked for, and weighted keywords.
+
+Both answerers and the refusal gate need the same reading of a question: what kind of fact would answer it
+(a number with a unit, a date, a name …) and which words in it carry the meaning. Keyword weights come from
+jieba's general-language IDF table, so rare words (names, technical terms) count more than common ones
+without any tuning to a particular corpus.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+KINDS = ("number", "date", "person", "place", "definition", "reason", "yesno", "other")
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN = re.compile(r"[A-Za-z]")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_ALNUM = re.compile(r"[A-Za-z0-9]+(?:[.\-'][A-Za-z0-9]+)*")
+
+# Measure words and units a Chinese number question names right after 多少/几 ("多少项" wants "…项").
+_ZH_UNITS = (
+    "个|项|家|元|块|亿|万|千|百|户|亩|人|名|位|座|所|条|种|次|件|台|辆|只|间|栋|套|篇|部|本|张|份|批|期|"
+    "公里|千米|平方米|平方公里|米|公顷|吨|公斤|千克|克|年|天|日|月|周|小时|分钟|岁|倍|%|％|度"
+)
+_ZH_UNIT_AFTER_Q = re.compile(rf"(?:多少|几)\s*(?:万|亿|千|百)?\s*({_ZH_UNITS})")
+_ZH_SCALE_AFTER_Q = re.compile(r"(?:多少|几)\s*(万|亿|千|百)")
+
+_ZH_DATE = re.compile(
+    r"何时|什么时候|什么时间|哪年|哪一年|何年|哪个月|几月|几号|哪天|哪一天|哪日|日期|几点|何日|哪个时间|何年何月"
+)
+_ZH_NUMBER = re.compile(r"多少|多大|多高|多长|多远|多重|多深|多宽|多久|比例|百分之|百分比|占比|比重|几")
+_ZH_PERSON = re.compile(r"谁|哪位|哪些人|什么人|何人")
+_ZH_PLACE = re.compile(r"哪里|哪儿|在哪|什么地方|何地|何处|哪个(?:省|市|县|区|镇|乡|村|国家|地方|城市)")
+# "…为什么?" at the very end reads as 为 + 什么 ("became what"), not "why": a real why-question goes on
+# with a predicate ("为什么要…").
+_ZH_REASON = re.compile(r"为什么(?![\s?？。!！]*$)|为何|原因|何故|怎么会")
+_ZH_DEFINITION = re.compile(
+    r"什么是|是什么|指什么|是指|何为|何谓|含义|什么意思|定义|为什么[\s?？。!！]*$|包括哪些|有哪些"
+)
+_ZH_YESNO = re.compile(r"是否|是不是|有没有|能否|可否|能不能|吗[\s?？]*$")
+
+_EN_NUMBER = re.compile(
+    r"\bhow (?:many|much|large|big|long|far|tall|high|old|often)\b|\bwhat (?:percentage|proportion|share|"
+    r"number|amount|fraction|rate)\b|\bhow many\b",
+    re.IGNORECASE,
+)
+_EN_DATE = re.compile(r"\bwhen\b|\b(?:what|which|in which) (?:year|month|date|day|time)\b", re.IGNORECASE)
+_EN_PERSON = re.compile(r"\bwho(?:m|se)?\b", re.IGNORECASE)
+_EN_PLACE = re.compile(r"\bwhere\b|\b(?:what|which) (?:place|city|country|province|town|county)\b", re.IGNORECASE)
+_EN_REASON = re.compile(r"\bwhy\b|\bwhat (?:is|was|are|were) the reasons?\b|\bfor what reason\b", re.IGNORECASE)
+_EN_DEFINITION = re.compile(
+    r"^\s*(?:what|which) (?:is|are|was|were)\b|\bdefine\b|\bwhat does .+ mean\b|\bmeaning of\b", re.IGNORECASE
+)
+_EN_YESNO = re.compile(
+    r"^\s*(?:is|are|was|were|does|do|did|can|could|has|have|had|will|would|should|shall|may)\b", re.IGNORECASE
+)
+_EN_PERCENT = re.compile(r"\bpercent(?:age)?\b|\bproportion\b|\bshare\b|%", re.IGNORECASE)
+
+ZH_STOPWORDS = frozenset(
+    """的 了 是 在 有 和 与 及 或 也 都 就 而 被 把 对 于 为 以 之 其 这 那 这个 那个 这些 那些 哪 哪个 哪些 什么
+    多少 几 谁 怎么 怎样 怎么样 如何 吗 呢 吧 啊 呀 么 是否 是不是 有没有 请问 请 一下 我 你 他 她 它 你们 他们
+    它们 为什么 为何 什么时候 何时 哪里 哪儿 在哪 多大 多高 多长 多远 多久 能否 可否 能不能 哪位 哪年 哪一年
+    几月 哪天 什么样 啥 咋 共 共有 一共 总共 目前 现在 要 会 能 可以 应该 等 个 项 家 中 上 下 里 又 还 被 给 让
+    得 地 着 过 所 并 但 如果 因为 所以 由于 可 含义 意思 指 是指 定义 原因 哪些人 什么人 何人 比例 占比""".split()
+)
+EN_STOPWORDS = frozenset(
+    """a an the of to in on at by for from with about into over under and or but if then than as is are was were
+    be been being am do does did doing have has had having will would shall should can could may might must
+    this that these those it its it's they them their there here what which who whom whose when where why how
+    many much percentage proportion share number amount any some all each every no not i you he she we me my
+    your our us his her one ones s t just also only very more most other such own same so too up down out off
+    again further once please tell know give list describe explain mean meaning define did year years date
+    time place reason reasons""".split()
+)
+
+# Words the question uses to point at a kind of answer; they are never content keywords.
+_PUNCT_OR_SPACE = re.compile(r"^[\s\W_]+$", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class QuestionInfo:
+    """What a question asks for.
+
+    `keywords` are content words in question order (jieba words for Chinese, lower-cased tokens for English),
+    `weights` maps each to its importance (IDF), `focus` holds the heaviest few, `units` the units a number
+    question names, `numbers` the numbers/years the question itself states (hard constraints on an answer).
+    """
+
+    text: str
+    lang: str
+    kind: str
+    keywords: tuple[str, ...]
+    weights: Mapping[str, float] = field(default_factory=dict)
+    focus: tuple[str, ...] = ()
+    units: tuple[str, ...] = ()
+    numbers: tuple[str, ...] = ()
+    # sub-questions when one question asks several things ("A是多少?B是多少?", "A和B分别是多少?")
+    parts: tuple[str, ...] = ()
+
+    @property
+    def total_weight(self) -> float:
+        return sum(self.weights.get(k, 0.0) for k in self.keywords)
+
+
+def detect_lang(text: str) -> str:
+    """'zh' when CJK characters carry the text, else 'en' (the service's two answer languages)."""
+    cjk = len(_CJK.findall(text))
+    latin = len(_LATIN.findall(text))
+    # A Chinese character carries roughly a word; Latin letters come ~5 a word.
+    return "zh" if cjk > 0 and cjk * 5 >= latin else "en"
+
+
+def is_cjk(text: str) -> bool:
+    return bool(_CJK.search(text))
+
+
+def normalize_text(text: str) -> str:
+    """NFKC folds full-width digits, letters and punctuation so 'ＧＤＰ２０３０' matches 'GDP2030'."""
+    return unicodedata.normalize("NFKC", text)
+
+
+@lru_cache(maxsize=1)
+def _idf_table() -> tuple[Mapping[str, float], float, float]:
+    """jieba's IDF table (shipped in the wheel): a corpus-independent measure of how rare a word is."""
+    import jieba
+    import jieba.analyse
+
+    jieba.setLogLevel(logging.WARNING)
+    tfidf = jieba.analyse.default_tfidf
+    freq: Mapping[str, float] = tfidf.idf_freq
+    median = float(tfidf.median_idf)
+    top = max(freq.values()) if freq else median
+    return freq, median, float(top)
+
+
+def term_weight(term: str) -> float:
+    """IDF-like weight of a term. Unknown words (names, new terms) and numbers are rare, so they weigh high."""
+    freq, median, top = _idf_table()
+    if _NUMBER.fullmatch(term):
+        return top
+    if is_cjk(term):
+        w = freq.get(term)
+        if w is None:
+            # Out-of-vocabulary Chinese words are mostly names: as rare as the rarest known words.
+            w = (median + top) / 2 if len(term) > 1 else median
+        # A single character matches inside many unrelated words; count it for less.
+        return float(w) * (0.5 if len(term) == 1 else 1.0)
+    w = freq.get(term.lower())
+    return float(w) if w is not None else median
+
+
+def _segment(text: str) -> list[str]:
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    return [t for t in jieba.lcut(text) if t.strip()]
+
+
+def content_terms(text: str) -> list[str]:
+    """Content words of any text (question or answer), stop words and punctuation removed, order kept."""
+    text = normalize_text(text)
+    terms: list[str] = []
+    seen: set[str] = set()
+    for tok in _segment(text):
+        tok = tok.strip()
+        if not tok or _PUNCT_OR_SPACE.match(tok):
+            continue
+        if is_cjk(tok):
+            if tok in ZH_STOPWORDS:
+                continue
+            term = tok
+        else:
+            for sub in _ALNUM.findall(tok):
+                low = sub.lower()
+                if low in EN_STOPWORDS or (len(low) == 1 and not low.isdigit()):
+                    continue
+                if low not in seen:
+                    seen.add(low)
+                    terms.append(low)
+            continue
+        if term not in seen:
+            seen.add(term)
+            terms.append(term)
+    return terms
+
+
+def _kind_zh(q: str) -> str:
+    if _ZH_DATE.search(q):
+        return "date"
+    if _ZH_REASON.search(q):
+        return "reason"
+    if _ZH_NUMBER.search(q):
+        return "number"
+    if _ZH_PERSON.search(q):
+        return "person"
+    if _ZH_PLACE.search(q):
+        return "place"
+    if _ZH_DEFINITION.search(q):
+        return "definition"
+    if _ZH_YESNO.search(q):
+        return "yesno"
+    return "other"
+
+
+def _kind_en(q: str) -> str:
+    if _EN_NUMBER.search(q):
+        return "number"
+    if _EN_DATE.search(q):
+        return "date"
+    if _EN_REASON.search(q):
+        return "reason"
+    if _EN_PERSON.search(q):
+        return "person"
+    if _EN_PLACE.search(q):
+        return "place"
+    if _EN_DEFINITION.search(q):
+        return "definition"
+    if _EN_YESNO.search(q):
+        return "yesno"
+    return "other"
+
+
+def _units(q: str, lang: str, kind: str) -> tuple[str, ...]:
+    if kind != "number":
+        return ()
+    units: list[str] = []
+    if lang == "zh":
+        units.extend(m.group(1) for m in _ZH_UNIT_AFTER_Q.finditer(q))
+        units.extend(m.group(1) for m in _ZH_SCALE_AFTER_Q.finditer(q))
+        if "多少钱" in q:
+            units.append("元")
+        if re.search(r"比例|百分之|百分比|占比|比重", q):
+            units.append("%")
+    elif _EN_PERCENT.search(q):
+        units.append("%")
+    out: list[str] = []
+    for u in units:
+        u = "%" if u == "％" else u
+        if u not in out:
+            out.append(u)
+    return tuple(out)
+
+
+_ZH_Q_CUE = re.compile(r"多少|几|什么|哪|谁|何|吗|是否")
+_EN_Q_CUE = re.compile(r"\b(?:how|what|which|who|when|where|why)\b", re.IGNORECASE)
+# "A和B分别是多少": A and B share the predicate after 分别/各
+_ZH_RESPECTIVELY = re.compile(
+    r"^(?P<a>.+?)(?:和|与|以及|及|、)(?P<b>[^和与及、]+?)(?P<tail>(?:分别|各自|各)(?:是|为|有|要)?.*)$"
+)
+
+
+def split_parts(question: str) -> tuple[str, ...]:
+    """Sub-questions of a multi-part question, each answerable on its own; () for a single question."""
+    q = normalize_text(question).strip()
+    cue = _ZH_Q_CUE if detect_lang(q) == "zh" else _EN_Q_CUE
+    pieces = [p.strip() for p in re.split(r"(?<=[?;])\s*", q) if p.strip()]
+    if len(pieces) == 1:
+        # "A是多少,B达到多少?": a comma between two clauses that each ask something
+        pieces = [p.strip() for p in re.split(r"[,]", q) if p.strip()]
+    asking = [p for p in pieces if cue.search(p)]
+    if len(asking) > 1:
+        return tuple(asking)
+    m = _ZH_RESPECTIVELY.match(q)
+    if m:
+        tail = re.sub(r"^(?:分别|各自|各)", "", m.group("tail"))
+        return (m.group("a") + tail, m.group("b") + tail)
+    return ()
+
+
+def analyze(question: str) -> QuestionInfo:
+    """Read a question once: language, kind of answer wanted, weighted keywords and explicit constraints."""
+    q = normalize_text(question).strip()
+    lang = detect_lang(q)
+    kind = _kind_zh(q) if lang == "zh" else _kind_en(q)
+    units = _units(q, lang, kind)
+    terms = content_terms(q)
+    # Units the question asks for describe the answer, not the topic: they are matched by the kind cue.
+    keywords = tuple(t for t in terms if t not in units)
+    weights = {k: term_weight(k) for k in keywords}
+    focus = tuple(sorted(keywords, key=lambda k: -weights[k])[:3])
+    numbers = tuple(dict.fromkeys(_NUMBER.findall(q)))
+    return QuestionInfo(
+        text=question,
+        lang=lang,
+        kind=kind,
+        keywords=keywords,
+        weights=weights,
+        focus=focus,
+        units=units,
+        numbers=numbers,
+        parts=split_parts(q),
+    )
