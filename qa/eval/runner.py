@@ -27,6 +27,7 @@ def run_eval(settings: Settings, dataset: Path, out: Path | None, *, compare: bo
     items = load_dataset(dataset)
     service = QAService(settings)
     service.collections.get(settings.collection)  # fail early, naming the missing collection
+    service.warm_up()  # load the models now, so the first question's latency is not the model's load time
     variants = VARIANTS if compare else {"fused": settings.fusion}
     results: list[QuestionResult] = []
 
