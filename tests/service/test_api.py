@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +22,8 @@ HEADLINE = "房寺镇下放了多少项权力?"
 @pytest.fixture(scope="module")
 def server(seed_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     index_dir = copy_index(seed_index, tmp_path_factory.mktemp("api") / "index")
-    with running_server(index_dir, {"QA_MAX_UPLOAD_BYTES": "200000"}) as base:
+    env = {"QA_MAX_UPLOAD_BYTES": "200000", "QA_RATE_LIMIT_PER_MINUTE": "100000"}
+    with running_server(index_dir, env) as base:
         yield base
 
 
@@ -176,6 +178,7 @@ def test_queries_keep_answering_during_an_upload(client: httpx.Client, server: s
             resp = client.post("/v1/search", json={"query": "规模以上企业"})
             assert resp.status_code == 200
             answered += 1
+            time.sleep(0.05)
         assert upload.result().status_code == 201
     assert answered >= 1
 
