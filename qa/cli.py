@@ -10,8 +10,20 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from qa.config import Settings
 from qa.errors import QAError
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
+    return number
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -29,14 +41,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("search", help="retrieve passages, best first")
     p.add_argument("query")
-    p.add_argument("--k", type=int, default=None, help="number of passages (default 5)")
+    p.add_argument("--k", type=_positive_int, default=None, help="number of passages (default 5)")
     p.add_argument("--fusion", choices=["rrf", "dense", "bm25"], default=None, help="retrieval variant")
     p.add_argument("--json", action="store_true", help="print JSON")
     _common(p)
 
     p = sub.add_parser("ask", help="answer a question with citations")
     p.add_argument("question")
-    p.add_argument("--k", type=int, default=None, help="passages to answer from (default 5)")
+    p.add_argument("--k", type=_positive_int, default=None, help="passages to answer from (default 5)")
     p.add_argument("--json", action="store_true", help="print exactly the /v1/ask response body")
     _common(p)
 
@@ -191,6 +203,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _COMMANDS[args.command](args, settings)
     except QAError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    except ValidationError as exc:
+        problems = "; ".join(f"QA_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+        print(f"error: invalid settings: {problems}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
