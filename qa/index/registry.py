@@ -46,7 +46,7 @@ class Collections:
                 return self._open[name]
             if not create and not self.exists(name):
                 raise CollectionNotFound(
-                    f"collection '{name}' does not exist under {self.index_dir}: ingest documents into it first"
+                    f"collection '{name}' does not exist: ingest documents into it first"
                 )
             collection = Collection(name, self.index_dir / name, model_name=self._model_name, dim=self._dim)
             self._open[name] = collection

@@ -32,7 +32,7 @@
       clear: "清空对话",
       cleared: "对话已清空",
       inputLabel: "输入问题",
-      placeholder: "输入问题，Enter 发送，Shift+Enter 换行",
+      placeholder: "输入问题（Shift+Enter 换行）",
       send: "发送",
       stop: "停止",
       you: "你",
@@ -69,7 +69,7 @@
       clear: "Clear conversation",
       cleared: "Conversation cleared",
       inputLabel: "Your question",
-      placeholder: "Ask a question — Enter to send, Shift+Enter for a new line",
+      placeholder: "Ask a question (Shift+Enter: new line)",
       send: "Send",
       stop: "Stop",
       you: "You",
@@ -305,8 +305,8 @@ svg { width: 20px; height: 20px; fill: none; stroke: currentColor; stroke-width:
   display: inline-flex; align-items: center; gap: 4px; max-width: 100%; padding: 2px 8px; border-radius: 10px;
   border: 1px solid var(--qa-line); background: var(--qa-bg); color: var(--qa-fg); font-size: 12px;
 }
-.source-btn span { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; max-width: 220px; }
-.source-btn b { color: var(--qa-accent); }
+.source-btn .label { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; max-width: 220px; }
+.source-btn .ref { color: var(--qa-accent); }
 .source-btn[aria-expanded="true"] { border-color: var(--qa-accent); }
 .retry { margin-top: 6px; padding: 3px 10px; border-radius: 8px; border: 1px solid currentColor;
   background: transparent; color: inherit; font-size: 12px; }
@@ -598,7 +598,8 @@ a.card-source { color: var(--qa-accent); text-decoration: underline; }
     }
 
     async function ask(question) {
-      log.appendChild(h("div", { class: "msg user" }, h("span", { class: "sr-only" }, `${t.you}: `), question));
+      const asked = h("div", { class: "msg user" }, h("span", { class: "sr-only" }, `${t.you}: `), question);
+      log.appendChild(asked);
       const body = h("div", { class: "answer thinking" }, t.thinking);
       const msg = h("div", { class: "msg bot" }, h("span", { class: "sr-only" }, `${t.assistant}: `), body);
       log.appendChild(msg);
@@ -644,9 +645,9 @@ a.card-source { color: var(--qa-accent); text-decoration: underline; }
           body.classList.remove("thinking");
           body.textContent = streamed ? `${streamed} ${t.stopped}` : t.stopped;
         } else if (err instanceof ApiError && err.code === "interrupted") {
-          renderError(msg, { text: t.interrupted, detail: "" }, question);
+          renderError(msg, asked, { text: t.interrupted, detail: "" }, question);
         } else {
-          renderError(msg, describeError(err), question);
+          renderError(msg, asked, describeError(err), question);
         }
       } finally {
         if (controller === own) controller = null;
@@ -655,14 +656,14 @@ a.card-source { color: var(--qa-accent); text-decoration: underline; }
       }
     }
 
-    function renderError(msg, { text, detail }, question) {
+    function renderError(msg, asked, { text, detail }, question) {
       msg.className = "msg bot error";
       msg.setAttribute("role", "alert");
       const retry = h("button", { type: "button", class: "retry" }, t.retry);
       retry.addEventListener("click", () => {
+        if (controller) return;
         msg.remove();
-        const prev = log.lastElementChild;
-        if (prev && prev.classList.contains("user")) prev.remove();
+        asked.remove();
         ask(question);
       });
       msg.replaceChildren(
@@ -702,7 +703,7 @@ a.card-source { color: var(--qa-accent); text-decoration: underline; }
         for (const citation of citations.values()) {
           const label = citation.title || citation.source || citation.doc_id;
           const button = chip(citation, card, "source-btn", t.sourceTitled(citation.ref, label));
-          button.append(h("b", {}, `[${citation.ref}]`), h("span", {}, label));
+          button.append(h("span", { class: "ref" }, `[${citation.ref}]`), h("span", { class: "label" }, label));
           list.appendChild(button);
         }
         msg.append(list);
