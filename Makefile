@@ -15,7 +15,7 @@ setup: $(VENV)/.setup-stamp
 # Re-runs only when the project's dependencies change, so `make setup` is quick when nothing did.
 $(VENV)/.setup-stamp: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e .
+	$(BIN)/pip install -qq --disable-pip-version-check -e .
 	$(BIN)/python -m qa.embed.prepare
 	touch $@
 
@@ -29,7 +29,7 @@ serve: setup
 test-deps: setup $(VENV)/.test-stamp
 
 $(VENV)/.test-stamp: pyproject.toml
-	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[test,llm]"
+	$(BIN)/pip install -qq --disable-pip-version-check -e ".[test,llm]"
 	command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 	$(BIN)/python -m qa.llm_server fetch
 	touch $@
@@ -40,7 +40,7 @@ test: test-deps
 	$(BIN)/pytest -q
 
 llm-weights: setup
-	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[llm]"
+	$(BIN)/pip install -qq --disable-pip-version-check -e ".[llm]"
 	$(BIN)/python -m qa.llm_server fetch
 
 # A local OpenAI-compatible LLM on 127.0.0.1:8081; then run `QA_LLM_BASE_URL=http://127.0.0.1:8081/v1 make serve`.
