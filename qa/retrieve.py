@@ -7,16 +7,31 @@ Fusion variants are selectable (`QA_FUSION`) so evaluation can compare them side
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
 
 from qa.config import Settings
 from qa.embed.base import Embedder
-from qa.index import Collection
+from qa.index.docstore import StoredChunk
 from qa.index.keyword import terms
 from qa.types import Passage
 
 FUSION_MODES = ("rrf", "dense", "bm25")
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+
+
+class Searchable(Protocol):
+    """What retrieval needs from a collection (evaluation substitutes variants, e.g. other embeddings)."""
+
+    def dense_search(self, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]: ...
+
+    def keyword_search(self, query_terms: Sequence[str], k: int) -> list[tuple[int, float]]: ...
+
+    def chunks(self, chunk_ids: Sequence[int]) -> dict[int, StoredChunk]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +48,7 @@ class HybridRetriever:
         self._candidates = settings.candidates
         self._fusion = settings.fusion
 
-    def run(self, collection: Collection, query: str, top_k: int, *, fusion: str | None = None) -> list[Passage]:
+    def run(self, collection: Searchable, query: str, top_k: int, *, fusion: str | None = None) -> list[Passage]:
         mode = fusion or self._fusion
         if mode not in FUSION_MODES:
             raise ValueError(f"unknown fusion mode {mode!r}; expected one of {FUSION_MODES}")
@@ -43,9 +58,22 @@ class HybridRetriever:
         if mode in ("rrf", "dense"):
             dense = collection.dense_search(self._embedder.embed_query(query), depth)
         if mode in ("rrf", "bm25"):
-            keyword = collection.keyword_search(terms(query), depth)
+            keyword = collection.keyword_search(terms(query) + self._cross_lingual_terms(query), depth)
         fused = self._fuse(dense, keyword)[: max(top_k, 0)]
         return self._hydrate(collection, fused)
+
+    @staticmethod
+    def _cross_lingual_terms(query: str) -> list[str]:
+        """An English question shares no word with Chinese text, which leaves BM25 blind; its content
+        words' plain Chinese translations give the keyword side something to rank (harmless for English
+        collections: the extra terms match nothing there)."""
+        if _CJK.search(query):
+            return []
+        from qa.answer.lexicon import chinese_query_terms
+        from qa.answer.question import analyze
+
+        info = analyze(query)
+        return chinese_query_terms(info.keywords, info.qualifiers)
 
     def _fuse(self, dense: Sequence[tuple[int, float]], keyword: Sequence[tuple[int, float]]) -> list[_Candidate]:
         signals: dict[int, dict[str, float]] = {}
@@ -64,7 +92,7 @@ class HybridRetriever:
         return [_Candidate(cid, score, signals[cid]) for cid, score in ranked]
 
     @staticmethod
-    def _hydrate(collection: Collection, candidates: Sequence[_Candidate]) -> list[Passage]:
+    def _hydrate(collection: Searchable, candidates: Sequence[_Candidate]) -> list[Passage]:
         stored = collection.chunks([c.chunk_id for c in candidates])
         passages: list[Passage] = []
         for cand in candidates:

@@ -99,6 +99,9 @@ class QAService:
         """Load models and open the default collection now, so the first request doesn't pay for it."""
         self.embedder.embed_query("warm up")
         _ = self.chunker
+        from qa.answer.lexicon import translations
+
+        translations("warm up")  # the English→Chinese dictionary loads in ~0.5 s
         if self.collections.exists(self.settings.collection):
             self.collections.get(self.settings.collection)
 

@@ -20,6 +20,7 @@ KINDS = ("number", "date", "person", "place", "definition", "reason", "yesno", "
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[A-Za-z]")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_STATED_NUMBER = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?")
 _ALNUM = re.compile(r"[A-Za-z0-9]+(?:[.\-'][A-Za-z0-9]+)*")
 
 # Measure words and units a Chinese number question names right after 多少/几 ("多少项" wants "…项").
@@ -75,7 +76,8 @@ EN_STOPWORDS = frozenset(
     many much percentage proportion share number amount any some all each every no not i you he she we me my
     your our us his her one ones s t just also only very more most other such own same so too up down out off
     again further once please tell know give list describe explain mean meaning define did year years date
-    time place reason reasons""".split()
+    time place reason reasons get got going go goes reach reached reaches hold held holds make made take took
+    among total overall top according did""".split()
 )
 
 # Words the question uses to point at a kind of answer; they are never content keywords.
@@ -101,6 +103,11 @@ class QuestionInfo:
     numbers: tuple[str, ...] = ()
     # sub-questions when one question asks several things ("A是多少?B是多少?", "A和B分别是多少?")
     parts: tuple[str, ...] = ()
+    # periods the question restricts itself to (二季度, first quarter, 上半年), each as the ways a text may
+    # write it: like `numbers`, a passage that names none of a group's forms cannot answer
+    qualifiers: tuple[tuple[str, ...], ...] = ()
+    # English keywords that look like romanised names ("Tanfang"): matched by pinyin in Chinese text
+    names: tuple[str, ...] = ()
 
     @property
     def total_weight(self) -> float:
@@ -208,7 +215,7 @@ def _kind_zh(q: str) -> str:
 
 
 def _kind_en(q: str) -> str:
-    if _EN_NUMBER.search(q):
+    if _EN_NUMBER.search(q) or _EN_RANK.search(q) or re.search(r"\bwhat\b.*\brate\b", q, re.IGNORECASE):
         return "number"
     if _EN_DATE.search(q):
         return "date"
@@ -236,14 +243,75 @@ def _units(q: str, lang: str, kind: str) -> tuple[str, ...]:
             units.append("元")
         if re.search(r"比例|百分之|百分比|占比|比重", q):
             units.append("%")
-    elif _EN_PERCENT.search(q):
-        units.append("%")
+    else:
+        if _EN_PERCENT.search(q):
+            units.append("%")
+        units.extend(_en_units(q))
     out: list[str] = []
     for u in units:
         u = "%" if u == "％" else u
         if u not in out:
             out.append(u)
     return tuple(out)
+
+
+_CN_ORD = "一二三四"
+_ZH_QUARTER = re.compile(r"(?:第)?([一二三四1-4])\s*季度")
+_ZH_HALF = re.compile(r"[上下]半年")
+_EN_QUARTER = re.compile(r"\b(first|second|third|fourth)\s+quarter\b|\bq([1-4])\b", re.IGNORECASE)
+_EN_HALF = re.compile(r"\b(first|second)\s+half\b", re.IGNORECASE)
+_EN_ORD = ("first", "second", "third", "fourth")
+
+
+def _quarter_forms(n: int) -> tuple[str, ...]:
+    c = _CN_ORD[n - 1]
+    return (f"{c}季度", f"第{c}季度", f"{n}季度", f"第{n}季度", f"Q{n}", f"{_EN_ORD[n - 1]} quarter")
+
+
+def _qualifiers(q: str) -> tuple[tuple[str, ...], ...]:
+    """Periods a question restricts itself to, each with the spellings a document may use."""
+    out: list[tuple[str, ...]] = []
+    for m in _ZH_QUARTER.finditer(q):
+        d = m.group(1)
+        out.append(_quarter_forms(int(d) if d.isdigit() else _CN_ORD.index(d) + 1))
+    for m in _ZH_HALF.finditer(q):
+        out.append((m.group(0),))
+    for m in _EN_QUARTER.finditer(q):
+        n = _EN_ORD.index(m.group(1).lower()) + 1 if m.group(1) else int(m.group(2))
+        out.append(_quarter_forms(n))
+    for m in _EN_HALF.finditer(q):
+        out.append(("上半年", "first half") if m.group(1).lower() == "first" else ("下半年", "second half"))
+    return tuple(dict.fromkeys(out))
+
+
+_EN_HOW_MANY = re.compile(r"\bhow many\s+([^?.!]*)", re.IGNORECASE)
+_EN_MONEY = re.compile(
+    r"\bhow much\b.*\b(?:money|cost|spend|spent|invest|investment|revenue|income|fund|budget|yuan|"
+    r"sales|output|value|profit)",
+    re.IGNORECASE,
+)
+_EN_RANK = re.compile(r"\b(?:what|which)\s+(?:rank|ranking|place|position)\b|\branked\b", re.IGNORECASE)
+_EN_RATE = re.compile(r"\brate\b|\bratio\b", re.IGNORECASE)
+
+
+def _en_units(q: str) -> list[str]:
+    """Chinese measure words for the thing an English number question counts ("how many villages" → 村)."""
+    from qa.answer.lexicon import translations
+
+    units: list[str] = []
+    m = _EN_HOW_MANY.search(q)
+    if m:
+        # "how many [adjectives] NOUNs [(NOUNs)] ..." : the counted things are the plural words right after it
+        for word in re.findall(r"[a-z]+", m.group(1).lower())[:5]:
+            if word.endswith("s") and not word.endswith("ss") and word not in EN_STOPWORDS:
+                units.extend(w for w in translations(word)[:8] if len(w) == 1)
+    if _EN_MONEY.search(q):
+        units.append("元")
+    if _EN_RANK.search(q):
+        units.extend(["位", "名"])
+    if _EN_RATE.search(q):
+        units.append("%")
+    return units
 
 
 _ZH_Q_CUE = re.compile(r"多少|几|什么|哪|谁|何|吗|是否")
@@ -280,10 +348,20 @@ def analyze(question: str) -> QuestionInfo:
     units = _units(q, lang, kind)
     terms = content_terms(q)
     # Units the question asks for describe the answer, not the topic: they are matched by the kind cue.
-    keywords = tuple(t for t in terms if t not in units)
+    numbers = tuple(dict.fromkeys(n.replace(",", "") for n in _STATED_NUMBER.findall(q)))
+    # a stated number is one keyword as written ("1,000"), not the pieces the tokenizer cut it into
+    keywords = tuple(
+        dict.fromkeys(t for t in (*terms, *numbers) if t not in units and (not t.isdigit() or t in numbers))
+    )
     weights = {k: term_weight(k) for k in keywords}
+    names: tuple[str, ...] = ()
+    if lang == "en":
+        names = _romanised_names(q, keywords)
+        _, median, top = _idf_table()
+        for k in names:
+            # a name pins the question to one place or person, as an unknown Chinese word does
+            weights[k] = max(weights[k], (median + top) / 2)
     focus = tuple(sorted(keywords, key=lambda k: -weights[k])[:3])
-    numbers = tuple(dict.fromkeys(_NUMBER.findall(q)))
     return QuestionInfo(
         text=question,
         lang=lang,
@@ -294,4 +372,14 @@ def analyze(question: str) -> QuestionInfo:
         units=units,
         numbers=numbers,
         parts=split_parts(q),
+        qualifiers=_qualifiers(q),
+        names=names,
     )
+
+
+def _romanised_names(q: str, keywords: tuple[str, ...]) -> tuple[str, ...]:
+    """Keywords written capitalised inside the question and unknown to the dictionary: likely pinyin names."""
+    from qa.answer.lexicon import translations
+
+    capitalised = {m.group(0).lower() for m in re.finditer(r"(?<![.?!]\s)(?<!^)\b[A-Z][a-z]{2,}\b", q)}
+    return tuple(k for k in keywords if k.isalpha() and (k in capitalised or not translations(k)) and len(k) >= 4)

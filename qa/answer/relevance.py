@@ -13,9 +13,11 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from qa.answer.grounding import number_values
-from qa.answer.question import QuestionInfo, detect_lang, is_cjk
+from qa.answer.lexicon import pinyin_contains, translations
+from qa.answer.question import QuestionInfo, analyze, detect_lang, is_cjk
 from qa.chunk.sentences import split_sentences
 from qa.types import Passage
 
@@ -36,6 +38,8 @@ MIN_CROSS_LINGUAL_DENSE = 0.73
 CONTEXT_CREDIT = 0.5
 # partial credit for a Chinese word whose characters mostly occur (权力 vs 权限), scaled by the share found
 PARTIAL_CREDIT = 0.5
+# an English keyword whose only translation found is one character (村, 户, 党): common, so half credit
+SINGLE_CHAR_CREDIT = 0.5
 
 _NUM = r"(?:\d+(?:[.,]\d+)*|[零〇一二两三四五六七八九十百千万亿]*[十百千万亿][零〇一二两三四五六七八九十百千万亿]*)"
 _ANY_UNIT = (
@@ -65,6 +69,19 @@ _REASON = re.compile(
 _CLAUSE = re.compile(r"[,，;；:：]")
 
 
+# a counted noun may follow its number after a classifier and a short modifier: 10个行政村, 53支志愿服务队
+_CLASSIFIER = r"(?:个|名|户|家|座|条|项|支|位|所|处|批|类|种)"
+
+
+@lru_cache(maxsize=256)
+def _unit_pattern(unit: str, group: bool = False) -> re.Pattern[str]:
+    """A number carrying `unit`: right after it (64项, 3.5万元) or, for a noun, after a classifier (10个行政村)."""
+    num = f"({_NUM})" if group else _NUM
+    u = re.escape(unit)
+    gap = rf"(?:{_CLASSIFIER}[\u4e00-\u9fff]{{0,4}}?)?" if is_cjk(unit) and unit not in _CLASSIFIER else ""
+    return re.compile(rf"{num}\s*(?:多|余)?\s*(?:万|亿)?\s*{gap}{u}")
+
+
 def _norm(text: str) -> str:
     return unicodedata.normalize("NFKC", text).lower()
 
@@ -76,17 +93,35 @@ def _contains(text_norm: str, keyword: str) -> bool:
     return re.search(rf"(?<![a-z0-9]){re.escape(keyword)}(?![a-z0-9])", text_norm) is not None
 
 
+def _cross_match(info: QuestionInfo, text: str, keyword: str) -> float:
+    """How well a Latin keyword is present in Chinese text: 1 for a name read in pinyin or a multi-character
+    translation, `SINGLE_CHAR_CREDIT` when only a one-character translation occurs (those are everywhere)."""
+    if keyword.isdigit() or not is_cjk(text):
+        return 0.0
+    if keyword in info.names and pinyin_contains(text, keyword):
+        return 1.0
+    best = 0.0
+    for zh in translations(keyword):
+        if zh in text:
+            if len(zh) > 1:
+                return 1.0
+            best = SINGLE_CHAR_CREDIT
+    return best
+
+
 def keyword_coverage(info: QuestionInfo, text: str, context: str = "") -> float:
     """IDF-weighted share of the question's keywords that `text` contains (0..1).
 
     Keywords found only in `context` (the passage around the sentence, its title) count `CONTEXT_CREDIT`;
-    a Chinese keyword whose characters mostly appear counts partially.
+    a Chinese keyword whose characters mostly appear counts partially; an English keyword counts through its
+    dictionary translations or pinyin reading when the text is Chinese.
     """
     total = info.total_weight
     if total <= 0:
         return 0.0
     t = _norm(text)
     c = _norm(context)
+    cross = info.lang == "en" and is_cjk(text)
     got = 0.0
     for k in info.keywords:
         w = info.weights.get(k, 0.0)
@@ -94,6 +129,10 @@ def keyword_coverage(info: QuestionInfo, text: str, context: str = "") -> float:
             got += w
         elif context and _contains(c, k):
             got += w * CONTEXT_CREDIT
+        elif cross:
+            inside = _cross_match(info, text, k)
+            outside = _cross_match(info, context, k) * CONTEXT_CREDIT if context and inside < 1.0 else 0.0
+            got += w * max(inside, outside)
         elif is_cjk(k) and len(k) > 1:
             share = sum(ch in t for ch in k) / len(k)
             if share >= 0.5:
@@ -113,9 +152,7 @@ def fact_numbers(info: QuestionInfo, text: str) -> list[str]:
     t = unicodedata.normalize("NFKC", text)
     asked = {v for n in info.numbers for _, v in number_values(n, chinese=False)}
     if info.kind == "number":
-        patterns = [re.compile(rf"({_NUM})\s*(?:多|余)?\s*(?:万|亿)?\s*{re.escape(u)}") for u in info.units] or [
-            re.compile(rf"({_NUM})\s*(?:{_ANY_UNIT})")
-        ]
+        patterns = [_unit_pattern(u, group=True) for u in info.units] or [re.compile(rf"({_NUM})\s*(?:{_ANY_UNIT})")]
         for pattern in patterns:
             found = [v for m in pattern.finditer(t) for _, v in number_values(m.group(1)) if v not in asked]
             if found:
@@ -132,8 +169,7 @@ def type_cue(info: QuestionInfo, text: str) -> float:
         if not nums:
             return 0.0
         for unit in info.units:
-            u = re.escape(unit)
-            if re.search(rf"{_NUM}\s*(?:多|余)?\s*(?:万|亿)?\s*{u}", t):
+            if _unit_pattern(unit).search(t):
                 return 1.0
         if _NUM_ANY_UNIT.search(t):
             return 0.7 if not info.units else 0.5
@@ -236,11 +272,20 @@ def passages_lang(passages: Sequence[Passage]) -> str:
 
 
 def satisfies_constraints(info: QuestionInfo, passage: Passage) -> bool:
-    """Whether the passage (or its title) contains every number/year the question states."""
-    if not info.numbers:
+    """Whether the passage (or its title) names every period and contains every number/year the question
+    states. Across languages only years count: "top 1,000" may be written 千强."""
+    if not (info.numbers or info.qualifiers):
         return True
-    present = {v for _, v in number_values(f"{passage.title} {passage.text}", split_groups=True)}
+    whole = f"{passage.title} {passage.text}"
+    low = _norm(whole)
+    for forms in info.qualifiers:
+        if not any(_norm(f) in low for f in forms):
+            return False
+    cross = info.lang == "en" and is_cjk(passage.text)
+    present = {v for _, v in number_values(whole, split_groups=True)}
     for n in info.numbers:
+        if cross and not _YEAR_LIKE.fullmatch(n):
+            continue
         values = {v for _, v in number_values(n, chinese=False)}
         if values and not values & present:
             return False
@@ -263,7 +308,9 @@ def assess(info: QuestionInfo, passages: Sequence[Passage]) -> Relevance:
     top_dense = max(dense_values) if dense_values else None
     # A number or year the question states is a hard constraint: only passages that contain all of them
     # can answer ("2030年的目标" is not answered by a passage about 2018).
-    keep = [p for p in passages if satisfies_constraints(info, p)]
+    # (a multi-part question's parts each bring their own: a passage serving any one part may stay)
+    part_infos = [analyze(part) for part in info.parts] or [info]
+    keep = [p for p in passages if any(satisfies_constraints(pi, p) for pi in part_infos)]
     if not keep:
         missing = ", ".join(info.numbers)
         return Relevance(False, f"the question's {missing} appears in no retrieved passage", 0.0, top_dense)

@@ -1,7 +1,8 @@
 """`qa eval`: send every dataset question through the same path as /v1/ask, score it, report.
 
-With `--compare` each retrieval variant (fused, dense alone, BM25 alone) is scored on the same questions in
-one run, so the effect of a retrieval change is one command away.
+With `--compare` each retrieval variant (fused, dense alone, BM25 alone, and fused/dense with passages
+embedded without their title in front) is scored on the same questions in one run, so the effect of a
+retrieval change is one command away.
 """
 
 from __future__ import annotations
@@ -9,18 +10,47 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
 from qa.config import Settings
 from qa.eval.dataset import load_dataset
 from qa.eval.report import QuestionResult, format_table, score_result, summarize, write_report
+from qa.index import Collection
+from qa.index.docstore import StoredChunk
+from qa.index.vectors import VectorIndex
+from qa.retrieve import Searchable
 from qa.service import QAService
 from qa.types import Passage
 
 EVAL_DEPTH = 10
 VARIANTS = {"fused": "rrf", "dense": "dense", "bm25": "bm25"}
+# Re-embedding a collection without titles costs a full encode; past this size --compare skips it.
+UNTITLED_MAX_CHUNKS = 5000
+
+
+class _UntitledView:
+    """The collection with its dense index rebuilt from passages embedded without their title."""
+
+    def __init__(self, service: QAService, collection: Collection) -> None:
+        self._collection = collection
+        ids, _ = collection.store.embeddings(None, collection.dim)
+        stored = collection.chunks(ids)
+        ids = [i for i in ids if i in stored]
+        self._vectors = VectorIndex(collection.dim)
+        self._vectors.add(ids, service.embedder.embed_passages([stored[i].text for i in ids]))
+
+    def dense_search(self, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        return self._vectors.search(query_vector, k)
+
+    def keyword_search(self, query_terms: Sequence[str], k: int) -> list[tuple[int, float]]:
+        return self._collection.keyword_search(query_terms, k)
+
+    def chunks(self, chunk_ids: Sequence[int]) -> dict[int, StoredChunk]:
+        return self._collection.chunks(chunk_ids)
 
 
 def run_eval(settings: Settings, dataset: Path, out: Path | None, *, compare: bool = False) -> int:
@@ -29,6 +59,10 @@ def run_eval(settings: Settings, dataset: Path, out: Path | None, *, compare: bo
     service.collections.get(settings.collection)  # fail early, naming the missing collection
     service.warm_up()  # load the models now, so the first question's latency is not the model's load time
     variants = VARIANTS if compare else {"fused": settings.fusion}
+    collection = service.collections.get(settings.collection)
+    untitled: Searchable | None = None
+    if compare and collection.stats()["chunks"] <= UNTITLED_MAX_CHUNKS:
+        untitled = _UntitledView(service, collection)
     results: list[QuestionResult] = []
 
     async def run_all() -> None:
@@ -40,6 +74,9 @@ def run_eval(settings: Settings, dataset: Path, out: Path | None, *, compare: bo
                     started = time.perf_counter()
                     retrieved[name] = service.search(item.question, settings.collection, EVAL_DEPTH, fusion=fusion)
                     timings[f"search_{name}"] = (time.perf_counter() - started) * 1000
+                if untitled is not None:
+                    for name, fusion in (("fused_no_title", "rrf"), ("dense_no_title", "dense")):
+                        retrieved[name] = service.retriever.run(untitled, item.question, EVAL_DEPTH, fusion=fusion)
                 answer = await service.ask(item.question, settings.collection)
             except Exception as exc:  # one failing question must not end the run; it is reported as failed
                 results.append(score_result(item, None, retrieved, error=f"{type(exc).__name__}: {exc}"))
