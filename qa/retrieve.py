@@ -1,7 +1,7 @@
 """Hybrid retrieval: dense (FAISS) and BM25 (FTS5 over jieba terms) candidates, fused into one ranking.
 
 Fusion variants are selectable (`QA_FUSION`) so evaluation can compare them side by side:
-- "rrf": reciprocal rank fusion, robust to the two retrievers' incomparable score scales;
+- "rrf": weighted reciprocal rank fusion, robust to the two retrievers' incomparable score scales;
 - "dense" / "bm25": one retriever alone.
 """
 
@@ -45,6 +45,7 @@ class HybridRetriever:
     def __init__(self, settings: Settings, embedder: Embedder) -> None:
         self._embedder = embedder
         self._rrf_k = settings.rrf_k
+        self._weights = {"dense": settings.rrf_dense_weight, "bm25": settings.rrf_bm25_weight}
         self._candidates = settings.candidates
         self._fusion = settings.fusion
 
@@ -83,7 +84,7 @@ class HybridRetriever:
                 entry = signals.setdefault(chunk_id, {})
                 entry[name] = score
                 entry[f"{name}_rank"] = float(rank)
-                fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (self._rrf_k + rank)
+                fused[chunk_id] = fused.get(chunk_id, 0.0) + self._weights[name] / (self._rrf_k + rank)
         if not (dense and keyword):
             # One retriever alone: keep its own score, which carries more information than 1/(k+rank).
             only = dense or keyword
