@@ -56,10 +56,10 @@ def copy_index(src: Path, dest: Path) -> Path:
 
 @contextmanager
 def running_server(
-    index_dir: Path, env: Mapping[str, str] | None = None, startup_timeout: float = 180
+    index_dir: Path, env: Mapping[str, str] | None = None, startup_timeout: float = 180, port: int | None = None
 ) -> Iterator[str]:
-    """`qa serve` as a subprocess on a free port; yields its base URL and stops it afterwards."""
-    port = free_port()
+    """`qa serve` as a subprocess on `port` (default: a free one); yields its base URL and stops it afterwards."""
+    port = port or free_port()
     log_path = index_dir.parent / f"server-{port}.log"
     with open(log_path, "w") as log:
         proc = subprocess.Popen(

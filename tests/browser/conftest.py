@@ -7,22 +7,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-SEEDS = ROOT / "data" / "seeds"
-SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+from tests.support import REPO, copy_index, free_port, running_server
+
+SCREENSHOTS = REPO / "artifacts" / "screenshots"
 CHROMIUM = os.environ.get("QA_TEST_CHROMIUM", "/usr/bin/chromium")
-_CLI = [sys.executable, "-m", "qa.cli"]
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -38,86 +31,20 @@ except ImportError:  # the test extra is not installed: skip this tier, not the 
     collect_ignore_glob = ["test_*.py"]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _env(index_dir: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    # The widget's own behaviour is under test: no keys, no LLM, no hub.
-    for name in ("QA_API_KEYS", "QA_PUBLIC_KEYS", "QA_LLM_BASE_URL", "QA_CORS_ORIGINS"):
-        env.pop(name, None)
-    env.update(
-        {
-            "QA_INDEX_DIR": str(index_dir),
-            "HF_HUB_OFFLINE": "1",
-            "TRANSFORMERS_OFFLINE": "1",
-            "QA_RATE_LIMIT_PER_MINUTE": "0",
-        }
-    )
-    return env
+# The widget's own behaviour is under test: no LLM, and no rate limit on the tests' many requests.
+_SERVER_ENV = {"QA_RATE_LIMIT_PER_MINUTE": "0"}
 
 
 @pytest.fixture(scope="session")
-def seeded_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The sample corpus, ingested with the real CLI."""
-    index_dir = tmp_path_factory.mktemp("browser-index")
-    ingest = subprocess.run(
-        [*_CLI, "ingest", str(SEEDS), "--index-dir", str(index_dir)],
-        cwd=ROOT,
-        env=_env(index_dir),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert ingest.returncode == 0, f"ingest failed:\n{ingest.stdout}\n{ingest.stderr}"
-    return index_dir
-
-
-@contextmanager
-def _serve(index_dir: Path, port: int, extra_env: dict[str, str], log_path: Path) -> Iterator[str]:
-    """The real `qa serve` on 127.0.0.1:port, healthy before it is handed out, stopped afterwards."""
-    env = _env(index_dir) | extra_env
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [*_CLI, "serve", "--index-dir", str(index_dir), "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"server exited with {proc.returncode}:\n{log_path.read_text()[-4000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"server did not become healthy:\n{log_path.read_text()[-4000:]}")
-            time.sleep(0.5)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+def seeded_index(seed_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A private copy of the ingested sample corpus (the tests upload documents into it)."""
+    return copy_index(seed_index, tmp_path_factory.mktemp("browser") / "index")
 
 
 @pytest.fixture(scope="session")
 def server_url(seeded_index: Path) -> Iterator[str]:
     """The open service (no keys), as `make serve` runs it."""
-    with _serve(seeded_index, _free_port(), {}, seeded_index / "server.log") as url:
+    with running_server(seeded_index, _SERVER_ENV) as url:
         yield url
 
 
@@ -133,13 +60,13 @@ def service_keys() -> dict[str, str]:
 @pytest.fixture(scope="session")
 def keyed_server_url(seeded_index: Path) -> Iterator[str]:
     """The service with keys required: a public key (the widget's) may ask from its own origin, nothing more."""
-    port = _free_port()
+    port = free_port()
     keys = {
         "QA_API_KEYS": FULL_KEY,
         "QA_PUBLIC_KEYS": PUBLIC_KEY,
         "QA_CORS_ORIGINS": f"http://127.0.0.1:{port}",
     }
-    with _serve(seeded_index, port, keys, seeded_index / "keyed-server.log") as url:
+    with running_server(seeded_index, _SERVER_ENV | keys, port=port) as url:
         yield url
 
 
