@@ -57,3 +57,10 @@ eval: setup
 
 clean-index:
 	rm -rf $(INDEX_DIR)/$(COLLECTION)
+
+bench: setup
+	$(BIN)/python bench/ingest_throughput.py
+	$(BIN)/python bench/search_latency.py
+	$(BIN)/python bench/ask_latency.py
+	$(BIN)/python bench/memory_per_chunk.py
+	$(BIN)/python bench/faiss_index_types.py

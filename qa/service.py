@@ -27,6 +27,7 @@ from qa.errors import DocumentNotFound, QAError
 from qa.index import Collection, Collections, DocumentChange, DocumentInfo
 from qa.index.docstore import NewChunks
 from qa.index.keyword import index_text
+from qa.index.vectors import IndexPolicy, limit_faiss_threads
 from qa.ingest import iter_files, load_file
 from qa.retrieve import HybridRetriever
 from qa.types import Answer, Document, Passage
@@ -74,9 +75,14 @@ class QAService:
 
     @cached_property
     def collections(self) -> Collections:
+        # FAISS's own thread pool fights torch's for the 2 cores a query needs; one thread measured fastest.
+        limit_faiss_threads()
         # the model name is known from settings; the dimension (which loads the model) only for a new collection
         return Collections(
-            self.settings.index_dir, model_name=self.settings.embedding_model, dim=lambda: self.embedder.dim
+            self.settings.index_dir,
+            model_name=self.settings.embedding_model,
+            dim=lambda: self.embedder.dim,
+            vector_policy=IndexPolicy(kind=self.settings.vector_index, flat_max=self.settings.vector_flat_max),
         )
 
     @cached_property

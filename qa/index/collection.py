@@ -20,7 +20,7 @@ from filelock import FileLock
 from qa.errors import IndexCorrupted, InvalidInput
 from qa.index.docstore import DocStore, DocumentRow, NewChunks, StoredChunk
 from qa.index.keyword import match_expression
-from qa.index.vectors import VectorIndex
+from qa.index.vectors import IndexPolicy, VectorIndex
 from qa.types import Document
 
 log = logging.getLogger(__name__)
@@ -44,13 +44,21 @@ DocumentInfo = DocumentRow
 
 class Collection:
     def __init__(
-        self, name: str, path: Path, *, model_name: str, dim: Callable[[], int], checkpoint_every: int = 2000
+        self,
+        name: str,
+        path: Path,
+        *,
+        model_name: str,
+        dim: Callable[[], int],
+        checkpoint_every: int = 2000,
+        vector_policy: IndexPolicy | None = None,
     ) -> None:
         """`dim` is asked only for a new collection: an existing one knows its dimension, so opening it
         to list or read documents never loads the embedding model."""
         self.name = name
         self.path = path
         self._checkpoint_every = checkpoint_every
+        self._policy = vector_policy or IndexPolicy()
         path.mkdir(parents=True, exist_ok=True)
         self._write_lock = FileLock(str(path / LOCK_FILE))
         self._mutex = threading.RLock()
@@ -83,7 +91,7 @@ class Collection:
         file = self.path / VECTORS_FILE
         if file.exists():
             try:
-                vectors = VectorIndex.load(file)
+                vectors = VectorIndex.load(file, policy=self._policy)
                 if vectors.dim == self.dim:
                     return vectors
                 log.warning("vector index dim mismatch, rebuilding", extra={"collection": self.name})
@@ -95,9 +103,7 @@ class Collection:
         """Recovery only: the snapshot is missing or unreadable, so rebuild it from stored embeddings."""
         version = self.store.version()
         ids, matrix = self.store.embeddings(None, self.dim)
-        vectors = VectorIndex(self.dim, version=version)
-        vectors.add(ids, matrix)
-        return vectors
+        return VectorIndex.build(self.dim, ids, matrix, version=version, policy=self._policy)
 
     def sync(self) -> None:
         """Bring the in-memory FAISS index up to the docstore's version (cheap when nothing changed)."""

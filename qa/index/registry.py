@@ -9,6 +9,7 @@ from pathlib import Path
 
 from qa.errors import CollectionNotFound, InvalidInput
 from qa.index.collection import DOCSTORE_FILE, Collection
+from qa.index.vectors import IndexPolicy
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -24,8 +25,11 @@ def validate_collection_name(name: str) -> str:
 
 
 class Collections:
-    def __init__(self, index_dir: Path, *, model_name: str, dim: Callable[[], int]) -> None:
+    def __init__(
+        self, index_dir: Path, *, model_name: str, dim: Callable[[], int], vector_policy: IndexPolicy | None = None
+    ) -> None:
         self.index_dir = index_dir
+        self._policy = vector_policy
         self._model_name = model_name
         self._dim = dim
         self._open: dict[str, Collection] = {}
@@ -48,7 +52,9 @@ class Collections:
                 raise CollectionNotFound(
                     f"collection '{name}' does not exist: ingest documents into it first"
                 )
-            collection = Collection(name, self.index_dir / name, model_name=self._model_name, dim=self._dim)
+            collection = Collection(
+                name, self.index_dir / name, model_name=self._model_name, dim=self._dim, vector_policy=self._policy
+            )
             self._open[name] = collection
             return collection
 
