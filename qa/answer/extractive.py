@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from qa.answer.base import AnswerDelta, AnswerEvent
 from qa.answer.citations import finalize_answer, refusal_answer
+from qa.answer.grounding import number_values
 from qa.answer.question import QuestionInfo, analyze, detect_lang
 from qa.answer.relevance import (
     SentenceCandidate,
@@ -151,6 +152,7 @@ class ExtractiveAnswerer:
         best = ranked[0]
         chosen = [best]
         facts = set(self._facts(info, best.text))
+        details = self._all_numbers(best.text)
         grams = [_bigrams(c.text) for c in [*already, best]]
         wants_facts = info.kind in ("number", "date")
         cap = cap or (MAX_FACTS if wants_facts else 2)
@@ -170,15 +172,23 @@ class ExtractiveAnswerer:
                 # across languages only the dense score ranks: take its neighbours only when it rates them alike
                 continue
             if wants_facts:
-                new_facts = set(self._facts(info, c.text)) - facts
-                if c.cue < min(best.cue, 1.0) or not new_facts:
+                own = set(self._facts(info, c.text))
+                # New: a count the question asks for, or the same count with detail the chosen sentences lack
+                # (a summary "510项, 其中…64项…413项" next to "18个部门64项…" adds the 18 departments).
+                new_detail = bool(own) and not self._all_numbers(c.text) <= details
+                if c.cue < min(best.cue, 1.0) or not (own - facts or new_detail):
                     continue  # nothing the chosen sentences don't already say
-                facts |= new_facts
+                facts |= own
+                details |= self._all_numbers(c.text)
             elif c.score < 0.9 * best.score:
                 continue
             chosen.append(c)
             grams.append(g)
         return chosen
+
+    @staticmethod
+    def _all_numbers(text: str) -> set[str]:
+        return {value for _, value in number_values(text)}
 
     @staticmethod
     def _facts(info: QuestionInfo, text: str) -> list[str]:
