@@ -37,7 +37,7 @@ $(VENV)/.test-stamp: pyproject.toml
 test: test-deps
 	$(BIN)/ruff check qa tests
 	$(BIN)/mypy qa
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=15
 
 llm-weights: setup
 	$(BIN)/pip install -qq --disable-pip-version-check -e ".[llm]"

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -60,7 +59,6 @@ class _Prepared:
 class QAService:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._ingest_lock = threading.Lock()
 
     # -- components, built once on first use --------------------------------------------------------
     @cached_property
@@ -148,7 +146,7 @@ class QAService:
         todo = [d for d in documents if self._status(coll, d) != "unchanged"]
         prepared = self._prepare(todo) if todo else []
         # Re-check under the lock: another writer may have stored the same documents meanwhile.
-        with self._ingest_lock, coll.writing():
+        with coll.writing():
             changes: list[DocumentChange] = []
             by_source = {p.document.source: p for p in prepared}
             for doc in documents:
@@ -221,9 +219,8 @@ class QAService:
 
     def delete_document(self, collection: str, doc_id: str) -> None:
         coll = self.collections.get(collection)
-        with self._ingest_lock:
-            if not coll.delete(doc_id):
-                raise DocumentNotFound(f"no document '{doc_id}' in collection '{collection}'")
+        if not coll.delete(doc_id):
+            raise DocumentNotFound(f"no document '{doc_id}' in collection '{collection}'")
 
     # -- queries --------------------------------------------------------------------------------------
     def search(
