@@ -70,7 +70,9 @@ def keyed_server_url(seeded_index: Path) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: a live sync Playwright keeps an event loop running in the main thread, which
+# breaks every later test that calls asyncio.run().
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
         pytest.skip(f"{CHROMIUM} not found: apt-get install -y chromium")
