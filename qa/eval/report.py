@@ -111,7 +111,9 @@ class QuestionResult:
 
 
 def _count_ungrounded(warnings: Sequence[str]) -> int:
-    return sum(1 for w in warnings if "ungrounded" in w.lower())
+    # Only the answer's own grounding warnings ("ungrounded number: 510"); a fallback's note that it replaced
+    # an ungrounded LLM answer describes an answer the user never saw.
+    return sum(1 for w in warnings if w.lower().startswith("ungrounded number"))
 
 
 def score_result(
