@@ -12,8 +12,10 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     QA_PORT=8000
 
 WORKDIR /app
-# CPU-only torch first: the default index would pull a multi-GB CUDA build.
-RUN pip install --no-cache-dir torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
+# torch first, pinned. Pass `--build-arg TORCH_INDEX_URL=<PyTorch's CPU wheel index>` for a CPU-only build
+# (the default package index serves a much larger CUDA build).
+ARG TORCH_INDEX_URL=""
+RUN pip install --no-cache-dir torch==2.13.0 ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"}
 COPY pyproject.toml README.md ./
 COPY qa ./qa
 COPY prompts ./prompts
