@@ -22,53 +22,17 @@ _STRONG = frozenset("。！？；…｡")
 # Closers absorbed after a terminator; not themselves terminators.
 _CLOSERS = frozenset("”’」』）)]】》〉\"'»")
 
-# Abbreviations after which an English period usually does not end a sentence. Kept short on purpose:
-# the cost of a miss is one extra sentence boundary, never a broken offset.
-_ABBREVIATIONS = frozenset(
-    {
-        "dr",
-        "mr",
-        "mrs",
-        "ms",
-        "prof",
-        "st",
-        "jr",
-        "sr",
-        "no",
-        "nos",
-        "vs",
-        "fig",
-        "figs",
-        "eq",
-        "vol",
-        "pp",
-        "p",
-        "inc",
-        "ltd",
-        "co",
-        "corp",
-        "dept",
-        "approx",
-        "ca",
-        "cf",
-        "al",
-        "art",
-        "sec",
-        "ch",
-        "jan",
-        "feb",
-        "mar",
-        "apr",
-        "jun",
-        "jul",
-        "aug",
-        "sep",
-        "sept",
-        "oct",
-        "nov",
-        "dec",
-    }
+# Abbreviations that sit before what they qualify ("Dr. Smith", "No. 5", "Fig. 3", "e.g. London"): their
+# period never ends a sentence. Kept short on purpose: the cost of a miss is one extra boundary.
+_PREFIX_ABBREVIATIONS = frozenset(
+    "dr mr mrs ms prof st no nos vs fig figs eq vol pp p dept approx ca cf art sec ch viz"
+    " jan feb mar apr jun jul aug sep sept oct nov dec".split()
 )
+# Abbreviations that often close a sentence ("at 10 a.m.", "made in the U.S.", "and so on, etc."): they end
+# one when the next word is capitalised, and not before a lower-case word ("10 a.m. to 6 p.m.").
+_FINAL_ABBREVIATIONS = frozenset("etc inc ltd co corp jr sr al".split())
+# Dotted forms that introduce what follows, like the prefix ones, whatever its case.
+_DOTTED_PREFIXES = frozenset({"e.g", "i.e", "c.f", "n.b"})
 _WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)$")
 # e.g / i.e / U.S / a.m: letters separated by dots, the final dot being the candidate.
 _DOTTED = re.compile(r"^(?:[A-Za-z]\.)+[A-Za-z]$")
@@ -113,12 +77,23 @@ def _ascii_run_ends_sentence(text: str, start: int, end: int, run: str) -> bool:
     m = _WORD_BEFORE.search(before)
     if m:
         word = m.group(1)
-        if word.lower() in _ABBREVIATIONS or _DOTTED.match(word):
+        lower = word.lower()
+        if lower in _PREFIX_ABBREVIATIONS or lower in _DOTTED_PREFIXES:
             return False
+        if lower in _FINAL_ABBREVIATIONS or _DOTTED.match(word):
+            return _next_word_capitalised(text, end)
         if len(word) == 1 and word.isupper():
             # an initial: "J. Smith"
             return False
     return True
+
+
+def _next_word_capitalised(text: str, end: int) -> bool:
+    """After an abbreviation that can close a sentence, a capitalised word (possibly behind an opening
+    quote or bracket) starts the next sentence."""
+    rest = text[end : end + 40].lstrip()
+    rest = rest.lstrip("\"'“‘([")
+    return bool(rest) and rest[0].isupper()
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:

@@ -24,10 +24,10 @@ _INVISIBLE = re.compile(r"[\u200b-\u200d\u2060\ufeff\u00ad]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 _MULTI_SPACE = re.compile(r" {2,}")
 
-_SENTENCE_END = "。!?!?;;….．"
+_SENTENCE_END = "。!?！？;；…．."
 _CLOSERS = "”’\"')）」』】》]"
 # Punctuation that only prose carries; menus and link lists have none of it.
-_PROSE_PUNCT = re.compile(r"[。,,;;!?!?、]|[a-z]{2,}[,.;:!?]\s")
+_PROSE_PUNCT = re.compile(r"[。,，;；!?！？、]|[a-z]{2,}[,.;:!?]\s")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 # Lines carrying these are footer chrome wherever they appear (when short enough to be a footer line).
@@ -46,7 +46,7 @@ _FOOTER_WEAK = re.compile(
 )
 _CONTACT = re.compile(
     r"(?:通讯地址|联系地址|地址|邮政编码|邮编|联系电话|咨询电话|服务热线|热线电话|电话|传真|联系邮箱|电子邮箱|电子信箱|邮箱"
-    r"|E-?mail|Tel|Fax|Phone|Address)\s*[::]",
+    r"|E-?mail|Tel|Fax|Phone|Address)\s*[:：]",
     re.IGNORECASE,
 )
 # Credits open a short line ("编辑:", "N 编辑:", "【责任编辑:"); a colon is required so that a sentence
@@ -54,7 +54,7 @@ _CONTACT = re.compile(
 _CREDIT = re.compile(
     r"^(?:[A-Za-z0-9]{1,2}\s+)?[\[【(（]?\s*(?:责任编辑|责编|值班编辑|编辑|主编|记者|通讯员|作者|撰稿|撰文|文字|摄影|摄像"
     r"|图片来源|来源|稿源|出处|本文来源|文章来源|信息来源|本文转自|转自|转载自|转载|校对|审核|审校|终审|初审|二审|三审|编审"
-    r"|监制|供稿|策划|制作|Editor|Edited\s+by|Author|Source|Reporter|Reporting\s+by|Photo|Credit)s?\s*[::]",
+    r"|监制|供稿|策划|制作|Editor|Edited\s+by|Author|Source|Reporter|Reporting\s+by|Photo|Credit)s?\s*[:：]",
     re.IGNORECASE,
 )
 _PAREN_CREDIT = re.compile(r"^[(（\[【]\s*(?:记者|通讯员|作者|编辑|责任编辑)[^)）\]】]{0,30}[)）\]】]$")
@@ -62,7 +62,7 @@ _EN_BYLINE = re.compile(r"^By\s+[A-Z][\w.'’-]+(?:\s+(?:[A-Z][\w.'’-]+|and|&)
 _END_MARK = re.compile(r"^[(（\[【]\s*(?:完|全文完|END|The\s+End)\s*[)）\]】]$", re.IGNORECASE)
 
 _BREADCRUMB = re.compile(
-    r"^(?:当前位置|您的位置|你的位置|您现在的位置|你现在的位置|您当前的位置|所在位置|现在位置|位置|You\s+are\s+here)\s*[::]"
+    r"^(?:当前位置|您的位置|你的位置|您现在的位置|你现在的位置|您当前的位置|所在位置|现在位置|位置|You\s+are\s+here)\s*[:：]"
     r"|^(?:首页|主页|网站首页|Home)\s*(?:>|>|»|›|→|/|\\|-{1,2}>)",
     re.IGNORECASE,
 )
@@ -70,7 +70,7 @@ _CRUMB_SEP = re.compile(r"\s*(?:>|>|»|›|→)\s*")
 _BULLET_SEP = re.compile(r"(?:^|\s)[·•▪●◆■◇□○]")
 _PAGER = re.compile(
     r"^(?:[•·▪●\-*]\s*)?\d{1,3}$"
-    r"|^第\s*\d+\s*页(?:\s*[,,/]?\s*共\s*\d+\s*页)?$|^共\s*\d+\s*页$"
+    r"|^第\s*\d+\s*页(?:\s*[,，/]?\s*共\s*\d+\s*页)?$|^共\s*\d+\s*页$"
     r"|^(?:Page\s+)?\d+\s*(?:of|/)\s*\d+$|^Page\s+\d+$|^[-—–]\s*\d+\s*[-—–]$",
     re.IGNORECASE,
 )
@@ -92,7 +92,7 @@ _UI_LINES_EN = (
 _UI_LINES = frozenset(_UI_LINES_ZH.split()) | frozenset(_UI_LINES_EN.split("|"))
 _UI_WORDS = frozenset(w for line in _UI_LINES for w in line.split())
 _UI_PREFIX = re.compile(
-    r"^(?:上一篇|下一篇|上一条|下一条|上篇|下篇|Previous\s+(?:post|article)|Next\s+(?:post|article))\s*[::]?",
+    r"^(?:上一篇|下一篇|上一条|下一条|上篇|下篇|Previous\s+(?:post|article)|Next\s+(?:post|article))\s*[:：]?",
     re.IGNORECASE,
 )
 _CALL_TO_ACTION = re.compile(
@@ -100,7 +100,7 @@ _CALL_TO_ACTION = re.compile(
     re.IGNORECASE,
 )
 _META_KEY_LINE = re.compile(
-    r"^[【\[(（]?\s*(?:字号|字体|浏览量|浏览次数|浏览|阅读量|阅读数|阅读次数|点击数|点击量|点击|访问量|评论数?)\s*[::]",
+    r"^[【\[(（]?\s*(?:字号|字体|浏览量|浏览次数|浏览|阅读量|阅读数|阅读次数|点击数|点击量|点击|访问量|评论数?)\s*[:：]",
 )
 
 _CN_DATE = re.compile(
@@ -117,12 +117,43 @@ _EN_DATE = re.compile(
 # A byline key with a colon marks metadata even next to a written-out date ("发布时间:2018年3月1日").
 _BYLINE_KEY = re.compile(
     r"(?:来源|发布时间|发布日期|发表时间|更新时间|更新日期|发布|作者|编辑|浏览量|浏览次数|浏览|阅读|点击|字号"
-    r"|信息来源|文章来源|稿源)\s*[::]"
+    r"|信息来源|文章来源|稿源)\s*[:：]"
     r"|\b(?:Published|Posted|Updated|Last\s+updated|Modified)\b\s*(?:on|at)?\s*:?|^By\s",
     re.IGNORECASE,
 )
 # "时间:"/"日期:" also head meeting notices ("时间:3月1日上午9时"), so they need a numeric date or a clock time.
-_WEAK_BYLINE_KEY = re.compile(r"(?:时间|日期|Date)\s*[::]", re.IGNORECASE)
+_WEAK_BYLINE_KEY = re.compile(r"(?:时间|日期|Date)\s*[:：]", re.IGNORECASE)
+# Credits that name who wrote the article (kept in a top byline) as opposed to who edited or supplied it.
+_REPORTER_CREDIT = re.compile(
+    r"^[\[【(（]?\s*(?:记者|通讯员|作者|撰稿|撰文|Author|Reporter|Reporting\s+by)|^By\s", re.IGNORECASE
+)
+# Counters and widgets printed inside a byline ("浏览次数：1862", "字号：大 中 小", "打印"): not content.
+_BYLINE_WIDGET = re.compile(
+    r"[【\[(（]?\s*(?:字号|字体|浏览量|浏览次数|浏览|阅读量|阅读数|阅读次数|点击数|点击量|点击|访问量|评论数?|Views?|Comments?)"
+    r"\s*[:：]\s*(?:\d[\d,]*\s*(?:次)?|(?:[大中小]\s*)+)?\s*[】\])）]?",
+    re.IGNORECASE,
+)
+_BYLINE_UI_TAIL = re.compile(r"(?:\s*[【\[]?(?:打印|关闭|分享|收藏|Print|Share|Email)[】\]]?)+\s*$", re.IGNORECASE)
+_MAX_DATELINES = 3
+
+# Cookie/consent banners: they mention cookies and ask for a decision.
+_COOKIE = re.compile(r"cookie|使用\s*cookie", re.IGNORECASE)
+_CONSENT = re.compile(
+    r"accept|agree|consent|reject|decline|manage|preferences|settings|continu|got\s+it|同意|接受|拒绝|知道了|设置",
+    re.IGNORECASE,
+)
+# A search box's placeholder flattened into text: "Search the catalog...", "请输入关键词…"
+_SEARCH_PLACEHOLDER = re.compile(
+    r"^(?:search|find|enter|type)\b[^.!?]{0,40}(?:\.{3}|…)$|^(?:请输入|输入)[^。]{0,12}(?:\.{3}|…)?$", re.IGNORECASE
+)
+_SOCIAL_WORDS = frozenset(
+    "facebook twitter x instagram youtube linkedin tiktok pinterest reddit whatsapp telegram mastodon threads"
+    " bluesky email e-mail print rss weibo wechat 微信 微博 qq qq空间 抖音 今日头条 复制链接 copy link".split()
+)
+# A navigation item: a few capitalised words, no sentence punctuation, no digits.
+_NAV_ITEM = re.compile(r"^[A-Za-z][\w'’&/+-]*(?:\s+(?:[A-Za-z][\w'’&/+-]*|&|/|\+)){0,3}$")
+_NAV_SMALL_WORDS = frozenset("a an and & of the to for in on at by with your my our or + /".split())
+_MIN_NAV_RUN = 3
 
 _NOTICE_HEADING = re.compile(r"版权|免责|声明|Copyright|Disclaimer|Legal\s+Notice", re.IGNORECASE)
 _NOTICE_WORDS = re.compile(
@@ -154,6 +185,12 @@ class Kind(Enum):
     # a heading that opens a block running to the end of the page
     NOTICE = "notice"
     RELATED = "related"
+    # publication date / reporter line: content at the top of the article, noise anywhere else
+    DATELINE = "dateline"
+    # address/phone/email line: content inside the article, footer when page furniture follows it
+    CONTACT = "contact"
+    # cookie banners and navigation runs: chrome above the first body paragraph (or below the last)
+    EDGE = "edge"
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,7 +241,7 @@ def _is_menu(line: str) -> bool:
     if len(segments) >= 4 and all(len(s) <= 12 for s in segments) and len(re.findall(r"\S {2,}\S", line)) >= 3:
         return True
     # CJK prose has no spaces, so five or more short space-separated CJK words are a menu
-    if len(segments) >= 5 and all(len(s) <= 10 for s in segments) and not re.search("[::]", line):
+    if len(segments) >= 5 and all(len(s) <= 10 for s in segments) and not re.search("[:：]", line):
         cjk = sum(1 for s in segments if _CJK.search(s))
         if cjk >= 0.8 * len(segments):
             return True
@@ -247,6 +284,44 @@ def _is_byline(line: str) -> bool:
     return False
 
 
+def _has_byline_key(line: str) -> bool:
+    """A keyed dateline ("发布时间：…", "Posted on …", "时间:2022-03-30") rather than a bare "SiteName date"."""
+    if _BYLINE_KEY.search(line):
+        return True
+    return bool(_WEAK_BYLINE_KEY.search(line) and _NUMERIC_DATE.search(line))
+
+
+def is_dateline(line: str) -> bool:
+    """A publication-date or reporter line of the shape pages print under a headline."""
+    line = line.strip()
+    if not line or len(line) > 120:
+        return False
+    if _REPORTER_CREDIT.match(line) and (_CREDIT.match(line) or _PAREN_CREDIT.match(line) or _EN_BYLINE.match(line)):
+        return True
+    return _is_byline(line) and _has_byline_key(line)
+
+
+def tidy_dateline(line: str) -> str:
+    """The dateline without the counters and buttons printed next to it."""
+    line = _BYLINE_WIDGET.sub(" ", line)
+    line = _BYLINE_UI_TAIL.sub("", line)
+    return _MULTI_SPACE.sub(" ", line).strip()
+
+
+def _is_social_row(line: str) -> bool:
+    words = [w for w in re.split(r"[\s|｜/·•,，:：]+", line.lower()) if w]
+    if words and words[0] in ("share", "分享", "分享到", "follow", "follow us", "关注"):
+        words = words[1:]
+    return len(words) >= 2 and all(w in _SOCIAL_WORDS or w in ("us", "on", "copy", "link") for w in words)
+
+
+def _is_nav_item(line: str) -> bool:
+    if len(line) > 30 or not _NAV_ITEM.match(line):
+        return False
+    words = line.split()
+    return all(w.lower() in _NAV_SMALL_WORDS or any(c.isupper() for c in w) for w in words)
+
+
 def _classify(line: str, *, headings: bool = True) -> Kind:
     if not line:
         return Kind.BLANK
@@ -265,7 +340,7 @@ def _classify(line: str, *, headings: bool = True) -> Kind:
         headings
         and n <= 40
         and _NOTICE_HEADING.search(line)
-        and (line.endswith((":", ":")) or (len(core) <= 12 and not _FOOTER_STRONG.search(line)))
+        and (line.endswith((":", "：")) or (len(core) <= 12 and not _FOOTER_STRONG.search(line)))
     ):
         return Kind.NOTICE
     if _BREADCRUMB.match(line):
@@ -275,15 +350,20 @@ def _classify(line: str, *, headings: bool = True) -> Kind:
     if n <= 120 and _FOOTER_WEAK.search(line) and not _has_prose(line):
         return Kind.NOISE
     if n <= 120 and "。" not in line and _CONTACT.search(line):
-        return Kind.NOISE
+        return Kind.CONTACT
     if n <= 80 and (_CREDIT.match(line) or _PAREN_CREDIT.match(line) or _EN_BYLINE.match(line)):
-        return Kind.NOISE
+        # "来源：X 时间：2018-01-04" under a headline is the dateline; "来源：X" alone is a credit
+        return Kind.DATELINE if is_dateline(line) else Kind.NOISE
     if _END_MARK.match(line) or _META_KEY_LINE.match(line) or _UI_PREFIX.match(line):
         return Kind.NOISE
     if _is_byline(line):
+        return Kind.DATELINE if _has_byline_key(line) else Kind.NOISE
+    if (n <= 30 and _is_ui_label(line)) or _CALL_TO_ACTION.match(line) or _SEARCH_PLACEHOLDER.match(line):
         return Kind.NOISE
-    if (n <= 30 and _is_ui_label(line)) or _CALL_TO_ACTION.match(line):
+    if n <= 120 and _is_social_row(line):
         return Kind.NOISE
+    if n <= 400 and _COOKIE.search(line) and _CONSENT.search(line):
+        return Kind.EDGE
     if n <= 300 and _is_menu(line):
         return Kind.CHROME
     return Kind.CONTENT
@@ -332,10 +412,68 @@ def _cut_blocks(lines: list[_Line]) -> list[_Line]:
     return out
 
 
+def _first_body(lines: Sequence[_Line]) -> int:
+    return next((i for i, x in enumerate(lines) if x.kind is Kind.CONTENT and is_substantial(x.text)), len(lines))
+
+
+def _last_body(lines: Sequence[_Line]) -> int:
+    return max((i for i, x in enumerate(lines) if x.kind is Kind.CONTENT and is_substantial(x.text)), default=-1)
+
+
+def _mark_nav_runs(lines: list[_Line]) -> list[_Line]:
+    """Above the body, a run of short capitalised lines without punctuation ("Home", "Catalog",
+    "Kids & Teens" ...) is a flattened navigation menu. Only the page head is searched: inside or after
+    the article such a run may be a real list (names, ingredients)."""
+    first_body = _first_body(lines)
+    out = list(lines)
+    i = 0
+    while i < first_body:
+        if not (out[i].kind is Kind.CONTENT and _is_nav_item(out[i].text)):
+            i += 1
+            continue
+        run = [i]
+        j = i + 1
+        while j < first_body and (
+            out[j].kind is Kind.BLANK or (out[j].kind is Kind.CONTENT and _is_nav_item(out[j].text))
+        ):
+            if out[j].kind is Kind.CONTENT:
+                run.append(j)
+            j += 1
+        if len(run) >= _MIN_NAV_RUN:
+            last = run[-1]
+            # the headline often follows the menu directly: spare a last item that reads like one
+            if len(out[last].text.split()) >= 3 and _next_is_article(out, last):
+                run.pop()
+            for k in run:
+                out[k] = _Line(out[k].text, Kind.EDGE)
+        i = j
+    return out
+
+
+def _next_is_article(lines: Sequence[_Line], i: int) -> bool:
+    nxt = next((x for x in lines[i + 1 :] if x.kind is not Kind.BLANK), None)
+    return nxt is not None and (nxt.kind is Kind.DATELINE or (nxt.kind is Kind.CONTENT and is_substantial(nxt.text)))
+
+
+def _resolve_edges(lines: list[_Line]) -> list[_Line]:
+    """Cookie banners and navigation runs are chrome at the page's edges; inside the article they are text."""
+    body = [x for x in lines if x.kind is not Kind.EDGE]
+    if len(body) == len(lines):
+        return lines
+    first_text = _first_body(body)
+    first = lines.index(body[first_text]) if first_text < len(body) else len(lines)
+    last_text = _last_body(body)
+    last = lines.index(body[last_text]) if last_text >= 0 else -1
+    return [
+        _Line(x.text, Kind.CHROME if i < first or i > last else Kind.CONTENT) if x.kind is Kind.EDGE else x
+        for i, x in enumerate(lines)
+    ]
+
+
 def _trim_head(lines: list[_Line]) -> list[_Line]:
     """Above the first body paragraph, whatever precedes the last menu/breadcrumb line is chrome too
     (site name, logo text, "English" switches): the headline sits between the menus and the body."""
-    first_body = next((i for i, x in enumerate(lines) if x.kind is Kind.CONTENT and is_substantial(x.text)), len(lines))
+    first_body = _first_body(lines)
     last_chrome = max((i for i, x in enumerate(lines[:first_body]) if x.kind is Kind.CHROME), default=-1)
     return lines[last_chrome + 1 :]
 
@@ -343,15 +481,22 @@ def _trim_head(lines: list[_Line]) -> list[_Line]:
 def _trim_tail(lines: list[_Line]) -> list[_Line]:
     """Below the last body paragraph, the first footer/credit line starts the page footer: short lines
     after it are footer too (site slogans, ad labels). Short lines before it (a closing list, a
-    signature) are left alone."""
-    last_body = max((i for i, x in enumerate(lines) if x.kind is Kind.CONTENT and is_substantial(x.text)), default=-1)
+    signature) are left alone. Contact lines right above the footer belong to it; contact lines followed
+    by the article's own sign-off (a notice's "联系电话：…" then the issuer and date) are kept."""
+    last_body = _last_body(lines)
     if last_body < 0:
         return lines
     tail = lines[last_body + 1 :]
-    first_noise = next((i for i, x in enumerate(tail) if x.kind in (Kind.NOISE, Kind.CHROME)), None)
+    first_noise = next((i for i, x in enumerate(tail) if x.kind in (Kind.NOISE, Kind.CHROME, Kind.DATELINE)), None)
     if first_noise is None:
         return lines
-    return lines[: last_body + 1 + first_noise]
+    cut = first_noise
+    j = first_noise - 1
+    while j >= 0 and tail[j].kind in (Kind.CONTACT, Kind.BLANK):
+        if tail[j].kind is Kind.CONTACT:
+            cut = j
+        j -= 1
+    return lines[: last_body + 1 + cut]
 
 
 def clean_text(text: str, *, title: str | None = None) -> str:
@@ -363,16 +508,40 @@ def clean_text(text: str, *, title: str | None = None) -> str:
     raw = normalize_lines(text)
     lines = [_Line(t, _classify(t)) for t in raw]
     lines = _cut_blocks(lines)
+    lines = _mark_nav_runs(lines)
+    lines = _resolve_edges(lines)
     lines = _trim_head(lines)
     lines = _trim_tail(lines)
+    first_body = _first_body(lines)
+    # a long headline is "substantial" too: the dateline may sit under it
+    first_paragraph = next(
+        (
+            i
+            for i, x in enumerate(lines)
+            if x.kind is Kind.CONTENT and is_substantial(x.text) and not is_title_like(x.text)
+        ),
+        len(lines),
+    )
 
     kept: list[str] = []
     seen_title = False
     headline = _normalize_title(title) if title else None
-    for x in lines:
+    datelines = 0
+    for i, x in enumerate(lines):
         if x.kind is Kind.BLANK:
             if kept and kept[-1]:
                 kept.append("")
+            continue
+        if x.kind is Kind.DATELINE and i < first_paragraph and datelines < _MAX_DATELINES:
+            # the date and reporter under a headline answer "when"/"who reported it"; the same line
+            # below the article is a credit
+            dateline = tidy_dateline(_MULTI_SPACE.sub(" ", x.text))
+            if is_dateline(dateline):
+                kept.append(dateline)
+                datelines += 1
+            continue
+        if x.kind is Kind.CONTACT and i > first_body:
+            kept.append(_MULTI_SPACE.sub(" ", x.text))
             continue
         if x.kind is not Kind.CONTENT:
             continue
@@ -396,18 +565,21 @@ def _normalize_title(t: str) -> str:
 
 
 def is_title_like(line: str) -> bool:
-    """A headline: short, not a sentence, not a bare number."""
+    """A headline: short, not a sentence, not a bare number. Latin headlines run longer in characters
+    than Chinese ones carrying the same words."""
     stripped = line.strip()
-    if not stripped or len(stripped) > 60 or len(_core(stripped)) < 2:
+    limit = 60 if _CJK.search(stripped) else 100
+    if not stripped or len(stripped) > limit or len(_core(stripped)) < 2:
         return False
-    if stripped.rstrip(_CLOSERS)[-1:] in "。;;,,:":
+    if stripped.rstrip(_CLOSERS)[-1:] in "。.;；,，:：":
         return False
     return not stripped.replace(".", "").isdigit()
 
 
 def guess_title(cleaned: str) -> str | None:
-    """The headline of cleaned text: its first line when that line looks like a headline."""
+    """The headline of cleaned text: its first line when that line looks like a headline (a dateline
+    printed above the headline is skipped)."""
     for line in cleaned.split("\n"):
-        if line.strip():
+        if line.strip() and not is_dateline(line):
             return line.strip().lstrip("#").strip() if is_title_like(line) else None
     return None

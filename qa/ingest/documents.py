@@ -46,7 +46,12 @@ def build_document(raw: RawText, *, doc_id: str, source: str, fallback_title: st
     if not text.strip():
         raise EmptyDocument(f"{label}: no text left after extraction and boilerplate removal")
     if raw.title_is_fallback:
-        title = guess_title(text) or raw.title or fallback_title
+        first = guess_title(text)
+        # metadata that extends the first heading ("Authority" + "2024 Annual Report") is the fuller title;
+        # metadata the text does not bear out is often a template name
+        if first and raw.title and _squash(first) in _squash(raw.title):
+            first = " ".join(raw.title.split())
+        title = first or raw.title or fallback_title
     else:
         title = _choose_title(text, raw.title) or fallback_title
     return Document(doc_id=doc_id, source=source, title=title, text=text, content_hash=content_hash(text))

@@ -103,3 +103,19 @@ def test_seed_spans_are_exact_and_cover_the_text(path) -> None:  # type: ignore[
     for m in re.finditer(r"\d+(?:[.,:．]\d+)+", text):
         for s, e in spans:
             assert not (m.start() < s < m.end()) and not (m.start() < e < m.end()), (m.group(), text[s:e])
+
+
+def test_abbreviation_closing_a_sentence_before_a_capital() -> None:
+    text = "The ribbon-cutting is at 10 a.m. The branch opens after it. Open 9 a.m. to 8 p.m. daily."
+    assert sents(text) == [
+        "The ribbon-cutting is at 10 a.m.",
+        "The branch opens after it.",
+        "Open 9 a.m. to 8 p.m. daily.",
+    ]
+    assert sents("It was built in the U.S. Exports followed. Tools, pens, etc. are sold.") == [
+        "It was built in the U.S.",
+        "Exports followed.",
+        "Tools, pens, etc. are sold.",
+    ]
+    # prefixes never end a sentence, whatever follows
+    assert sents("Ask Dr. Smith or see e.g. The Times today.") == ["Ask Dr. Smith or see e.g. The Times today."]

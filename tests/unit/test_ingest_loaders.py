@@ -145,7 +145,9 @@ def test_html_trafilatura_main_text_and_cleaning() -> None:
     assert "推广水肥一体化技术1.2万亩" in doc.text
     assert "表示将全力抓好春耕备耕各项工作。" in doc.text
     assert "小麦" in doc.text and "30.1" in doc.text
-    for noise in ("政务公开", "当前位置", "发布时间", "浏览次数", "责任编辑", "冬季", "版权所有", "ICP", "<"):
+    # the dateline under the headline is content (without its view counter); the editor credit is not
+    assert doc.text.split("\n")[:2] == ["某县召开春季农业生产会议", "发布时间:2023-03-02 09:30 来源:县农业农村局"]
+    for noise in ("政务公开", "当前位置", "浏览次数", "责任编辑", "冬季", "版权所有", "ICP", "<"):
         assert noise not in doc.text, noise
 
 
@@ -196,7 +198,8 @@ def test_docx_paragraphs_and_tables(tmp_path: Path) -> None:
     doc = load_file(path)
     assert doc.title == "年度工作报告"
     assert "2023年,全县完成固定资产投资86.5亿元,同比增长7.3%。" in doc.text
-    assert "| 财政收入 | 12.4亿元 |" in doc.text
+    # a table row names its column: "| 财政收入 | 12.4亿元 |" would mean nothing inside a chunk
+    assert "财政收入：数值 12.4亿元" in doc.text
     assert doc.text.index("12.4亿元") < doc.text.index("表格之后的段落也要保留。")
 
 
@@ -307,3 +310,172 @@ def test_iter_files(tmp_path: Path) -> None:
 
 def test_iter_files_seed_folder() -> None:
     assert [p.name for p in iter_files([SEEDS])] == sorted(p.name for p in SEEDS.glob("*.txt"))
+
+
+# --- tables, headlines, datelines, wraps and running headers ----------------------------------------------
+
+
+def make_pdf_pages(pages: list[list[str]], title: str | None = None) -> bytes:
+    """A multi-page PDF (Helvetica text layer), one content stream per page."""
+
+    def esc(s: str) -> str:
+        return s.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+
+    n = len(pages)
+    font = 3 + 2 * n
+    info = font + 1
+    kids = " ".join(f"{3 + 2 * i} 0 R" for i in range(n))
+    objects: list[bytes] = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        f"<< /Type /Pages /Kids [{kids}] /Count {n} >>".encode(),
+    ]
+    for i, lines in enumerate(pages):
+        ops = ["BT", "/F1 11 Tf", "14 TL", "72 740 Td"] + [f"({esc(line)}) '" for line in lines] + ["ET"]
+        stream = "\n".join(ops).encode("latin-1")
+        objects.append(
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {4 + 2 * i} 0 R "
+            f"/Resources << /Font << /F1 {font} 0 R >> >> >>".encode()
+        )
+        objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
+    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
+    objects.append(f"<< /Title ({esc(title)}) >>".encode("latin-1") if title else b"<< >>")
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % off for off in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R /Info %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        info,
+        xref,
+    )
+    return bytes(out)
+
+
+def test_pdf_running_header_page_footer_and_figure_table(tmp_path: Path) -> None:
+    header = "Lakeside Transit Agency | 2023 Report"
+    pages = [
+        [
+            header,
+            "Lakeside Transit Agency",
+            "Buses carried 12.5 million riders in 2023, up from 11.2 million.",
+            "Page 1 of 3",
+        ],
+        [
+            header,
+            "Ridership",
+            "Ridership grew on every route that gained more frequent service during the year.",
+            "Measure 2022 2023",
+            "Riders (millions) 11.2 12.5",
+            "Routes 41 44",
+            "On-time rate 88.1% 90.4%",
+            "Page 2 of 3",
+        ],
+        [header, "Budget", "Operating costs were $96.4 million, within the approved budget.", "Page 3 of 3"],
+    ]
+    path = tmp_path / "transit.pdf"
+    path.write_bytes(make_pdf_pages(pages, title="Lakeside Transit Agency Annual Report 2023"))
+    doc = load_file(path)
+    assert header not in doc.text and "Page 2" not in doc.text
+    # metadata that extends the first heading is the fuller title; the running header never is
+    assert doc.title == "Lakeside Transit Agency Annual Report 2023"
+    assert "Routes: 2022 41, 2023 44" in doc.text
+    assert "On-time rate: 2022 88.1%, 2023 90.4%" in doc.text
+
+
+def test_docx_table_rows_name_their_columns(tmp_path: Path) -> None:
+    document = docx.Document()
+    document.add_paragraph("各区计划如下。")
+    table = document.add_table(rows=3, cols=3)
+    for r, row in enumerate([["区", "项目数（个）", "金额（万元）"], ["甲区", "12", "3,400"], ["乙区", "", "900"]]):
+        for c, value in enumerate(row):
+            table.cell(r, c).text = value
+    # a two-column key–value form has no header row
+    form = document.add_table(rows=2, cols=2)
+    for r, row in enumerate([["申报单位", "某区文化馆"], ["联系人", "张三"]]):
+        for c, value in enumerate(row):
+            form.cell(r, c).text = value
+    buf = io.BytesIO()
+    document.save(buf)
+    doc = load_bytes(buf.getvalue(), "计划.docx")
+    assert "甲区：项目数（个） 12，金额（万元） 3,400" in doc.text
+    assert "乙区：金额（万元） 900" in doc.text
+    # a row stays one sentence, so a cited sentence always carries its row label
+    from qa.chunk.sentences import split_sentences
+
+    row = "甲区：项目数（个） 12，金额（万元） 3,400"
+    assert [row[a:b] for a, b in split_sentences(row)] == [row]
+    assert "| 申报单位 | 某区文化馆 |" in doc.text and "| 联系人 | 张三 |" in doc.text
+
+
+def test_markdown_tables_and_hard_wraps(tmp_path: Path) -> None:
+    md = "\n".join(
+        [
+            "# Parking permits",
+            "",
+            "Residents can buy an annual permit for their street. For most households the",
+            "price is $60 a year.",
+            "",
+            "- Apply online or at",
+            "  City Hall.",
+            "- Bring proof of address.",
+            "",
+            "| Permit | Price | Valid |",
+            "|:---|---:|---|",
+            "| Resident | $60 | 12 months |",
+            "| Visitor | $5 | 1 day |",
+            "",
+            "```",
+            "keep this",
+            "as is",
+            "```",
+        ]
+    )
+    doc = load_bytes(md.encode(), "permits.md")
+    assert "For most households the price is $60 a year." in doc.text
+    assert "- Apply online or at City Hall.\n- Bring proof of address." in doc.text
+    assert "Resident: Price $60, Valid 12 months" in doc.text
+    assert "Visitor: Price $5, Valid 1 day" in doc.text
+    assert "keep this\nas is" in doc.text
+    assert doc.title == "Parking permits"
+
+
+def test_txt_english_hard_wraps_joined_chinese_lines_never() -> None:
+    text = "\n".join(
+        [
+            "Library hours change",
+            "Starting in June the library will stay open until nine in the evening on",
+            "weekdays, and on Sundays it will open at noon.",
+            "Closed on public holidays.",
+            "第一段说明开放时间调整的有关事项和具体安排",
+            "第二段说明其他事项",
+        ]
+    )
+    doc = load_bytes(text.encode(), "hours.txt")
+    assert "nine in the evening on weekdays, and on Sundays it will open at noon." in doc.text
+    assert "Closed on public holidays." in doc.text.split("\n")
+    assert "第一段说明开放时间调整的有关事项和具体安排\n第二段说明其他事项" in doc.text
+
+
+def test_html_headline_dateline_and_cjk_source_line_breaks() -> None:
+    html = """<html><head><meta charset="utf-8"><title>某市公布第三批历史建筑名录--某市住房和城乡建设局</title></head>
+<body><ul class="menu"><li><a href="/">网站首页</a></li><li><a href="/a">政务公开</a></li></ul>
+<div class="con"><h2>某市公布第三批历史建筑名录</h2>
+<div class="meta"><span>2024年06月03日 10:20</span> <span>来源：某市住建局</span>
+<span>记者 李明</span> <span>浏览次数：88</span></div>
+<p>经专家论证和公示，某市确定第三批历史建筑共31处，
+其中民居类18处，公共建筑类13处。</p>
+<p>名录公布后，各区将在三个月内完成挂牌保护工作，并建立一处一档的保护档案。</p>
+<p>（责任编辑：王五）</p></div>
+<div class="bottom"><p>版权所有：某市住房和城乡建设局 某ICP备00000000号</p></div></body></html>"""
+    doc = load_bytes(html.encode(), "名录.htm")
+    lines = doc.text.split("\n")
+    assert doc.title == "某市公布第三批历史建筑名录"
+    assert lines[0] == "某市公布第三批历史建筑名录"
+    assert lines[1] == "2024年06月03日 10:20 来源：某市住建局 记者 李明"
+    assert "共31处，其中民居类18处" in doc.text
+    for noise in ("浏览次数", "责任编辑", "版权所有", "网站首页"):
+        assert noise not in doc.text, noise
