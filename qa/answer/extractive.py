@@ -13,7 +13,6 @@ import asyncio
 import re
 import time
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from qa.answer.base import AnswerDelta, AnswerEvent
@@ -21,14 +20,18 @@ from qa.answer.citations import finalize_answer, refusal_answer
 from qa.answer.grounding import number_values
 from qa.answer.question import QuestionInfo, analyze, detect_lang
 from qa.answer.relevance import (
+    HEADING_FACTOR,
+    YEAR_CONFLICT_FACTOR,
     SentenceCandidate,
     assess,
     clauses,
     cue_weight,
     fact_numbers,
     keyword_coverage,
+    rescore,
     satisfies_constraints,
     sentence_candidates,
+    subject_terms,
     type_cue,
 )
 from qa.config import Settings
@@ -40,6 +43,7 @@ if TYPE_CHECKING:
 MODE = "extractive"
 # weight of the retrieval prior of a sentence's passage next to keyword coverage (0..1) and the answer cue
 PRIOR_WEIGHT = 0.2
+# how much the attribute share (keywords other than the subject's name) counts next to the focused coverage
 # Sentences embedded per question: sentence-transformers runs ~22 passages/s on this CPU class, so this
 # bounds the dense step to about a second.
 MAX_DENSE_SENTENCES = 16
@@ -51,9 +55,11 @@ NEAR_CHARS = 160
 NO_LEXICAL_EVIDENCE = 0.2
 MAX_PASSAGES = 8
 MAX_FACTS = 4
-# a sentence longer than this is quoted by its tightest clause window
+# a sentence longer than this is quoted by its tightest clause window (an English word is ~5 characters
+# where a Chinese one is ~2, so English sentences get a larger budget: they are quoted whole far more often)
 LONG_SENTENCE_CHARS = 150
 CLAUSE_WINDOW_CHARS = 110
+LATIN_LENGTH_FACTOR = 2.5
 # e5 cosines live in a narrow band; this maps the band to 0..1 for mixing with the other signals
 DENSE_FLOOR, DENSE_CEIL = 0.75, 0.92
 _TERMINAL = re.compile(r"([。！？；!?;.…]+[”’」』）)\]】》\"']*)$")
@@ -98,7 +104,7 @@ class ExtractiveAnswerer:
         if not relevance.answerable:
             result = refusal_answer(question, mode=MODE)
         else:
-            chosen = self._choose(info, passages)
+            chosen = self._choose(info, passages, cross_only=relevance.cross)
             if not chosen:
                 result = refusal_answer(question, mode=MODE)
             else:
@@ -107,12 +113,16 @@ class ExtractiveAnswerer:
         result.timings_ms["answer"] = (time.perf_counter() - t0) * 1000.0
         return result
 
-    def _choose(self, info: QuestionInfo, passages: Sequence[Passage]) -> list[SentenceCandidate]:
-        # a multi-part question's stated periods and numbers belong to its parts: each part checks its own
+    def _choose(
+        self, info: QuestionInfo, passages: Sequence[Passage], cross_only: bool = False
+    ) -> list[SentenceCandidate]:
+        # a multi-part question's stated periods and numbers belong to its parts: each part checks its own;
+        # when only passages in the other language vouched for an answer, the answer comes from them
         cands = [
             c
             for c in sentence_candidates(info, passages, MAX_PASSAGES)
-            if info.parts or satisfies_constraints(info, passages[c.passage_index])
+            if (info.parts or satisfies_constraints(info, passages[c.passage_index], passages))
+            and (c.cross or not cross_only)
         ]
         if not cands:
             return []
@@ -123,14 +133,11 @@ class ExtractiveAnswerer:
         chosen: list[SentenceCandidate] = []
         for part in info.parts:
             pinfo = analyze(part)
+            subjects = subject_terms(pinfo, passages[:MAX_PASSAGES])
             rescored = [
-                replace(
-                    c,
-                    coverage=keyword_coverage(pinfo, c.text, _context(passages[c.passage_index])),
-                    cue=type_cue(pinfo, c.text),
-                )
+                rescore(pinfo, c, passages[c.passage_index], subjects[c.passage_index])
                 for c in cands
-                if satisfies_constraints(pinfo, passages[c.passage_index])
+                if satisfies_constraints(pinfo, passages[c.passage_index], passages)
             ]
             if not rescored:
                 continue
@@ -151,7 +158,7 @@ class ExtractiveAnswerer:
         ranked = sorted(cands, key=lambda c: -c.score)
         best = ranked[0]
         chosen = [best]
-        facts = set(self._facts(info, best.text))
+        facts = set(self._facts(info, best.meaning))
         details = self._all_numbers(best.text)
         grams = [_bigrams(c.text) for c in [*already, best]]
         wants_facts = info.kind in ("number", "date")
@@ -172,7 +179,7 @@ class ExtractiveAnswerer:
                 # across languages only the dense score ranks: take its neighbours only when it rates them alike
                 continue
             if wants_facts:
-                own = set(self._facts(info, c.text))
+                own = set(self._facts(info, c.meaning))
                 # New: a count the question asks for, or the same count with detail the chosen sentences lack
                 # (a summary "510项, 其中…64项…413项" next to "18个部门64项…" adds the 18 departments).
                 new_detail = bool(own) and not self._all_numbers(c.text) <= details
@@ -224,9 +231,13 @@ class ExtractiveAnswerer:
         for c in cands:
             rank_score = prior[c.passage_index] if prior else 1.0 / (1.0 + 0.25 * c.passage_index)
             length_penalty = 0.1 * max(0.0, len(c.text) / 200.0 - 1.0)
-            c.score = c.coverage + cw * c.cue + PRIOR_WEIGHT * rank_score - length_penalty
+            c.score = c.focused + cw * c.cue + PRIOR_WEIGHT * rank_score - length_penalty
             if info.kind in ("number", "date") and c.cue == 0.0:
                 c.score *= 0.5  # the sentence cannot state the number or date asked for
+            if c.heading:
+                c.score *= HEADING_FACTOR
+            if c.year_conflict:
+                c.score *= YEAR_CONFLICT_FACTOR
 
     @staticmethod
     def _dense_bonus(c: SentenceCandidate) -> float:
@@ -241,7 +252,8 @@ class ExtractiveAnswerer:
 
     def _quote(self, info: QuestionInfo, text: str) -> tuple[int, int]:
         """The span of `text` to quote: the whole sentence, or its best clause window when very long."""
-        if len(text) <= LONG_SENTENCE_CHARS:
+        scale = 1.0 if _CJK.search(text) else LATIN_LENGTH_FACTOR
+        if len(text) <= LONG_SENTENCE_CHARS * scale:
             return 0, len(text)
         parts = clauses(text)
         if len(parts) < 2:
@@ -250,9 +262,10 @@ class ExtractiveAnswerer:
         i = j = max(range(len(parts)), key=lambda k: scores[k])
         while True:
             options = []
-            if i > 0 and parts[j][1] - parts[i - 1][0] <= CLAUSE_WINDOW_CHARS and scores[i - 1] > 0:
+            window = CLAUSE_WINDOW_CHARS * scale
+            if i > 0 and parts[j][1] - parts[i - 1][0] <= window and scores[i - 1] > 0:
                 options.append((scores[i - 1], i - 1, j))
-            if j < len(parts) - 1 and parts[j + 1][1] - parts[i][0] <= CLAUSE_WINDOW_CHARS and scores[j + 1] > 0:
+            if j < len(parts) - 1 and parts[j + 1][1] - parts[i][0] <= window and scores[j + 1] > 0:
                 options.append((scores[j + 1], i, j + 1))
             if not options:
                 break

@@ -33,6 +33,9 @@ _CN_DIGITS = {
     "八": 8,
     "九": 9,
 }
+_CN_SMALL_COUNT = re.compile(
+    r"(?<![零〇一二两三四五六七八九十百千万亿第])([两二三四五六七八九])(?=周|天|个月|项|名|位|次|倍|批|座|家|户|条|所|年(?!级))"
+)
 _CN_SMALL_UNITS = {"十": 10, "百": 100, "千": 1000}
 _CN_BIG_UNITS = {"万": 10_000, "亿": 100_000_000}
 
@@ -86,6 +89,10 @@ def _cn_numbers(text: str) -> Iterable[tuple[str, str]]:
         value = _parse_cn(run)
         if value is not None and value > 0:
             yield run, str(value)
+    # a lone digit counting something with a measure word is a quantity too (两周, 三个月, 五项); 一 is left out
+    # (一项 mostly just means "a") and so is 个 (五个方面 is a phrase, not a count)
+    for m in _CN_SMALL_COUNT.finditer(text):
+        yield m.group(1), str(_CN_DIGITS[m.group(1)])
 
 
 def strip_markers(text: str) -> str:

@@ -182,3 +182,13 @@ def chinese_query_terms(info_keywords: tuple[str, ...], qualifiers: tuple[tuple[
     for forms in qualifiers:
         out.extend(f for f in forms if _CJK_ONLY.match(f))
     return list(dict.fromkeys(out))
+
+
+@lru_cache(maxsize=4096)
+def gloss_count(word: str) -> int:
+    """How many dictionary entries gloss an English word (any of its base forms): a commonness measure.
+
+    General words ("water", "system") gloss hundreds of entries, specific ones a few, names none.
+    """
+    exact, loose = _en_to_zh()
+    return max((len(exact.get(f, ())) + len(loose.get(f, ())) for f in _lemmas(word)), default=0)

@@ -9,6 +9,7 @@ without any tuning to a particular corpus.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -46,8 +47,12 @@ _ZH_DEFINITION = re.compile(
 _ZH_YESNO = re.compile(r"是否|是不是|有没有|能否|可否|能不能|吗[\s?？]*$")
 
 _EN_NUMBER = re.compile(
-    r"\bhow (?:many|much|large|big|long|far|tall|high|old|often)\b|\bwhat (?:percentage|proportion|share|"
-    r"number|amount|fraction|rate)\b|\bhow many\b",
+    r"\bhow (?:many|much|large|big|long|far|tall|high|old|often|wide|deep|heavy)\b|\bwhat (?:percentage|proportion|"
+    r"share|number|amount|fraction|rate|size|sum)\b|\bhow many\b|"
+    # "What is the maximum rebate …": an extreme or aggregate of something is a quantity
+    r"\b(?:what|which)(?:\s+(?:is|was|are|were|'s))?\s+the\s+(?:maximum|minimum|max|min|total|average|mean|median|"
+    r"highest|lowest|largest|smallest|biggest|overall|combined|annual|monthly|percentage|share|proportion|number|"
+    r"amount|size|length|area|population|budget|cost|price)\b",
     re.IGNORECASE,
 )
 _EN_DATE = re.compile(r"\bwhen\b|\b(?:what|which|in which) (?:year|month|date|day|time)\b", re.IGNORECASE)
@@ -108,6 +113,11 @@ class QuestionInfo:
     qualifiers: tuple[tuple[str, ...], ...] = ()
     # English keywords that look like romanised names ("Tanfang"): matched by pinyin in Chinese text
     names: tuple[str, ...] = ()
+    # the class of unit the asked-for quantity must carry when the question names an attribute that implies
+    # one (投资 → money, 全长 → length, employees → people): "" when it implies none
+    unit_class: str = ""
+    # the thing an English "how many NOUNs" question counts ("books"): an English answer gives a number of them
+    count_noun: str = ""
 
     @property
     def total_weight(self) -> float:
@@ -157,8 +167,24 @@ def term_weight(term: str) -> float:
             w = (median + top) / 2 if len(term) > 1 else median
         # A single character matches inside many unrelated words; count it for less.
         return float(w) * (0.5 if len(term) == 1 else 1.0)
-    w = freq.get(term.lower())
-    return float(w) if w is not None else median
+    return _en_term_weight(term.lower(), median, top)
+
+
+# How fast an English word's weight falls with its commonness (log of the dictionary entries glossing it):
+# "water" (~300 glosses) lands near a common Chinese word's IDF, an unknown name keeps a name's weight.
+EN_COMMON_SLOPE = 1.1
+EN_MIN_WEIGHT = 4.0
+
+
+def _en_term_weight(term: str, median: float, top: float) -> float:
+    """IDF-like weight of an English word. jieba's table has no English, so every word used to weigh the same
+    and a place name outweighed the attribute asked about. How many CC-CEDICT glosses use the word is a
+    corpus-independent commonness signal: general words ("system", "home") gloss hundreds of entries, rare
+    ones ("renovation") one, names none."""
+    from qa.answer.lexicon import gloss_count
+
+    mid = (median + top) / 2
+    return max(EN_MIN_WEIGHT, mid - EN_COMMON_SLOPE * math.log1p(gloss_count(term)))
 
 
 def _segment(text: str) -> list[str]:
@@ -268,9 +294,112 @@ def _quarter_forms(n: int) -> tuple[str, ...]:
     return (f"{c}季度", f"第{c}季度", f"{n}季度", f"第{n}季度", f"Q{n}", f"{_EN_ORD[n - 1]} quarter")
 
 
+# Attributes whose quantity has a known kind of unit. A sentence giving a number in another unit does not
+# answer them: "机场总投资" is not answered by a passenger capacity, "employees" not by a customer count.
+UNIT_CLASS_CUES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
+    "money": (
+        re.compile(r"投资|资金|费用|经费|成本|预算|金额|花费|多少钱|价格|售价|票价|补贴|补助|奖励|奖金|工资|薪"),
+        # English: only when the money word is what is asked ("how much … cost", "what is the maximum
+        # rebate"), not a word elsewhere in the question ("how long until the rebate check arrives")
+        re.compile(
+            r"\bhow much (?:money\b|(?:\w+ ){0,4}?(?:cost|costs|spend|spent|invest\w*|budget|price|fee|fees|"
+            r"funding|rebate|grant|subsidy|salary|paid|pay)\b)|\b(?:what|which)(?:'s| is| was| are| were)? the "
+            r"(?:\w+ ){0,3}?(?:cost|costs|price|prices|budget|fee|fees|rebate|grant|subsidy|salary|investment|"
+            r"funding)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    "length": (
+        re.compile(r"全长|长度|里程|多远|距离"),
+        re.compile(r"\blength\b|\bhow far\b|\bdistance\b|\bhow long (?:is|are|was|were)\b|\bmiles of\b", re.I),
+    ),
+    "area": (
+        re.compile(r"面积|占地"),
+        re.compile(r"\barea\b|\bsquare (?:feet|foot|meters?|metres?|miles?|kilometers?)\b|\bacres?\b", re.I),
+    ),
+    "people": (
+        re.compile(r"人数|员工|职工|雇员|工作人员|从业人员|人口"),
+        re.compile(
+            r"\bhow many (?:\w+ )?(?:employees|staff|workers|people|persons|members|volunteers|residents)\b|"
+            r"\bpopulation\b",
+            re.I,
+        ),
+    ),
+}
+# explicit measure words that already say what is counted (多少个, 多少户): no class is imposed over them
+_CLASS_UNITS = {
+    "money": {"元", "万", "亿", "千", "百"},
+    "people": {"人", "名", "位", "万", "千", "百"},
+    "length": {"公里", "千米", "米", "万"},
+    "area": {"亩", "平方米", "平方公里", "公顷", "万"},
+}
+
+
+def _unit_class(q: str, lang: str, kind: str, units: tuple[str, ...]) -> str:
+    if kind != "number":
+        return ""
+    for name, (zh, en) in UNIT_CLASS_CUES.items():
+        named = (zh if lang == "zh" else en).search(q) or (lang == "zh" and en.search(q))
+        # an English question's units are dictionary guesses ("employees" → 员): only Chinese ones overrule
+        if named and (lang == "en" or (all(u in _CLASS_UNITS[name] for u in units) and "%" not in units)):
+            return name
+    return ""
+
+
+_CN_NUMERALS = "零一二三四五六七八九"
+_EN_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
+# 第五批 / 第3期 / 第十二届: a numbered batch, phase or session is a constraint like a quarter: the fourth list
+# is not answered by the fifth one.
+_ZH_SERIAL = re.compile(r"第\s*([零〇一二两三四五六七八九十\d]{1,4})\s*(批|期|届|次|轮|阶段|个五年)")
+_EN_SERIAL = re.compile(
+    rf"\b({'|'.join(_EN_ORDINALS)}|\d{{1,2}}(?:st|nd|rd|th))\s+(?:[a-z-]+\s+){{0,3}}?"
+    r"(batch|phase|list|round|session|edition|congress|plenary)\b",
+    re.IGNORECASE,
+)
+_SERIAL_UNITS = ("批", "期", "届", "次", "轮")
+
+
+def _cn_number(n: int) -> str:
+    """1..99 in Chinese numerals (十二, 二十, 二十三): how documents write serial numbers."""
+    if n < 10:
+        return _CN_NUMERALS[n]
+    tens, ones = divmod(n, 10)
+    return f"{'' if tens == 1 else _CN_NUMERALS[tens]}十{_CN_NUMERALS[ones] if ones else ''}"
+
+
+def _serial_value(token: str) -> int | None:
+    from qa.answer.grounding import _parse_cn, number_values
+
+    token = token.lower()
+    if re.fullmatch(r"[零〇一二两三四五六七八九十]+", token):
+        return _parse_cn(token)
+    if token in _EN_ORDINALS:
+        return _EN_ORDINALS.index(token) + 1
+    token = re.sub(r"(?:st|nd|rd|th)$", "", token)
+    values = [v for _, v in number_values(token)]
+    if values and values[0].isdigit() and 0 < int(values[0]) < 100:
+        return int(values[0])
+    return None
+
+
+def _serial_forms(n: int, units: tuple[str, ...]) -> tuple[str, ...]:
+    forms = [f"第{num}{u}" for u in units for num in (_cn_number(n), str(n))]
+    if n <= len(_EN_ORDINALS):
+        forms.append(_EN_ORDINALS[n - 1])
+    return tuple(forms)
+
+
 def _qualifiers(q: str) -> tuple[tuple[str, ...], ...]:
-    """Periods a question restricts itself to, each with the spellings a document may use."""
+    """Periods and serial numbers a question restricts itself to, each with the spellings a document may use."""
     out: list[tuple[str, ...]] = []
+    for m in _ZH_SERIAL.finditer(q):
+        n = _serial_value(m.group(1))
+        if n is not None:
+            out.append(_serial_forms(n, (m.group(2),)))
+    for m in _EN_SERIAL.finditer(q):
+        n = _serial_value(m.group(1))
+        if n is not None:
+            out.append(_serial_forms(n, _SERIAL_UNITS))
     for m in _ZH_QUARTER.finditer(q):
         d = m.group(1)
         out.append(_quarter_forms(int(d) if d.isdigit() else _CN_ORD.index(d) + 1))
@@ -292,6 +421,17 @@ _EN_MONEY = re.compile(
 )
 _EN_RANK = re.compile(r"\b(?:what|which)\s+(?:rank|ranking|place|position)\b|\branked\b", re.IGNORECASE)
 _EN_RATE = re.compile(r"\brate\b|\bratio\b", re.IGNORECASE)
+
+
+def _count_noun(q: str) -> str:
+    """The plural noun an English "how many …" question counts: the first plural word after "how many"."""
+    m = _EN_HOW_MANY.search(q)
+    if not m:
+        return ""
+    for word in re.findall(r"[a-z]+", m.group(1).lower())[:4]:
+        if word.endswith("s") and not word.endswith("ss") and word not in EN_STOPWORDS and len(word) > 3:
+            return word
+    return ""
 
 
 def _en_units(q: str) -> list[str]:
@@ -358,9 +498,13 @@ def analyze(question: str) -> QuestionInfo:
     if lang == "en":
         names = _romanised_names(q, keywords)
         _, median, top = _idf_table()
+        from qa.answer.lexicon import gloss_count
+
         for k in names:
-            # a name pins the question to one place or person, as an unknown Chinese word does
-            weights[k] = max(weights[k], (median + top) / 2)
+            # a name pins the question to one place or person, as an unknown Chinese word does; a capitalised
+            # dictionary word ("Water Authority") keeps its own commonness
+            if gloss_count(k) == 0:
+                weights[k] = max(weights[k], (median + top) / 2)
     focus = tuple(sorted(keywords, key=lambda k: -weights[k])[:3])
     return QuestionInfo(
         text=question,
@@ -374,6 +518,8 @@ def analyze(question: str) -> QuestionInfo:
         parts=split_parts(q),
         qualifiers=_qualifiers(q),
         names=names,
+        unit_class=_unit_class(q, lang, kind, units),
+        count_noun=_count_noun(q) if lang == "en" else "",
     )
 
 
