@@ -41,7 +41,8 @@ def seeded_index(seed_index: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     return copy_index(seed_index, tmp_path_factory.mktemp("browser") / "index")
 
 
-@pytest.fixture(scope="session")
+# Module scope: the servers stop when the browser tests end instead of idling through the rest of the run.
+@pytest.fixture(scope="module")
 def server_url(seeded_index: Path) -> Iterator[str]:
     """The open service (no keys), as `make serve` runs it."""
     with running_server(seeded_index, _SERVER_ENV) as url:
@@ -57,7 +58,7 @@ def service_keys() -> dict[str, str]:
     return {"public": PUBLIC_KEY, "full": FULL_KEY}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def keyed_server_url(seeded_index: Path) -> Iterator[str]:
     """The service with keys required: a public key (the widget's) may ask from its own origin, nothing more."""
     port = free_port()
