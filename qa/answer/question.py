@@ -222,39 +222,36 @@ def content_terms(text: str) -> list[str]:
     return terms
 
 
-def _kind_zh(q: str) -> str:
-    if _ZH_DATE.search(q):
-        return "date"
-    if _ZH_REASON.search(q):
-        return "reason"
-    if _ZH_NUMBER.search(q):
-        return "number"
-    if _ZH_PERSON.search(q):
-        return "person"
-    if _ZH_PLACE.search(q):
-        return "place"
-    if _ZH_DEFINITION.search(q):
-        return "definition"
-    if _ZH_YESNO.search(q):
-        return "yesno"
-    return "other"
+_EN_RANK = re.compile(r"\b(?:what|which)\s+(?:rank|ranking|place|position)\b|\branked\b", re.IGNORECASE)
+_EN_RATE = re.compile(r"\bwhat\b.*\brate\b", re.IGNORECASE)
+
+# First match wins, so the order encodes precedence (a "when … how many" question wants the count).
+_KIND_CUES: dict[str, tuple[tuple[str, tuple[re.Pattern[str], ...]], ...]] = {
+    "zh": (
+        ("date", (_ZH_DATE,)),
+        ("reason", (_ZH_REASON,)),
+        ("number", (_ZH_NUMBER,)),
+        ("person", (_ZH_PERSON,)),
+        ("place", (_ZH_PLACE,)),
+        ("definition", (_ZH_DEFINITION,)),
+        ("yesno", (_ZH_YESNO,)),
+    ),
+    "en": (
+        ("number", (_EN_NUMBER, _EN_RANK, _EN_RATE)),
+        ("date", (_EN_DATE,)),
+        ("reason", (_EN_REASON,)),
+        ("person", (_EN_PERSON,)),
+        ("place", (_EN_PLACE,)),
+        ("definition", (_EN_DEFINITION,)),
+        ("yesno", (_EN_YESNO,)),
+    ),
+}
 
 
-def _kind_en(q: str) -> str:
-    if _EN_NUMBER.search(q) or _EN_RANK.search(q) or re.search(r"\bwhat\b.*\brate\b", q, re.IGNORECASE):
-        return "number"
-    if _EN_DATE.search(q):
-        return "date"
-    if _EN_REASON.search(q):
-        return "reason"
-    if _EN_PERSON.search(q):
-        return "person"
-    if _EN_PLACE.search(q):
-        return "place"
-    if _EN_DEFINITION.search(q):
-        return "definition"
-    if _EN_YESNO.search(q):
-        return "yesno"
+def _kind(q: str, lang: str) -> str:
+    for kind, patterns in _KIND_CUES["zh" if lang == "zh" else "en"]:
+        if any(p.search(q) for p in patterns):
+            return kind
     return "other"
 
 
@@ -419,7 +416,6 @@ _EN_MONEY = re.compile(
     r"sales|output|value|profit)",
     re.IGNORECASE,
 )
-_EN_RANK = re.compile(r"\b(?:what|which)\s+(?:rank|ranking|place|position)\b|\branked\b", re.IGNORECASE)
 _EN_RATE = re.compile(r"\brate\b|\bratio\b", re.IGNORECASE)
 
 
@@ -484,7 +480,7 @@ def analyze(question: str) -> QuestionInfo:
     """Read a question once: language, kind of answer wanted, weighted keywords and explicit constraints."""
     q = normalize_text(question).strip()
     lang = detect_lang(q)
-    kind = _kind_zh(q) if lang == "zh" else _kind_en(q)
+    kind = _kind(q, lang)
     units = _units(q, lang, kind)
     terms = content_terms(q)
     # Units the question asks for describe the answer, not the topic: they are matched by the kind cue.
