@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,16 +68,7 @@ class Citation:
     score: float
 
     def as_dict(self) -> dict[str, object]:
-        return {
-            "ref": self.ref,
-            "doc_id": self.doc_id,
-            "source": self.source,
-            "title": self.title,
-            "text": self.text,
-            "start": self.start,
-            "end": self.end,
-            "score": round(self.score, 6),
-        }
+        return {**asdict(self), "score": round(self.score, 6)}
 
 
 @dataclass(slots=True)
