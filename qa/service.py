@@ -132,7 +132,8 @@ class QAService:
                 report.skipped.append((str(path), exc.message))
                 log.warning("skipped %s: %s", path, exc.message)
         self._store(documents, collection, report)
-        self.collections.get(collection).checkpoint()
+        if report.added or report.updated:
+            self.collections.get(collection).checkpoint()
         return report
 
     def ingest_documents(self, documents: Sequence[Document], collection: str) -> IngestReport:
@@ -148,6 +149,7 @@ class QAService:
         # Re-check under the lock: another writer may have stored the same documents meanwhile.
         with coll.writing():
             changes: list[DocumentChange] = []
+            taken: set[str] = set()  # ids given out in this batch, not yet in the store
             by_source = {p.document.source: p for p in prepared}
             for doc in documents:
                 status = self._status(coll, doc)
@@ -158,7 +160,8 @@ class QAService:
                     continue
                 item = by_source.get(doc.source) or self._prepare([doc])[0]
                 stored = coll.store.document_by_source(doc.source)
-                final = replace(item.document, doc_id=self._free_doc_id(coll, item.document, stored))
+                final = replace(item.document, doc_id=self._free_doc_id(coll, item.document, stored, taken))
+                taken.add(final.doc_id)
                 changes.append(DocumentChange(final, item.new, replaces=stored.doc_id if stored else None))
                 (report.updated if stored else report.added).append(doc.source)
                 report.documents.append(final)
@@ -182,12 +185,12 @@ class QAService:
         return "unchanged" if stored.content_hash == doc.content_hash else "updated"
 
     @staticmethod
-    def _free_doc_id(coll: Collection, doc: Document, stored: DocumentInfo | None) -> str:
-        """Keep a document's id across updates; a different source with the same id gets a suffixed id."""
+    def _free_doc_id(coll: Collection, doc: Document, stored: DocumentInfo | None, taken: set[str]) -> str:
+        """Keep a document's id across updates; a different source with the same id (in the store or earlier
+        in this batch, e.g. two folders' report.pdf) gets an id suffixed with its source's hash."""
         if stored is not None:
             return stored.doc_id
-        holder = coll.store.document_row(doc.doc_id)
-        if holder is None:
+        if doc.doc_id not in taken and coll.store.document_row(doc.doc_id) is None:
             return doc.doc_id
         return f"{doc.doc_id}-{hashlib.sha1(doc.source.encode()).hexdigest()[:8]}"
 

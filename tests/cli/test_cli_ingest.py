@@ -61,6 +61,18 @@ def test_changed_file_replaces_its_chunks_and_unreadable_files_are_reported(tmp_
     assert len(_docs(index_dir)) == 1
 
 
+def test_same_file_name_in_two_folders_gets_two_documents(tmp_path: Path) -> None:
+    for folder, text in (("north", "北区今年修路3公里。"), ("south", "南区今年建桥2座。")):
+        (tmp_path / "corpus" / folder).mkdir(parents=True)
+        (tmp_path / "corpus" / folder / "report.txt").write_text(text, encoding="utf-8")
+    result = run_qa("ingest", str(tmp_path / "corpus"), index_dir=tmp_path / "index")
+    assert result.returncode == 0, result.stderr
+    assert "added 2" in result.stdout
+    docs = _docs(tmp_path / "index")
+    assert len(docs) == 2 and "report" in docs
+    assert {str(d["source"]).split("/")[-2] for d in docs.values()} == {"north", "south"}
+
+
 def test_missing_path_is_a_clear_error(tmp_path: Path) -> None:
     result = run_qa("ingest", str(tmp_path / "nope"), index_dir=tmp_path / "index")
     assert result.returncode != 0
