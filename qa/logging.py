@@ -7,7 +7,8 @@ import logging
 import sys
 import time
 
-_RESERVED = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
+# uvicorn adds an ANSI-coloured copy of each message; JSON logs want the plain one only
+_RESERVED = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime", "color_message"}
 
 
 class JsonFormatter(logging.Formatter):

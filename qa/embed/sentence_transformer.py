@@ -64,6 +64,10 @@ class SentenceTransformerEmbedder:
 
     def __init__(self, settings: Settings) -> None:
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        # its per-weight loading bar would interleave with the CLI's own progress and the server's JSON logs
+        transformers_logging.disable_progress_bar()
 
         self.model_name = settings.embedding_model
         self._batch_size = settings.embed_batch_size
