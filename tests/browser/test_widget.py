@@ -350,7 +350,12 @@ def test_refusals_and_errors_read_as_sentences(page: Page, server_url: str, scre
     expect(error.locator("button.retry")).to_be_visible()
     assert "{" not in error.inner_text()
     panel = page.locator("[data-qa-widget] .panel").bounding_box()
-    assert panel is not None and panel["width"] == 390 and panel["height"] == 760
+    # full screen; sub-pixel differences come from the opening transition's last frame
+    assert (
+        panel is not None
+        and panel["width"] == pytest.approx(390, abs=1)
+        and panel["height"] == pytest.approx(760, abs=1)
+    )
     page.screenshot(path=str(screenshots / "widget_error_mobile.png"))
 
     # A question the collection cannot answer: a plain sentence, marked as a refusal, no citation chips.
