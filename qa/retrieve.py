@@ -7,7 +7,6 @@ Fusion variants are selectable (`QA_FUSION`) so evaluation can compare them side
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -18,10 +17,10 @@ from qa.config import Settings
 from qa.embed.base import Embedder
 from qa.index.docstore import StoredChunk
 from qa.index.keyword import terms
+from qa.text import CJK_CHAR
 from qa.types import Passage
 
 FUSION_MODES = ("rrf", "dense", "bm25")
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 
 
 class Searchable(Protocol):
@@ -68,7 +67,7 @@ class HybridRetriever:
         """An English question shares no word with Chinese text, which leaves BM25 blind; its content
         words' plain Chinese translations give the keyword side something to rank (harmless for English
         collections: the extra terms match nothing there)."""
-        if _CJK.search(query):
+        if CJK_CHAR.search(query):
             return []
         from qa.answer.lexicon import chinese_query_terms
         from qa.answer.question import analyze

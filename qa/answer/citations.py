@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from qa.answer.grounding import number_values, strip_markers, ungrounded_numbers
 from qa.answer.question import detect_lang
 from qa.chunk.sentences import split_sentences
+from qa.text import CJK_CHAR
 from qa.types import Answer, Citation, Passage
 
 REFUSAL_ZH = "资料中没有找到与该问题相关的内容。"
@@ -50,7 +51,6 @@ _EXTRA_REFUSAL_MARKERS = (
 # [1] / [1,2] / [1-3] / 【1】 / 【1，2】
 _MARKER = re.compile(r"\[\s*(\d+(?:\s*[,，、\-–]\s*\d+)*)\s*\]|【\s*(\d+(?:\s*[,，、\-–]\s*\d+)*)\s*】")
 _REF_PART = re.compile(r"(\d+)\s*[\-–]\s*(\d+)|(\d+)")
-_CJK_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _WORD = re.compile(r"[a-z0-9]+")
 _MAX_RANGE = 20
 _MAX_SPANS_PER_CLAIM = 3
@@ -82,7 +82,7 @@ def _grams(text: str) -> set[str]:
     """CJK character bigrams (Chinese has no spaces; bigrams survive paraphrase well) plus Latin words."""
     text = unicodedata.normalize("NFKC", text).lower()
     grams: set[str] = set(_WORD.findall(text))
-    cjk = [c if _CJK_CHAR.match(c) else " " for c in text]
+    cjk = [c if CJK_CHAR.match(c) else " " for c in text]
     for a, b in itertools.pairwise(cjk):
         if a != " " and b != " ":
             grams.add(a + b)

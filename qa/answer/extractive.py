@@ -35,6 +35,7 @@ from qa.answer.relevance import (
     type_cue,
 )
 from qa.config import Settings
+from qa.text import CJK_CHAR
 from qa.types import Answer, Passage
 
 if TYPE_CHECKING:
@@ -63,7 +64,6 @@ LATIN_LENGTH_FACTOR = 2.5
 # e5 cosines live in a narrow band; this maps the band to 0..1 for mixing with the other signals
 DENSE_FLOOR, DENSE_CEIL = 0.75, 0.92
 _TERMINAL = re.compile(r"([。！？；!?;.…]+[”’」』）)\]】》\"']*)$")
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 
 
 def _context(p: Passage) -> str:
@@ -252,7 +252,7 @@ class ExtractiveAnswerer:
 
     def _quote(self, info: QuestionInfo, text: str) -> tuple[int, int]:
         """The span of `text` to quote: the whole sentence, or its best clause window when very long."""
-        scale = 1.0 if _CJK.search(text) else LATIN_LENGTH_FACTOR
+        scale = 1.0 if CJK_CHAR.search(text) else LATIN_LENGTH_FACTOR
         if len(text) <= LONG_SENTENCE_CHARS * scale:
             return 0, len(text)
         parts = clauses(text)
@@ -296,9 +296,9 @@ class ExtractiveAnswerer:
             if m:
                 pieces.append(f"{quote[: m.start()]}{marker}{m.group(1)}")
             else:
-                end = "。" if _CJK.search(quote) else "."
+                end = "。" if CJK_CHAR.search(quote) else "."
                 pieces.append(f"{quote}{marker}{end}")
-        zh_quotes = any(_CJK.search(p) for p in pieces)
+        zh_quotes = any(CJK_CHAR.search(p) for p in pieces)
         joiner = "" if zh_quotes else " "
         body = joiner.join(pieces)
         if info.lang == "en" and detect_lang(body) == "zh":

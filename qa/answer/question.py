@@ -16,9 +16,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from qa.text import CJK_CHAR
+
 KINDS = ("number", "date", "person", "place", "definition", "reason", "yesno", "other")
 
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[A-Za-z]")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _STATED_NUMBER = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?")
@@ -126,14 +127,14 @@ class QuestionInfo:
 
 def detect_lang(text: str) -> str:
     """'zh' when CJK characters carry the text, else 'en' (the service's two answer languages)."""
-    cjk = len(_CJK.findall(text))
+    cjk = len(CJK_CHAR.findall(text))
     latin = len(_LATIN.findall(text))
     # A Chinese character carries roughly a word; Latin letters come ~5 a word.
     return "zh" if cjk > 0 and cjk * 5 >= latin else "en"
 
 
 def is_cjk(text: str) -> bool:
-    return bool(_CJK.search(text))
+    return bool(CJK_CHAR.search(text))
 
 
 def normalize_text(text: str) -> str:

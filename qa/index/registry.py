@@ -49,9 +49,7 @@ class Collections:
             if name in self._open:
                 return self._open[name]
             if not create and not self.exists(name):
-                raise CollectionNotFound(
-                    f"collection '{name}' does not exist: ingest documents into it first"
-                )
+                raise CollectionNotFound(f"collection '{name}' does not exist: ingest documents into it first")
             collection = Collection(
                 name, self.index_dir / name, model_name=self._model_name, dim=self._dim, vector_policy=self._policy
             )
