@@ -18,24 +18,30 @@ from qa.ingest import SUPPORTED_SUFFIXES, iter_files, load_bytes, load_file, loa
 SEEDS = Path(__file__).resolve().parents[2] / "data" / "seeds"
 
 
-def make_pdf(lines: list[str], title: str | None = None) -> bytes:
-    """A one-page PDF with a Helvetica text layer, offsets computed so any reader accepts it."""
+def make_pdf_pages(pages: list[list[str]], title: str | None = None) -> bytes:
+    """A multi-page PDF (Helvetica text layer), one content stream per page."""
 
     def esc(s: str) -> str:
         return s.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
 
-    ops = ["BT", "/F1 11 Tf", "14 TL", "72 740 Td"] + [f"({esc(line)}) '" for line in lines] + ["ET"]
-    stream = "\n".join(ops).encode("latin-1")
-    info = f"<< /Title ({esc(title)}) >>".encode("latin-1") if title else b"<< >>"
-    objects = [
+    n = len(pages)
+    font = 3 + 2 * n
+    info = font + 1
+    kids = " ".join(f"{3 + 2 * i} 0 R" for i in range(n))
+    objects: list[bytes] = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
-        info,
+        f"<< /Type /Pages /Kids [{kids}] /Count {n} >>".encode(),
     ]
+    for i, lines in enumerate(pages):
+        ops = ["BT", "/F1 11 Tf", "14 TL", "72 740 Td"] + [f"({esc(line)}) '" for line in lines] + ["ET"]
+        stream = "\n".join(ops).encode("latin-1")
+        objects.append(
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {4 + 2 * i} 0 R "
+            f"/Resources << /Font << /F1 {font} 0 R >> >> >>".encode()
+        )
+        objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
+    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
+    objects.append(f"<< /Title ({esc(title)}) >>".encode("latin-1") if title else b"<< >>")
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
     for number, body in enumerate(objects, start=1):
@@ -44,8 +50,17 @@ def make_pdf(lines: list[str], title: str | None = None) -> bytes:
     xref = len(out)
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
     out += b"".join(b"%010d 00000 n \n" % off for off in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R /Info 6 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    out += b"trailer\n<< /Size %d /Root 1 0 R /Info %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        info,
+        xref,
+    )
     return bytes(out)
+
+
+def make_pdf(lines: list[str], title: str | None = None) -> bytes:
+    """A one-page PDF with a Helvetica text layer."""
+    return make_pdf_pages([lines], title)
 
 
 def make_docx() -> bytes:
@@ -313,46 +328,6 @@ def test_iter_files_seed_folder() -> None:
 
 
 # --- tables, headlines, datelines, wraps and running headers ----------------------------------------------
-
-
-def make_pdf_pages(pages: list[list[str]], title: str | None = None) -> bytes:
-    """A multi-page PDF (Helvetica text layer), one content stream per page."""
-
-    def esc(s: str) -> str:
-        return s.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-
-    n = len(pages)
-    font = 3 + 2 * n
-    info = font + 1
-    kids = " ".join(f"{3 + 2 * i} 0 R" for i in range(n))
-    objects: list[bytes] = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        f"<< /Type /Pages /Kids [{kids}] /Count {n} >>".encode(),
-    ]
-    for i, lines in enumerate(pages):
-        ops = ["BT", "/F1 11 Tf", "14 TL", "72 740 Td"] + [f"({esc(line)}) '" for line in lines] + ["ET"]
-        stream = "\n".join(ops).encode("latin-1")
-        objects.append(
-            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {4 + 2 * i} 0 R "
-            f"/Resources << /Font << /F1 {font} 0 R >> >> >>".encode()
-        )
-        objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
-    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
-    objects.append(f"<< /Title ({esc(title)}) >>".encode("latin-1") if title else b"<< >>")
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % off for off in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R /Info %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        info,
-        xref,
-    )
-    return bytes(out)
 
 
 def test_pdf_running_header_page_footer_and_figure_table(tmp_path: Path) -> None:
