@@ -44,6 +44,17 @@ class Settings(BaseSettings):
     # subject); kept switchable so the effect stays measurable.
     embed_title: bool = True
 
+    # where collections live: "embedded" (SQLite + FAISS under index_dir) or "milvus" (everything in Milvus, so
+    # several API replicas can share it). `milvus_uri`: a Milvus Lite folder (default <index_dir>/milvus.db, one
+    # process) or http(s)://host:19530 for a Milvus server or cluster.
+    store: str = Field(default="embedded", pattern="^(embedded|milvus)$")
+    milvus_uri: str | None = None
+    milvus_token: SecretStr | None = None
+    milvus_db: str | None = None
+    # Milvus dense index: "auto" is exact FLAT on Milvus Lite (which scans every row anyway) and AUTOINDEX on a
+    # server, where Milvus picks the structure for the data size.
+    milvus_index: str = Field(default="auto", pattern="^(auto|FLAT|HNSW|IVF_FLAT|AUTOINDEX)$")
+
     # FAISS structure: "auto" is exact flat search up to `vector_flat_max` vectors, then IVF-Flat
     # (measured in bench/RESULTS.md: recall@10 0.975 at 2.3 ms for 100k vectors, deletes still incremental)
     vector_index: str = Field(default="auto", pattern="^(auto|flat|ivf)$")
@@ -89,3 +100,8 @@ class Settings(BaseSettings):
 
     def collection_dir(self, name: str) -> Path:
         return self.index_dir / name
+
+    @property
+    def milvus_target(self) -> str:
+        """The Milvus URI in use: QA_MILVUS_URI, else a Milvus Lite folder under the index dir."""
+        return self.milvus_uri or str(self.index_dir / "milvus.db")

@@ -23,10 +23,10 @@ from qa.chunk.chunker import Chunker
 from qa.config import Settings
 from qa.embed.base import Embedder
 from qa.errors import DocumentNotFound, QAError
-from qa.index import Collection, Collections, DocumentChange, DocumentInfo
+from qa.index import Collections, CollectionStore, DocumentChange, DocumentInfo
+from qa.index.backends import make_backend
 from qa.index.docstore import NewChunks
 from qa.index.keyword import index_text
-from qa.index.vectors import IndexPolicy, limit_faiss_threads
 from qa.ingest import iter_files, load_file
 from qa.retrieve import HybridRetriever
 from qa.types import Answer, Document, Passage
@@ -73,15 +73,8 @@ class QAService:
 
     @cached_property
     def collections(self) -> Collections:
-        # FAISS's own thread pool fights torch's for the 2 cores a query needs; one thread measured fastest.
-        limit_faiss_threads()
         # the model name is known from settings; the dimension (which loads the model) only for a new collection
-        return Collections(
-            self.settings.index_dir,
-            model_name=self.settings.embedding_model,
-            dim=lambda: self.embedder.dim,
-            vector_policy=IndexPolicy(kind=self.settings.vector_index, flat_max=self.settings.vector_flat_max),
-        )
+        return Collections(make_backend(self.settings, lambda: self.embedder.dim))
 
     @cached_property
     def retriever(self) -> HybridRetriever:
@@ -155,11 +148,11 @@ class QAService:
                 status = self._status(coll, doc)
                 if status == "unchanged":
                     report.unchanged.append(doc.source)
-                    stored = coll.store.document_by_source(doc.source)
+                    stored = coll.document_by_source(doc.source)
                     report.documents.append(replace(doc, doc_id=stored.doc_id) if stored else doc)
                     continue
                 item = by_source.get(doc.source) or self._prepare([doc])[0]
-                stored = coll.store.document_by_source(doc.source)
+                stored = coll.document_by_source(doc.source)
                 final = replace(item.document, doc_id=self._free_doc_id(coll, item.document, stored, taken))
                 taken.add(final.doc_id)
                 changes.append(DocumentChange(final, item.new, replaces=stored.doc_id if stored else None))
@@ -178,19 +171,19 @@ class QAService:
         return list(latest.values())
 
     @staticmethod
-    def _status(coll: Collection, doc: Document) -> str:
-        stored = coll.store.document_by_source(doc.source)
+    def _status(coll: CollectionStore, doc: Document) -> str:
+        stored = coll.document_by_source(doc.source)
         if stored is None:
             return "added"
         return "unchanged" if stored.content_hash == doc.content_hash else "updated"
 
     @staticmethod
-    def _free_doc_id(coll: Collection, doc: Document, stored: DocumentInfo | None, taken: set[str]) -> str:
+    def _free_doc_id(coll: CollectionStore, doc: Document, stored: DocumentInfo | None, taken: set[str]) -> str:
         """Keep a document's id across updates; a different source with the same id (in the store or earlier
         in this batch, e.g. two folders' report.pdf) gets an id suffixed with its source's hash."""
         if stored is not None:
             return stored.doc_id
-        if doc.doc_id not in taken and coll.store.document_row(doc.doc_id) is None:
+        if doc.doc_id not in taken and coll.document_row(doc.doc_id) is None:
             return doc.doc_id
         return f"{doc.doc_id}-{hashlib.sha1(doc.source.encode()).hexdigest()[:8]}"
 

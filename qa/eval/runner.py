@@ -19,7 +19,7 @@ from tqdm import tqdm
 from qa.config import Settings
 from qa.eval.dataset import load_dataset
 from qa.eval.report import QuestionResult, format_table, score_result, summarize, write_report
-from qa.index import Collection
+from qa.index import CollectionStore
 from qa.index.docstore import StoredChunk
 from qa.index.vectors import VectorIndex
 from qa.retrieve import Searchable
@@ -35,13 +35,15 @@ UNTITLED_MAX_CHUNKS = 5000
 class _UntitledView:
     """The collection with its dense index rebuilt from passages embedded without their title."""
 
-    def __init__(self, service: QAService, collection: Collection) -> None:
+    def __init__(self, service: QAService, collection: CollectionStore) -> None:
         self._collection = collection
-        ids, _ = collection.store.embeddings(None, collection.dim)
-        stored = collection.chunks(ids)
-        ids = [i for i in ids if i in stored]
+        ids: list[int] = []
+        texts: list[str] = []
+        for stored in collection.export():
+            ids += stored.chunk_ids
+            texts += [c.text for c in stored.chunks]
         self._vectors = VectorIndex(collection.dim)
-        self._vectors.add(ids, service.embedder.embed_passages([stored[i].text for i in ids]))
+        self._vectors.add(ids, service.embedder.embed_passages(texts))
 
     def dense_search(self, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
         return self._vectors.search(query_vector, k)

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 from filelock import FileLock
 
 from qa.errors import IndexCorrupted, InvalidInput
-from qa.index.docstore import DocStore, DocumentRow, NewChunks, StoredChunk
+from qa.index.docstore import DocStore, StoredChunk
 from qa.index.keyword import match_expression
+from qa.index.store import DocumentChange, DocumentInfo, StoredDocument
 from qa.index.vectors import IndexPolicy, VectorIndex
 from qa.types import Document
 
@@ -29,20 +29,12 @@ DOCSTORE_FILE = "docstore.sqlite3"
 VECTORS_FILE = "vectors.faiss"
 LOCK_FILE = "write.lock"
 
-
-@dataclass(frozen=True, slots=True)
-class DocumentChange:
-    """A document to store, replacing the stored one with the same doc_id when `replaces` is set."""
-
-    document: Document
-    new: NewChunks
-    replaces: str | None = None
-
-
-DocumentInfo = DocumentRow
+__all__ = ["Collection", "DocumentChange", "DocumentInfo"]
 
 
 class Collection:
+    """The embedded store (`QA_STORE=embedded`): one folder per collection under the index dir."""
+
     def __init__(
         self,
         name: str,
@@ -166,7 +158,9 @@ class Collection:
                 for change in changes:
                     if change.replaces is not None:
                         DocStore.delete_document(conn, change.replaces, version)
-                    DocStore.insert_document(conn, change.document, change.new, version)
+                    DocStore.insert_document(
+                        conn, change.document, change.new, version, stamps=(change.added_at, change.updated_at)
+                    )
             self.sync()
             self._maybe_checkpoint()
 
@@ -194,11 +188,55 @@ class Collection:
     def document(self, doc_id: str) -> Document | None:
         return self.store.document(doc_id)
 
+    def document_row(self, doc_id: str) -> DocumentInfo | None:
+        return self.store.document_row(doc_id)
+
+    def document_by_source(self, source: str) -> DocumentInfo | None:
+        return self.store.document_by_source(source)
+
     def documents(self) -> list[DocumentInfo]:
         return self.store.documents()
+
+    def export(self) -> Iterator[StoredDocument]:
+        for info in self.store.documents():
+            document = self.store.document(info.doc_id)
+            if document is None:  # deleted while exporting
+                continue
+            chunk_ids, chunks, vectors = self.store.document_chunks(info.doc_id, self.dim)
+            yield StoredDocument(info, document, chunk_ids, chunks, vectors)
 
     def stats(self) -> dict[str, int]:
         docs, chunks = self.store.counts()
         with self._mutex:
             vectors = len(self._vectors)
         return {"documents": docs, "chunks": chunks, "vectors": vectors, "version": self.store.version()}
+
+
+class EmbeddedBackend:
+    """Collections as folders under the index dir, each holding a docstore and a FAISS snapshot."""
+
+    kind = "embedded"
+
+    def __init__(
+        self, index_dir: Path, *, model_name: str, dim: Callable[[], int], vector_policy: IndexPolicy | None = None
+    ) -> None:
+        self.index_dir = index_dir
+        self._model_name = model_name
+        self._dim = dim
+        self._policy = vector_policy
+
+    def names(self) -> list[str]:
+        if not self.index_dir.is_dir():
+            return []
+        return sorted(p.name for p in self.index_dir.iterdir() if (p / DOCSTORE_FILE).is_file())
+
+    def exists(self, name: str) -> bool:
+        return (self.index_dir / name / DOCSTORE_FILE).is_file()
+
+    def open(self, name: str) -> Collection:
+        return Collection(
+            name, self.index_dir / name, model_name=self._model_name, dim=self._dim, vector_policy=self._policy
+        )
+
+    def close(self) -> None:
+        """Nothing shared to release: each collection closes its own files."""

@@ -152,11 +152,26 @@ class DocStore:
         return ids
 
     @staticmethod
-    def insert_document(conn: sqlite3.Connection, doc: Document, new: NewChunks, version: int) -> list[int]:
+    def insert_document(
+        conn: sqlite3.Connection,
+        doc: Document,
+        new: NewChunks,
+        version: int,
+        *,
+        stamps: tuple[float | None, float | None] = (None, None),
+    ) -> list[int]:
+        """`stamps` (added_at, updated_at) keep a copied document's times; None means now."""
         conn.execute(
             "INSERT INTO documents(doc_id, source, title, text, content_hash, n_chunks) VALUES (?, ?, ?, ?, ?, ?)",
             (doc.doc_id, doc.source, doc.title, doc.text, doc.content_hash, len(new.chunks)),
         )
+        added_at, updated_at = stamps
+        if added_at is not None or updated_at is not None:
+            conn.execute(
+                "UPDATE documents SET added_at = COALESCE(?, added_at), updated_at = COALESCE(?, updated_at) "
+                "WHERE doc_id = ?",
+                (added_at, updated_at, doc.doc_id),
+            )
         ids: list[int] = []
         vectors = np.ascontiguousarray(new.embeddings, dtype=np.float32)
         for chunk, terms, vector in zip(new.chunks, new.terms, vectors, strict=True):
@@ -224,6 +239,18 @@ class DocStore:
                 list(chunk_ids),
             ).fetchall()
         return {int(r[0]): StoredChunk(*r) for r in rows}
+
+    def document_chunks(self, doc_id: str, dim: int) -> tuple[list[int], list[Chunk], np.ndarray]:
+        """One document's chunk ids, chunks and vectors, in reading order, read in one snapshot."""
+        with self._lock:
+            rows = self._conn.execute(
+                'SELECT chunk_id, ordinal, start, "end", text, embedding FROM chunks WHERE doc_id = ? ORDER BY ordinal',
+                (doc_id,),
+            ).fetchall()
+        ids = [int(r[0]) for r in rows]
+        chunks = [Chunk(doc_id, int(r[1]), int(r[2]), int(r[3]), str(r[4])) for r in rows]
+        matrix = np.frombuffer(b"".join(r[5] for r in rows), dtype=np.float32).reshape(len(rows), dim)
+        return ids, chunks, matrix
 
     def embeddings(self, chunk_ids: Sequence[int] | None, dim: int) -> tuple[list[int], np.ndarray]:
         """Stored vectors for the given chunk ids (all chunks when None); missing ids are left out."""

@@ -1,15 +1,16 @@
-"""The collections under an index directory, opened lazily and kept open for the life of the process."""
+"""The collections of one installation, opened lazily and kept open for the life of the process.
+
+Where they live is the backend's business (`QA_STORE`: folders under the index dir, or a Milvus database);
+this registry only names, opens and closes them.
+"""
 
 from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable
-from pathlib import Path
 
 from qa.errors import CollectionNotFound, InvalidInput
-from qa.index.collection import DOCSTORE_FILE, Collection
-from qa.index.vectors import IndexPolicy
+from qa.index.store import CollectionStore, StoreBackend
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -25,34 +26,25 @@ def validate_collection_name(name: str) -> str:
 
 
 class Collections:
-    def __init__(
-        self, index_dir: Path, *, model_name: str, dim: Callable[[], int], vector_policy: IndexPolicy | None = None
-    ) -> None:
-        self.index_dir = index_dir
-        self._policy = vector_policy
-        self._model_name = model_name
-        self._dim = dim
-        self._open: dict[str, Collection] = {}
+    def __init__(self, backend: StoreBackend) -> None:
+        self.backend = backend
+        self._open: dict[str, CollectionStore] = {}
         self._lock = threading.Lock()
 
     def names(self) -> list[str]:
-        if not self.index_dir.is_dir():
-            return []
-        return sorted(p.name for p in self.index_dir.iterdir() if (p / DOCSTORE_FILE).is_file())
+        return self.backend.names()
 
     def exists(self, name: str) -> bool:
-        return (self.index_dir / validate_collection_name(name) / DOCSTORE_FILE).is_file()
+        return self.backend.exists(validate_collection_name(name))
 
-    def get(self, name: str, *, create: bool = False) -> Collection:
+    def get(self, name: str, *, create: bool = False) -> CollectionStore:
         validate_collection_name(name)
         with self._lock:
             if name in self._open:
                 return self._open[name]
-            if not create and not self.exists(name):
+            if not create and not self.backend.exists(name):
                 raise CollectionNotFound(f"collection '{name}' does not exist: ingest documents into it first")
-            collection = Collection(
-                name, self.index_dir / name, model_name=self._model_name, dim=self._dim, vector_policy=self._policy
-            )
+            collection = self.backend.open(name)
             self._open[name] = collection
             return collection
 
@@ -61,3 +53,4 @@ class Collections:
             for collection in self._open.values():
                 collection.close()
             self._open.clear()
+            self.backend.close()

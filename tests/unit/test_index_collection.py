@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from qa.errors import CollectionNotFound, InvalidInput
-from qa.index import Collection, Collections, DocumentChange, validate_collection_name
+from qa.index import Collection, Collections, DocumentChange, EmbeddedBackend, validate_collection_name
 from qa.index.collection import VECTORS_FILE
 from qa.index.docstore import NewChunks
 from qa.index.keyword import index_text, terms
@@ -118,7 +118,7 @@ def test_failed_transaction_keeps_what_was_stored(tmp_path: Path) -> None:
 
 
 def test_registry_names_and_validation(tmp_path: Path) -> None:
-    reg = Collections(tmp_path, model_name="test-model", dim=lambda: DIM)
+    reg = Collections(EmbeddedBackend(tmp_path, model_name="test-model", dim=lambda: DIM))
     with pytest.raises(CollectionNotFound):
         reg.get("nope")
     reg.get("docs-2026", create=True)
