@@ -49,6 +49,13 @@ class IndexCorrupted(QAError):
     status = 500
 
 
+class StoreUnavailable(QAError):
+    """The store's server (Milvus) cannot be reached or refused a request."""
+
+    code = "store_unavailable"
+    status = 503
+
+
 class ModelUnavailable(QAError):
     code = "model_unavailable"
     status = 503
