@@ -3,7 +3,7 @@
 from qa.ingest.clean import clean_text
 from qa.ingest.documents import load_bytes, load_file, load_text, make_doc_id
 from qa.ingest.files import iter_files
-from qa.ingest.loaders import SUPPORTED_SUFFIXES
+from qa.ingest.formats import SUPPORTED_SUFFIXES
 
 __all__ = [
     "SUPPORTED_SUFFIXES",

@@ -9,7 +9,7 @@ from pathlib import Path, PurePosixPath
 
 from qa.errors import EmptyDocument, InvalidInput, UnreadableFile
 from qa.ingest.clean import clean_text, guess_title
-from qa.ingest.loaders import RawText, base_name, extract
+from qa.ingest.formats import RawText, base_name, extract
 from qa.types import Document
 
 _MAX_ID_CHARS = 120

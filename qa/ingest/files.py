@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from qa.errors import InvalidInput
-from qa.ingest.loaders import SUPPORTED_SUFFIXES
+from qa.ingest.formats import SUPPORTED_SUFFIXES
 
 
 def _skipped(name: str) -> bool:

@@ -1,0 +1,98 @@
+"""Bytes of a text file → str: BOMs, a declared charset, UTF-8, then detection with charset-normalizer."""
+
+from __future__ import annotations
+
+import codecs
+import re
+
+from qa.errors import UnreadableFile
+
+# Control characters other than tab/newline/carriage return/form feed: text files have (almost) none.
+_BINARY_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]")
+_MAX_CONTROL_RATIO = 0.01
+_CHINESE_CODECS = frozenset({"gb2312", "gbk", "gb18030", "hz", "cp936"})
+_KOREAN_CODECS = frozenset({"cp949", "euc_kr", "johab", "iso2022_kr"})
+_CJK_CODECS = (
+    _CHINESE_CODECS | _KOREAN_CODECS | frozenset({"big5", "big5hkscs", "cp950", "shift_jis", "cp932", "euc_jp"})
+)
+# Detection on shorter input is a coin toss between CJK codepages.
+_SHORT_INPUT_BYTES = 512
+
+
+def looks_binary(text: str) -> bool:
+    """Whether decoded text is really binary data: more than 1% control characters."""
+    if not text:
+        return False
+    sample = text[:20000]
+    return len(_BINARY_CONTROL.findall(sample)) > _MAX_CONTROL_RATIO * len(sample)
+
+
+def decode_text(data: bytes, name: str, declared: str | None = None) -> str:
+    """Decode a text file: BOMs, a declared charset, UTF-8, then detection (GB18030 for Chinese codepages).
+
+    Raises UnreadableFile when the bytes are not text in any encoding we can tell.
+    """
+    candidates: list[str] = []
+    if data.startswith(codecs.BOM_UTF8):
+        candidates.append("utf-8-sig")
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        candidates.append("utf-16")
+    elif b"\x00" in data[:8192]:
+        raise UnreadableFile(f"{name}: binary content (NUL bytes), not a text file")
+    if declared:
+        try:
+            declared = codecs.lookup(declared).name
+        except LookupError:
+            declared = None
+    if declared:
+        # GB2312/GBK pages routinely contain GB18030-only characters; the superset decodes them all.
+        candidates.append("gb18030" if declared in _CHINESE_CODECS else declared)
+    candidates.append("utf-8")
+    for encoding in candidates:
+        try:
+            text = data.decode(encoding)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        if looks_binary(text):
+            raise UnreadableFile(f"{name}: binary content, not a text file")
+        return text
+    return _detect(data, name)
+
+
+def _detect(data: bytes, name: str) -> str:
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    guess = best.encoding.lower() if best is not None and best.encoding else None
+    if guess is not None and _prefer_gb18030(data, guess):
+        guess = "gb18030"
+    if guess is not None:
+        encoding = "gb18030" if guess in _CHINESE_CODECS else guess
+        try:
+            text = data.decode(encoding)
+        except (UnicodeDecodeError, LookupError):
+            text = str(best)
+        if not looks_binary(text):
+            return text
+    # Too short for detection to be confident: Chinese legacy encodings are the likely case here.
+    try:
+        text = data.decode("gb18030")
+    except UnicodeDecodeError:
+        raise UnreadableFile(
+            f"{name}: not text in UTF-8, GB18030 or any detectable encoding; save it as UTF-8"
+        ) from None
+    if looks_binary(text):
+        raise UnreadableFile(f"{name}: binary content, not a text file")
+    return text
+
+
+def _prefer_gb18030(data: bytes, guess: str) -> bool:
+    """Detection often calls GBK text Korean, and on short input any CJK guess is a coin toss; for a
+    Chinese-first corpus GB18030 is the better bet whenever it decodes cleanly."""
+    risky = guess in _KOREAN_CODECS or (len(data) < _SHORT_INPUT_BYTES and guess in _CJK_CODECS)
+    if not risky:
+        return False
+    try:
+        return not looks_binary(data.decode("gb18030"))
+    except UnicodeDecodeError:
+        return False

@@ -1,0 +1,209 @@
+"""HTML (.html, .htm): the article text through trafilatura, its headline and dateline put back on top."""
+
+from __future__ import annotations
+
+import calendar
+import copy
+import re
+from typing import Any
+
+from qa.errors import UnreadableFile
+from qa.ingest.clean import is_dateline, tidy_dateline
+from qa.ingest.formats.base import RawText
+from qa.ingest.formats.encoding import decode_text
+from qa.ingest.formats.tables import pipe_tables
+from qa.text import WIDE_CHARS
+
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+_BLOCK_TAGS = frozenset(
+    "address article aside blockquote body br dd div dl dt fieldset figcaption figure footer form h1 h2 h3 h4 h5 "
+    "h6 header hr li main nav ol p pre section table tbody td tfoot th thead tr ul".split()
+)
+_CHROME_TAGS = ("script", "style", "noscript", "template", "svg", "iframe", "nav", "header", "footer", "aside", "form")
+_INLINE_TAGS = ("span", "time", "em", "strong", "b", "i", "a", "font", "small", "label")
+# A line break in the source between two CJK characters is no space in a browser (CSS segment-break rules).
+_CJK_SOURCE_BREAK = re.compile(rf"(?<=[{WIDE_CHARS}])[ \t]*\r?\n[ \t]*(?=[{WIDE_CHARS}])")
+# how many lines between the headline and the body may hold its dateline
+_MAX_HEAD_LINES = 8
+_MAX_DATELINE_CHARS = 120
+
+
+class HtmlLoader:
+    suffixes = frozenset({".html", ".htm"})
+
+    def load(self, data: bytes, name: str) -> RawText:
+        return load_html(data, name)
+
+
+def load_html(data: bytes, name: str) -> RawText:
+    """Main text, title and publication date via trafilatura; a plain block-aware text dump when it finds
+    no article."""
+    html = decode_text(data, name, declared=_html_charset(data))
+    if not re.search(r"<[A-Za-z!/]", html):
+        raise UnreadableFile(f"{name}: no HTML markup found; save it as .txt if it is plain text")
+    # Encoding declarations make lxml refuse str input; the text is decoded already.
+    html = re.sub(r"\A\s*<\?xml[^>]*\?>", "", html)
+    # Extractors would print a source line break between CJK characters as a space ("评审， 我局").
+    html = _CJK_SOURCE_BREAK.sub("", html)
+
+    import trafilatura
+    from trafilatura.settings import DEFAULT_CONFIG
+
+    config = copy.deepcopy(DEFAULT_CONFIG)
+    # Below this size trafilatura swaps in a baseline extractor that flattens all paragraphs into one line;
+    # short pages (notices, uploads) need their paragraph breaks too.
+    config.set("DEFAULT", "MIN_EXTRACTED_SIZE", "1")
+    try:
+        result = trafilatura.bare_extraction(
+            html,
+            config=config,
+            include_comments=False,
+            include_tables=True,
+            include_images=False,
+            include_links=False,
+            favor_recall=True,
+            with_metadata=True,
+        )
+    except Exception:  # trafilatura raises assorted parser errors on broken markup; the fallback copes
+        result = None
+    document: Any = result
+    text: str | None = getattr(document, "text", None)
+    title: str | None = getattr(document, "title", None)
+    date: str | None = getattr(document, "date", None)
+    if not text or not text.strip():
+        text, fallback_title = _html_fallback(html)
+        title = title or fallback_title
+    else:
+        text = _with_article_head(html, pipe_tables(text), title, _date_pattern(date))
+    return RawText(text, title.strip() if title and title.strip() else None)
+
+
+def _html_charset(data: bytes) -> str | None:
+    found = _META_CHARSET.search(data[:4096])
+    return found.group(1).decode("ascii", "ignore") if found else None
+
+
+def _date_pattern(date: str | None) -> re.Pattern[str] | None:
+    """The ways a page prints the publication date trafilatura found ("2024-06-03"): 2024年6月3日,
+    2024/06/03, June 3, 2024 ..."""
+    found = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", date or "")
+    if found is None:
+        return None
+    year, month, day = found.group(1), int(found.group(2)), int(found.group(3))
+    if not 1 <= month <= 12:
+        return None
+    name = calendar.month_abbr[month]
+    return re.compile(
+        rf"{year}\s*[-/.年]\s*0?{month}\s*[-/.月]\s*0?{day}(?!\d)"
+        rf"|\b{name}[a-z]*\.?\s+0?{day}(?:st|nd|rd|th)?,?\s+{year}\b"
+        rf"|\b0?{day}\s+{name}[a-z]*\.?\s+{year}\b",
+        re.IGNORECASE,
+    )
+
+
+def _is_head_dateline(line: str, date: re.Pattern[str] | None) -> bool:
+    if is_dateline(line) or is_dateline(tidy_dateline(line)):
+        return True
+    # a short line under the headline carrying the page's publication date is its dateline
+    return date is not None and len(line) <= _MAX_DATELINE_CHARS and "。" not in line and bool(date.search(line))
+
+
+def _with_article_head(html: str, text: str, title: str | None, date: re.Pattern[str] | None) -> str:
+    """Put the headline and its dateline back above the extracted article text.
+
+    Extractors return the body only: the headline (h1/h2 above it) becomes metadata and the line under it
+    with the publication date and reporter is dropped as page furniture, yet both are content a reader
+    asks about. The headline is the h1/h2 that the page title names (else the page's only h1); the
+    dateline candidates are the short lines between it and the body's first line.
+    """
+    import lxml.html
+    from lxml import etree
+
+    try:
+        root = lxml.html.document_fromstring(html)
+    except (etree.ParserError, ValueError):
+        return text
+    for el in list(root.iter("script", "style", "noscript", "template", "svg", "nav", "footer", "aside", "form")):
+        if el.getparent() is not None:
+            el.drop_tree()
+    headline_el = _find_headline(root, title)
+    if headline_el is None:
+        return text
+    headline = " ".join(headline_el.text_content().split())
+    # source line breaks are spaces; only block elements break lines
+    for el in root.iter():
+        if isinstance(el.text, str):
+            el.text = re.sub(r"\s+", " ", el.text)
+        if isinstance(el.tail, str):
+            el.tail = re.sub(r"\s+", " ", el.tail)
+    for el in root.iter(*_BLOCK_TAGS):
+        el.text = "\n" + (el.text or "")
+        el.tail = "\n" + (el.tail or "")
+    for el in root.iter(*_INLINE_TAGS):
+        el.tail = " " + (el.tail or "")
+    marker = "\ue000HEADLINE\ue000"
+    headline_el.text, headline_el.tail = "\n" + marker + "\n", "\n" + (headline_el.tail or "")
+    for child in list(headline_el):
+        headline_el.remove(child)
+    page = root.text_content()
+    after = page.split(marker, 1)[1] if marker in page else ""
+    first_body = _squash(next((ln for ln in text.splitlines() if ln.strip()), ""))[:12]
+    datelines: list[str] = []
+    seen = 0
+    for line in after.splitlines():
+        line = " ".join(line.split())
+        if not line:
+            continue
+        if first_body and _squash(line).startswith(first_body):
+            break
+        seen += 1
+        if seen > _MAX_HEAD_LINES:
+            break
+        if _is_head_dateline(line, date):
+            datelines.append(line)
+    head_of_text = _squash(text[:400])
+    datelines = [d for d in datelines if _squash(tidy_dateline(d)) not in head_of_text]
+    first, _, rest = text.lstrip().partition("\n")
+    if _squash(headline) == _squash(first):
+        # the extractor kept the headline: the dateline goes under it
+        return "\n".join([first, *datelines, rest]) if datelines else text
+    if _squash(headline) in head_of_text:
+        return "\n".join([*datelines, text]) if datelines else text
+    return "\n".join([headline, *datelines, text])
+
+
+def _find_headline(root: Any, title: str | None) -> Any:
+    titles = root.xpath("//title")
+    page_title = _squash((title or "") + " " + (titles[0].text_content() if titles else ""))
+    h1s = root.xpath("//h1")
+    for el in root.xpath("//h1|//h2"):
+        squashed = _squash(el.text_content())
+        if len(squashed) >= 4 and squashed in page_title:
+            return el
+    return h1s[0] if len(h1s) == 1 and _squash(h1s[0].text_content()) else None
+
+
+def _squash(s: str) -> str:
+    return re.sub(r"\s+", "", s)
+
+
+def _html_fallback(html: str) -> tuple[str, str | None]:
+    import lxml.html
+    from lxml import etree
+
+    try:
+        root = lxml.html.document_fromstring(html)
+    except (etree.ParserError, ValueError):
+        return "", None
+    titles = root.xpath("//title")
+    title = titles[0].text_content().strip() if titles else None
+    headings = root.xpath("//h1")
+    if headings and headings[0].text_content().strip():
+        title = headings[0].text_content().strip()
+    for el in list(root.iter(*_CHROME_TAGS, "head")):
+        if el.getparent() is not None:
+            el.drop_tree()
+    for el in root.iter(*_BLOCK_TAGS):
+        el.text = "\n" + (el.text or "")
+        el.tail = "\n" + (el.tail or "")
+    return root.text_content(), title or None
