@@ -84,15 +84,26 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     api_keys: CsvList = Field(default_factory=list)
-    # keys a public web page may embed: they can only ask, and only from QA_CORS_ORIGINS
+    # `key:collection` pairs a public web page may embed: they can only ask, only those collections, and
+    # only from QA_CORS_ORIGINS (a key listed without a collection may use QA_COLLECTION)
     public_keys: CsvList = Field(default_factory=list)
     cors_origins: CsvList = Field(default_factory=list)
     max_question_chars: int = Field(default=2000, ge=1)
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
     max_upload_bytes: int = Field(default=20_000_000, ge=1024)
+    # per key, or per client address when no keys are set (loopback is exempt then: a local install is
+    # not throttling its own scripts)
     rate_limit_per_minute: int = Field(default=120, ge=0)
+    # per visitor address of a public key, on top of the key's own limit
+    visitor_rate_limit_per_minute: int = Field(default=30, ge=0)
+    # requests with a missing or wrong key, per client address; beyond it every request from there is a 429
+    auth_failures_per_minute: int = Field(default=10, ge=0)
+    # addresses or networks of reverse proxies whose X-Forwarded-For names the client; no one else's is believed
+    trusted_proxies: CsvList = Field(default_factory=list)
+    # /metrics, /docs and /openapi.json need a full key when keys are set, unless this is true
+    metrics_public: bool = False
 
-    _split = field_validator("api_keys", "public_keys", "cors_origins", mode="before")(_split_csv)
+    _split = field_validator("api_keys", "public_keys", "cors_origins", "trusted_proxies", mode="before")(_split_csv)
 
     @property
     def llm_enabled(self) -> bool:

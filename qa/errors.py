@@ -17,6 +17,11 @@ class InvalidInput(QAError):
     status = 400
 
 
+class InvalidQuestion(InvalidInput):
+    code = "invalid_question"
+    status = 422
+
+
 class UnsupportedFile(QAError):
     code = "unsupported_file"
     status = 415

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from qa import __version__
 from qa.api.errors import install_error_handlers
@@ -40,26 +41,33 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
         yield
         svc.close()
 
+    guard = Guard(settings)
     app = FastAPI(
         title="qa",
         version=__version__,
         summary="Question answering over document collections, with sentence-level citations.",
         lifespan=lifespan,
+        # served by system.ops_router instead, behind the same keys as /metrics
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.service = svc
-    app.state.metrics = Metrics(lambda: _index_stats(svc))
-    guard = Guard(settings)
+    # collection names are listed only to scrapers who could list them anyway
+    per_collection = not (guard.keys_configured and settings.metrics_public)
+    app.state.metrics = Metrics(lambda: _index_stats(svc), per_collection=per_collection)
     install_error_handlers(app)
 
     # Public (widget) keys may only ask; every other /v1 route needs a full key when keys are configured.
-    may_ask = [Depends(guard.dependency(ask=True))]
-    full = [Depends(guard.dependency(ask=False))]
+    may_ask = [Depends(guard.dependency("ask"))]
+    full = [Depends(guard.dependency("full"))]
     app.include_router(ask.ask_router, dependencies=may_ask)
     app.include_router(chat.chat_router, dependencies=may_ask)
     app.include_router(ask.search_router, dependencies=full)
     app.include_router(chat.models_router, dependencies=full)
     app.include_router(documents.router, dependencies=full)
     app.include_router(system.router)
+    app.include_router(system.ops_router, dependencies=[Depends(guard.dependency("ops"))])
 
     if settings.cors_origins:
         app.add_middleware(
@@ -76,4 +84,7 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
         upload_prefix="/v1/collections/",
     )
     app.add_middleware(AccessLog, metrics=app.state.metrics)
+    if settings.trusted_proxies:
+        # outermost, so limits, logs and keys all see the client the trusted proxy names
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     return app

@@ -15,17 +15,25 @@ log = logging.getLogger("qa.access")
 
 
 class _IndexSize(Collector):
-    """Reads index sizes at scrape time, so the gauge never goes stale."""
+    """Reads index sizes at scrape time, so the gauge never goes stale. Per collection only when the scraper
+    may see collection names; summed over all collections otherwise."""
 
-    def __init__(self, stats: Callable[[], dict[str, dict[str, int]]]) -> None:
+    def __init__(self, stats: Callable[[], dict[str, dict[str, int]]], *, per_collection: bool) -> None:
         self._stats = stats
+        self._per_collection = per_collection
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        docs = GaugeMetricFamily("qa_index_documents", "Documents stored per collection", labels=["collection"])
-        chunks = GaugeMetricFamily("qa_index_chunks", "Chunks indexed per collection", labels=["collection"])
-        for name, stats in self._stats().items():
-            docs.add_metric([name], stats.get("documents", 0))
-            chunks.add_metric([name], stats.get("chunks", 0))
+        labels = ["collection"] if self._per_collection else []
+        docs = GaugeMetricFamily("qa_index_documents", "Documents stored", labels=labels)
+        chunks = GaugeMetricFamily("qa_index_chunks", "Chunks indexed", labels=labels)
+        stats = self._stats()
+        if self._per_collection:
+            for name, one in stats.items():
+                docs.add_metric([name], one.get("documents", 0))
+                chunks.add_metric([name], one.get("chunks", 0))
+        else:
+            docs.add_metric([], sum(one.get("documents", 0) for one in stats.values()))
+            chunks.add_metric([], sum(one.get("chunks", 0) for one in stats.values()))
         yield docs
         yield chunks
 
@@ -33,7 +41,7 @@ class _IndexSize(Collector):
 class Metrics:
     """The app's own registry (no process-global state), so several apps can live in one process."""
 
-    def __init__(self, index_stats: Callable[[], dict[str, dict[str, int]]]) -> None:
+    def __init__(self, index_stats: Callable[[], dict[str, dict[str, int]]], *, per_collection: bool = True) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "qa_requests_total", "HTTP requests", ["method", "route", "status"], registry=self.registry
@@ -56,13 +64,26 @@ class Metrics:
             "qa_ingest_documents_total", "Documents ingested over HTTP", ["status"], registry=self.registry
         )
         self.ingested_chunks = Counter("qa_ingest_chunks_total", "Chunks written by ingest", registry=self.registry)
-        self.registry.register(_IndexSize(index_stats))
+        self.registry.register(_IndexSize(index_stats, per_collection=per_collection))
+
+
+# Label values come only from these sets (or one catch-all), so no request can add series to /metrics.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def _method(scope: Scope) -> str:
+    method = str(scope.get("method", ""))
+    return method if method in _METHODS else "other"
 
 
 def _route_template(scope: Scope) -> str:
     route = scope.get("route")
     path = getattr(route, "path", None)
     return str(path) if path else "unmatched"
+
+
+def _status_label(status: int) -> str:
+    return str(status) if 100 <= status <= 599 else "other"
 
 
 class AccessLog:
@@ -90,7 +111,7 @@ class AccessLog:
         finally:
             elapsed = time.perf_counter() - started
             route = _route_template(scope)
-            self.metrics.requests.labels(scope.get("method", ""), route, str(status)).inc()
+            self.metrics.requests.labels(_method(scope), route, _status_label(status)).inc()
             self.metrics.latency.labels(route).observe(elapsed)
             state = scope.get("state", {})
             timings = state.get("timings_ms") if isinstance(state, dict) else None
@@ -99,11 +120,11 @@ class AccessLog:
             log.info(
                 "request",
                 extra={
-                    "method": scope.get("method"),
+                    "method": _method(scope),
                     "route": route,
                     "status": status,
                     "duration_ms": round(elapsed * 1000, 2),
                     "timings_ms": timings,
-                    "client": state.get("principal") if isinstance(state, dict) else None,
+                    "client": getattr(state.get("principal"), "name", None) if isinstance(state, dict) else None,
                 },
             )

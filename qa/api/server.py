@@ -10,5 +10,13 @@ from qa.config import Settings
 
 def run(settings: Settings) -> None:
     app = create_app(settings)
-    # access_log off: our own middleware writes one structured line per request
-    uvicorn.run(app, host=settings.host, port=settings.port, access_log=False, log_config=None)
+    # access_log off: our own middleware writes one structured line per request. proxy_headers off: uvicorn
+    # would believe X-Forwarded-For from any local peer; the app trusts only QA_TRUSTED_PROXIES.
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        access_log=False,
+        log_config=None,
+        proxy_headers=False,
+    )

@@ -22,7 +22,8 @@ HEADLINE = "房寺镇下放了多少项权力?"
 @pytest.fixture(scope="module")
 def server(seed_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     index_dir = copy_index(seed_index, tmp_path_factory.mktemp("api") / "index")
-    env = {"QA_MAX_UPLOAD_BYTES": "200000", "QA_RATE_LIMIT_PER_MINUTE": "100000"}
+    # no keys, as `make serve` runs it; a low per-address limit that loopback clients are exempt from
+    env = {"QA_MAX_UPLOAD_BYTES": "200000", "QA_RATE_LIMIT_PER_MINUTE": "20", "QA_TRUSTED_PROXIES": "127.0.0.1"}
     with running_server(index_dir, env) as base:
         yield base
 
@@ -236,48 +237,28 @@ def test_metrics_and_docs(client: httpx.Client) -> None:
     assert "/v1/ask" in client.get("/openapi.json").json()["paths"]
 
 
-@pytest.fixture(scope="module")
-def secured_server(seed_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    index_dir = copy_index(seed_index, tmp_path_factory.mktemp("secured") / "index")
-    env = {
-        "QA_API_KEYS": "secret-key-1,secret-key-2",
-        "QA_PUBLIC_KEYS": "public-widget-key",
-        "QA_CORS_ORIGINS": "https://allowed.example",
-        "QA_RATE_LIMIT_PER_MINUTE": "30",
-    }
-    with running_server(index_dir, env) as base:
-        yield base
+def test_local_clients_are_not_throttled_without_keys(client: httpx.Client) -> None:
+    """An evaluation script on the same machine sends far more than the per-address limit a minute."""
+    statuses = [client.post("/v1/search", json={"query": "镇", "top_k": 1}).status_code for _ in range(60)]
+    assert statuses == [200] * 60
+    # a remote client (named by the trusted proxy on 127.0.0.1) is limited per address
+    remote = {"X-Forwarded-For": "203.0.113.50"}
+    statuses = [
+        client.post("/v1/search", json={"query": "镇", "top_k": 1}, headers=remote).status_code for _ in range(25)
+    ]
+    assert statuses[:20] == [200] * 20 and set(statuses[20:]) == {429}, statuses
 
 
-def test_api_keys(secured_server: str) -> None:
-    with httpx.Client(base_url=secured_server, timeout=60) as c:
-        _assert_error(c.post("/v1/search", json={"query": "镇"}), 401)
-        _assert_error(c.post("/v1/search", json={"query": "镇"}, headers={"Authorization": "Bearer wrong"}), 401)
-        ok = c.post("/v1/search", json={"query": "镇"}, headers={"Authorization": "Bearer secret-key-2"})
-        assert ok.status_code == 200
-        assert c.get("/healthz").status_code == 200
-        public = {"Authorization": "Bearer public-widget-key", "Origin": "https://allowed.example"}
-        assert c.post("/v1/ask", json={"question": HEADLINE}, headers=public).status_code == 200
-        _assert_error(c.post("/v1/search", json={"query": "镇"}, headers=public), 403)
-        _assert_error(c.get("/v1/collections/default/documents", headers=public), 403)
-        foreign = {"Authorization": "Bearer public-widget-key", "Origin": "https://evil.example"}
-        _assert_error(c.post("/v1/ask", json={"question": HEADLINE}, headers=foreign), 403)
-
-
-def test_cors_allow_list(secured_server: str) -> None:
-    preflight = {
-        "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "authorization,content-type",
-    }
-    with httpx.Client(base_url=secured_server, timeout=60) as c:
-        ok = c.options("/v1/ask", headers={"Origin": "https://allowed.example", **preflight})
-        assert ok.headers.get("access-control-allow-origin") == "https://allowed.example"
-        bad = c.options("/v1/ask", headers={"Origin": "https://evil.example", **preflight})
-        assert "access-control-allow-origin" not in bad.headers
-
-
-def test_rate_limit(secured_server: str) -> None:
-    headers = {"Authorization": "Bearer secret-key-1"}
-    with httpx.Client(base_url=secured_server, timeout=60) as c:
-        statuses = [c.post("/v1/search", json={"query": "镇"}, headers=headers).status_code for _ in range(40)]
-    assert 429 in statuses and statuses[0] == 200
+def test_metrics_series_stay_bounded_under_odd_methods(client: httpx.Client) -> None:
+    for i in range(40):
+        client.request(f"PROBE{i}", "/healthz")
+        client.get(f"/no/such/path/{i}")
+    before = client.get("/metrics").text
+    for i in range(40, 300):
+        client.request(f"PROBE{i}", "/healthz")
+        client.get(f"/no/such/path/{i}")
+    after = client.get("/metrics").text
+    series = [line for line in after.splitlines() if line.startswith("qa_requests_total{")]
+    assert not any("PROBE" in line or "/no/such" in line for line in series)
+    assert len(series) == len([line for line in before.splitlines() if line.startswith("qa_requests_total{")])
+    assert 'method="other"' in after and 'route="unmatched"' in after

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import Request
+from fastapi import HTTPException, Request
 
+from qa.api.security import Principal
 from qa.config import Settings
 from qa.errors import InvalidInput
 from qa.index import validate_collection_name
@@ -20,7 +21,13 @@ def settings(request: Request) -> Settings:
 
 
 def collection_name(request: Request, name: str | None) -> str:
-    return validate_collection_name(name or settings(request).collection)
+    """The collection a request names (or the default), if the caller's key may use it: 403 otherwise, before
+    anything says whether it exists."""
+    collection = validate_collection_name(name or settings(request).collection)
+    principal = getattr(request.state, "principal", None)
+    if isinstance(principal, Principal) and not principal.may_use(collection):
+        raise HTTPException(403, f"this key may not use collection '{collection}'")
+    return collection
 
 
 def check_question(request: Request, text: str, field: str = "question") -> str:

@@ -1,13 +1,17 @@
-"""Health, Prometheus metrics, the chat widget script and the demo page."""
+"""Health, the chat widget script and the demo page (open); metrics, the OpenAPI schema and its docs page
+(`ops_router`: behind a full key when keys are configured)."""
 
 from __future__ import annotations
 
 from importlib import resources
 
 from fastapi import APIRouter, Request, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 router = APIRouter(tags=["system"])
+ops_router = APIRouter(tags=["system"])
 
 
 def _static(name: str) -> bytes:
@@ -19,9 +23,19 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@ops_router.get("/metrics", summary="Prometheus metrics", response_class=Response)
 async def metrics(request: Request) -> Response:
     return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+@ops_router.get("/openapi.json", include_in_schema=False)
+async def openapi(request: Request) -> JSONResponse:
+    return JSONResponse(request.app.openapi())
+
+
+@ops_router.get("/docs", include_in_schema=False)
+async def docs(request: Request) -> HTMLResponse:
+    return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{request.app.title} — API")
 
 
 @router.get("/widget.js", summary="The embeddable chat widget", response_class=Response)
