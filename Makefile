@@ -25,12 +25,16 @@ serve: setup
 	fi
 	$(BIN)/qa serve --index-dir $(INDEX_DIR)
 
-# Test-only needs: test libraries, the local LLM server and its weights, Debian's Chromium for the widget.
+# Test-only needs: test libraries, the local LLM server and its weights, Debian's Chromium for the widget,
+# a compose implementation to validate docker-compose.yml.
 test-deps: setup $(VENV)/.test-stamp
 
 $(VENV)/.test-stamp: pyproject.toml
 	$(BIN)/pip install -qq --disable-pip-version-check -e ".[test,llm]"
 	command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+	# the compose file is validated by a test; no Docker engine is needed for that
+	docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null 2>&1 || \
+		(apt-get update -qq && apt-get install -y -qq docker-compose >/dev/null)
 	$(BIN)/python -m qa.llm_server fetch
 	touch $@
 

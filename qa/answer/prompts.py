@@ -43,7 +43,6 @@ _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebe
 _LATIN = re.compile(r"[A-Za-z]")
 # sentence ends, so a trimmed passage stops after a whole sentence rather than mid-clause
 _SENTENCE_END = re.compile(r"[。!?;!?;]|\.(?=\s)|\n")
-_REPO_PROMPTS = Path(__file__).resolve().parents[2] / "prompts"
 
 DEFAULT_MAX_PASSAGES = 5
 DEFAULT_MAX_PASSAGE_CHARS = 500
@@ -65,10 +64,18 @@ def is_refusal(text: str) -> bool:
     return any(marker.lower() in text.lower() for marker in REFUSAL_MARKERS)
 
 
+def packaged_prompts_dir() -> Path:
+    """The templates that come with the code: `qa/prompts/` in an installed package (setup.py ships the
+    top-level prompts/ folder there), else the top-level prompts/ folder of the source checkout."""
+    package = Path(__file__).resolve().parents[1]
+    installed = package / "prompts"
+    return installed if installed.is_dir() else package.parent / "prompts"
+
+
 def prompts_dir_candidates(configured: Path | None) -> list[Path]:
-    """Where templates are looked for, first match wins: QA_PROMPTS_DIR, then the checkout's prompts/."""
+    """Where templates are looked for, first match wins: QA_PROMPTS_DIR, then the packaged templates."""
     candidates = [configured] if configured is not None else []
-    candidates.append(_REPO_PROMPTS)
+    candidates.append(packaged_prompts_dir())
     return candidates
 
 
@@ -92,7 +99,7 @@ def load_templates(language: str, prompts_dir: Path | None = None) -> PromptTemp
             return PromptTemplates(system, refusal, Template(user), language, folder)
     where = ", ".join(str(p) for p in searched)
     raise PromptsNotFound(
-        f"Prompt templates {', '.join(names)} not found in: {where}. Set QA_PROMPTS_DIR to the repo's prompts/ folder."
+        f"Prompt templates {', '.join(names)} not found in: {where}. Set QA_PROMPTS_DIR to a folder that has them."
     )
 
 
