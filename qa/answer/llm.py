@@ -1,5 +1,9 @@
 """Answering with any OpenAI-compatible chat endpoint (llama.cpp's server, vLLM, OpenAI itself...).
 
+The requests go through the `openai` SDK's async client, which owns the wire protocol: timeouts, retries
+with backoff and Retry-After, server-sent events, error bodies. This module decides what the project adds:
+an overall deadline per answer, what counts as a malformed reply, and one short reason per failure.
+
 The LLM only writes text with [n] markers; `finalize_answer` (qa/answer/citations.py) turns that into verified
 citations. Every way the endpoint can fail (refused connection, timeout, 4xx/5xx, a reply that isn't the
 expected JSON, an empty answer) surfaces as `LLMUnavailable` with a short reason, so FallbackAnswerer can
@@ -9,13 +13,14 @@ answer extractively instead and say why.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
-import httpx
+import httpx2
+import openai
+from typing_extensions import override
 
 from qa.answer import prompts
 from qa.answer.base import AnswerDelta, AnswerEvent
@@ -25,19 +30,10 @@ from qa.types import Answer, Passage
 
 log = logging.getLogger(__name__)
 
-_RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
-# Errors where the request most likely never reached a model that started work, so repeating is cheap.
-# Timeouts are not retried: a slow model would only be made to start over while the user waits.
-_RETRY_ERRORS: tuple[type[httpx.HTTPError], ...] = (
-    httpx.ConnectError,
-    httpx.ConnectTimeout,
-    httpx.RemoteProtocolError,
-    httpx.ReadError,
-    httpx.WriteError,
-    httpx.PoolTimeout,
-)
-_MAX_BACKOFF_S = 8.0
-_MAX_RETRY_AFTER_S = 10.0
+# the longest wait for a TCP connection; the rest of the time budget is for generating
+_MAX_CONNECT_S = 10.0
+# what the SDK is given as a key when none is configured; the Authorization header is then left out
+_NO_KEY = "unused"
 
 
 class FinalizeAnswer(Protocol):
@@ -47,15 +43,6 @@ class FinalizeAnswer(Protocol):
 Messages = list[dict[str, str]]
 
 
-class _Retryable(Exception):
-    """A failed attempt worth repeating; `reason` is what the user is told if the last attempt fails too."""
-
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.retry_after = retry_after
-
-
 def _default_finalize() -> FinalizeAnswer:
     # imported late: the citation step is a separate module and must not be a hard import-time dependency
     from qa.answer.citations import finalize_answer
@@ -63,39 +50,43 @@ def _default_finalize() -> FinalizeAnswer:
     return finalize_answer
 
 
-def _error_detail(response: httpx.Response) -> str:
-    """The server's own error message when it sent one (OpenAI shape or llama.cpp's), else the body's head."""
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text[:200].strip()
-    if isinstance(body, dict):
-        err = body.get("error")
-        if isinstance(err, dict) and isinstance(err.get("message"), str):
-            return str(err["message"])[:200]
-        if isinstance(err, str):
-            return err[:200]
-    return json.dumps(body, ensure_ascii=False)[:200]
+class _Client(openai.AsyncOpenAI):
+    """The SDK's client, waiting between retries with the answerer's `sleep` and counting the retries, so a
+    final failure can say how many attempts it took."""
+
+    def __init__(self, *, sleep: Callable[[float], Awaitable[Any]], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.retries = 0
+        self._wait = sleep
+
+    @override
+    async def _sleep_for_retry(self, *, retries_taken: int, max_retries: int, options: Any, response: Any) -> None:
+        headers = response.headers if response is not None else None
+        delay = self._calculate_retry_timeout(max_retries - retries_taken, options, headers)
+        cause = f"HTTP {response.status_code}" if response is not None else "no response"
+        attempt = retries_taken + 1
+        log.warning("LLM attempt %d/%d failed (%s); retrying in %.1f s", attempt, max_retries + 1, cause, delay)
+        self.retries += 1
+        await self._wait(delay)
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        return None
-    return seconds if 0 <= seconds <= _MAX_RETRY_AFTER_S else None
+def _status_detail(exc: openai.APIStatusError) -> str:
+    """The server's own error message (OpenAI's shape and llama.cpp's), else the head of the body."""
+    body = exc.body
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        return str(body["message"])[:200]
+    if isinstance(body, str):
+        return body[:200].strip()
+    return exc.response.text[:200].strip()
 
 
-def _message_content(body: Any) -> str:
-    """The assistant text of a non-streamed completion; raises LLMUnavailable for anything malformed."""
-    try:
-        choice = body["choices"][0]
-        content = choice["message"]["content"]
-    except (KeyError, IndexError, TypeError) as exc:
-        raise LLMUnavailable(f"malformed LLM reply: no choices[0].message.content ({exc!r})") from None
+def _message_content(completion: Any) -> str:
+    """The assistant text of a non-streamed completion; raises LLMUnavailable for anything malformed. The SDK
+    builds its reply objects without validation, so a field the server left out is missing, not None."""
+    choices = getattr(completion, "choices", None)
+    if not isinstance(choices, list) or not choices:
+        raise LLMUnavailable("malformed LLM reply: no choices[0].message.content")
+    content = getattr(getattr(choices[0], "message", None), "content", None)
     if not isinstance(content, str) or not content.strip():
         raise LLMUnavailable("malformed LLM reply: empty answer text")
     return content
@@ -103,30 +94,22 @@ def _message_content(body: Any) -> str:
 
 def _delta_content(chunk: Any) -> str:
     """Text of one streamed chunk. The first chunks often carry only {"role": ...} or content null: ''."""
-    if not isinstance(chunk, dict):
-        raise LLMUnavailable("malformed LLM stream: a chunk is not a JSON object")
-    if "error" in chunk:
-        err = chunk["error"]
-        message = err.get("message") if isinstance(err, dict) else err
-        raise LLMUnavailable(f"LLM stream error: {str(message)[:200]}")
-    choices = chunk.get("choices")
+    choices = getattr(chunk, "choices", None)
     if not isinstance(choices, list):
         raise LLMUnavailable("malformed LLM stream: a chunk has no choices")
     if not choices:  # e.g. a final usage-only chunk
         return ""
-    first = choices[0]
-    delta = first.get("delta") if isinstance(first, dict) else None
-    if delta is None:
-        return ""
-    if not isinstance(delta, dict):
-        raise LLMUnavailable("malformed LLM stream: delta is not an object")
-    content = delta.get("content")
+    content = getattr(getattr(choices[0], "delta", None), "content", None)
     return content if isinstance(content, str) else ""
 
 
 class LLMAnswerer:
     """Answers with an OpenAI-compatible LLM over the best few passages. Raises LLMUnavailable on failure;
-    wrap it in FallbackAnswerer for the never-raises behaviour the Answerer protocol promises."""
+    wrap it in FallbackAnswerer for the never-raises behaviour the Answerer protocol promises.
+
+    `transport` replaces the HTTP transport under the SDK's client; `sleep` is how the client waits between
+    retries.
+    """
 
     mode = "llm"
 
@@ -138,8 +121,8 @@ class LLMAnswerer:
         max_passages: int = prompts.DEFAULT_MAX_PASSAGES,
         max_passage_chars: int = prompts.DEFAULT_MAX_PASSAGE_CHARS,
         max_total_chars: int = prompts.DEFAULT_MAX_TOTAL_CHARS,
-        transport: httpx.AsyncBaseTransport | None = None,
-        sleep: Callable[[float], Any] = asyncio.sleep,
+        transport: httpx2.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
     ) -> None:
         if not settings.llm_base_url:
             raise LLMUnavailable("no LLM configured: set QA_LLM_BASE_URL (e.g. http://127.0.0.1:8081/v1)")
@@ -154,19 +137,22 @@ class LLMAnswerer:
 
     # -- the request -------------------------------------------------------------------------------------
 
-    @property
-    def endpoint(self) -> str:
-        return f"{self.base_url}/chat/completions"
+    def _client(self) -> _Client:
+        # One client per call: a shared one would be tied to the event loop that first used it, and a
+        # loopback connection costs well under a millisecond next to seconds of generation.
+        timeout = self.settings.llm_timeout_s
+        key = self.settings.llm_api_key.get_secret_value() if self.settings.llm_api_key is not None else ""
+        return _Client(
+            sleep=self._sleep,
+            base_url=self.base_url,
+            api_key=key or _NO_KEY,
+            timeout=httpx2.Timeout(timeout, connect=min(_MAX_CONNECT_S, timeout)),
+            max_retries=self.settings.llm_max_retries,
+            http_client=openai.DefaultAsyncHttpxClient(transport=self._transport) if self._transport else None,
+        )
 
-    def _headers(self) -> dict[str, str]:
-        headers = {"Accept": "application/json"}
-        key = self.settings.llm_api_key
-        if key is not None and key.get_secret_value():
-            headers["Authorization"] = f"Bearer {key.get_secret_value()}"
-        return headers
-
-    def _payload(self, messages: Messages, *, stream: bool, max_tokens: int | None) -> dict[str, Any]:
-        return {
+    def _request(self, messages: Messages, *, stream: bool, max_tokens: int | None) -> dict[str, Any]:
+        request: dict[str, Any] = {
             # llama.cpp serves whatever it loaded under any name; other servers need the real one
             "model": self.settings.llm_model or "default",
             "messages": messages,
@@ -174,121 +160,74 @@ class LLMAnswerer:
             "max_tokens": max_tokens or self.settings.llm_max_tokens,
             "stream": stream,
         }
+        key = self.settings.llm_api_key
+        if key is None or not key.get_secret_value():
+            request["extra_headers"] = {"Authorization": openai.Omit()}
+        return request
 
-    def _client(self) -> httpx.AsyncClient:
-        # One client per call: a shared one would be tied to the event loop that first used it, and a
-        # loopback connection costs well under a millisecond next to seconds of generation.
-        timeout = httpx.Timeout(self.settings.llm_timeout_s, connect=min(10.0, self.settings.llm_timeout_s))
-        return httpx.AsyncClient(timeout=timeout, headers=self._headers(), transport=self._transport)
-
-    def _failure_reason(self, exc: BaseException) -> str:
-        if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
-            return f"connect error to {self.base_url}"
-        if isinstance(exc, httpx.TimeoutException | TimeoutError):
-            return f"no reply from {self.base_url} within {self.settings.llm_timeout_s:g} s"
-        return f"{type(exc).__name__} talking to {self.base_url}: {str(exc)[:160]}"
-
-    async def _with_retries(self, attempt: Callable[[], Any]) -> Any:
-        """Run `attempt` until it succeeds, fails for good, or retries run out (exponential backoff)."""
-        tries = self.settings.llm_max_retries + 1
-        for number in range(tries):
-            try:
-                return await attempt()
-            except _Retryable as exc:
-                reason, retry_after = exc.reason, exc.retry_after
-            except _RETRY_ERRORS as exc:
-                reason, retry_after = self._failure_reason(exc), None
-            except (httpx.TimeoutException, TimeoutError) as exc:
-                raise LLMUnavailable(self._failure_reason(exc)) from None
-            except httpx.HTTPError as exc:
-                raise LLMUnavailable(self._failure_reason(exc)) from None
-            if number == tries - 1:
-                suffix = f" after {tries} attempts" if tries > 1 else ""
-                raise LLMUnavailable(reason + suffix)
-            delay = retry_after if retry_after is not None else min(_MAX_BACKOFF_S, 0.5 * 2**number)
-            log.warning("LLM attempt %d/%d failed (%s); retrying in %.1f s", number + 1, tries, reason, delay)
-            await self._sleep(delay)
-        raise AssertionError("unreachable")
-
-    def _check_status(self, response: httpx.Response) -> None:
-        if response.status_code < 400:
-            return
-        detail = _error_detail(response)
-        reason = f"HTTP {response.status_code} from {self.base_url}" + (f": {detail}" if detail else "")
-        if response.status_code in _RETRY_STATUS:
-            raise _Retryable(reason, _retry_after(response))
-        raise LLMUnavailable(reason)
+    def _failure(self, exc: BaseException, client: _Client) -> LLMUnavailable:
+        """The one short reason the user is told; retries the SDK made are counted in it."""
+        if isinstance(exc, LLMUnavailable):
+            return exc
+        after = f" after {client.retries + 1} attempts" if client.retries else ""
+        if isinstance(exc, openai.APITimeoutError | TimeoutError):
+            return LLMUnavailable(f"no reply from {self.base_url} within {self.settings.llm_timeout_s:g} s{after}")
+        if isinstance(exc, openai.APIStatusError):
+            detail = _status_detail(exc)
+            return LLMUnavailable(
+                f"HTTP {exc.status_code} from {self.base_url}" + (f": {detail}" if detail else "") + after
+            )
+        cause = exc.__cause__ if isinstance(exc, openai.APIConnectionError) and exc.__cause__ else exc
+        if isinstance(cause, httpx2.ConnectError | httpx2.ConnectTimeout):
+            return LLMUnavailable(f"connect error to {self.base_url}{after}")
+        if isinstance(exc, ValueError):  # the SDK hands on the JSON decoder's error for a body that isn't JSON
+            return LLMUnavailable(f"malformed LLM reply: not JSON ({str(exc)[:80]})")
+        if isinstance(exc, openai.APIError) and not isinstance(exc, openai.APIConnectionError):
+            return LLMUnavailable(f"LLM error: {exc.message[:200]}")
+        return LLMUnavailable(f"{type(cause).__name__} talking to {self.base_url}: {str(cause)[:160]}{after}")
 
     async def complete(self, messages: Messages, *, max_tokens: int | None = None) -> str:
-        """The assistant's full reply text (non-streamed)."""
-        payload = self._payload(messages, stream=False, max_tokens=max_tokens)
-
-        async def attempt() -> str:
-            async with self._client() as client, asyncio.timeout(self.settings.llm_timeout_s):
-                response = await client.post(self.endpoint, json=payload)
-                self._check_status(response)
-                try:
-                    body = response.json()
-                except ValueError:
-                    raise LLMUnavailable(f"malformed LLM reply: not JSON ({response.text[:80]!r})") from None
-                return _message_content(body)
-
-        text: str = await self._with_retries(attempt)
-        return text
+        """The assistant's full reply text (non-streamed). Retries share one deadline, `llm_timeout_s`: a slow
+        model is not made to start over while the user waits."""
+        async with self._client() as client:
+            try:
+                async with asyncio.timeout(self.settings.llm_timeout_s):
+                    completion = await client.chat.completions.create(
+                        **self._request(messages, stream=False, max_tokens=max_tokens)
+                    )
+            except (openai.OpenAIError, httpx2.HTTPError, TimeoutError, ValueError) as exc:
+                raise self._failure(exc, client) from None
+        return _message_content(completion)
 
     async def stream_text(self, messages: Messages, *, max_tokens: int | None = None) -> AsyncIterator[str]:
-        """Yield the reply's text pieces as the server sends them (SSE). Retries happen only before the
-        first piece: after that the caller has shown text, and a repeat would duplicate it."""
-        payload = self._payload(messages, stream=True, max_tokens=max_tokens)
+        """Yield the reply's text pieces as the server sends them. The SDK retries only before the stream
+        starts: after the first piece the caller has shown text, and a repeat would duplicate it."""
         async with self._client() as client:
-            response: httpx.Response = await self._with_retries(lambda: self._open_stream(client, payload))
             try:
-                got_text = False
                 async with asyncio.timeout(self.settings.llm_timeout_s):
-                    async for piece in self._iter_pieces(response):
-                        got_text = got_text or bool(piece.strip())
-                        yield piece
-                if not got_text:
-                    raise LLMUnavailable("malformed LLM reply: the stream carried no answer text")
-            except (httpx.HTTPError, TimeoutError) as exc:
-                raise LLMUnavailable(self._failure_reason(exc) + " while streaming") from None
+                    stream = await client.chat.completions.create(
+                        **self._request(messages, stream=True, max_tokens=max_tokens)
+                    )
+            except (openai.OpenAIError, httpx2.HTTPError, TimeoutError) as exc:
+                raise self._failure(exc, client) from None
+            got_text = False
+            try:
+                async with asyncio.timeout(self.settings.llm_timeout_s):
+                    async for chunk in stream:
+                        piece = _delta_content(chunk)
+                        if piece:
+                            got_text = got_text or bool(piece.strip())
+                            yield piece
+            except ValueError as exc:
+                raise LLMUnavailable(f"malformed LLM stream: a chunk is not JSON ({str(exc)[:80]})") from None
+            except (openai.APIConnectionError, httpx2.HTTPError, TimeoutError) as exc:
+                raise LLMUnavailable(self._failure(exc, client).message + " while streaming") from None
+            except openai.APIError as exc:  # an error event inside the stream
+                raise LLMUnavailable(f"LLM stream error: {exc.message[:200]}") from None
             finally:
-                await response.aclose()
-
-    async def _open_stream(self, client: httpx.AsyncClient, payload: dict[str, Any]) -> httpx.Response:
-        request = client.build_request("POST", self.endpoint, json=payload, headers={"Accept": "text/event-stream"})
-        response = await client.send(request, stream=True)
-        if response.status_code >= 400:
-            await response.aread()
-            await response.aclose()
-            self._check_status(response)
-        return response
-
-    async def _iter_pieces(self, response: httpx.Response) -> AsyncIterator[str]:
-        content_type = response.headers.get("content-type", "")
-        if "text/event-stream" not in content_type:
-            # some servers ignore stream=true and answer with one JSON body: take it whole
-            raw = await response.aread()
-            try:
-                body = json.loads(raw)
-            except ValueError:
-                raise LLMUnavailable(f"malformed LLM reply: not JSON ({raw[:80]!r})") from None
-            yield _message_content(body)
-            return
-        async for line in response.aiter_lines():
-            line = line.strip()
-            if not line.startswith("data:"):
-                continue  # blank separators, ": ping" comments, "event:" names
-            data = line[len("data:") :].strip()
-            if data == "[DONE]":
-                return
-            try:
-                chunk = json.loads(data)
-            except ValueError:
-                raise LLMUnavailable(f"malformed LLM stream: a chunk is not JSON ({data[:80]!r})") from None
-            piece = _delta_content(chunk)
-            if piece:
-                yield piece
+                await stream.close()
+            if not got_text:
+                raise LLMUnavailable("malformed LLM reply: the stream carried no answer text")
 
     # -- the Answerer protocol ---------------------------------------------------------------------------
 
