@@ -8,12 +8,15 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from qa.config import Settings
 from qa.errors import QAError
+
+STORES = ("embedded", "milvus")
 
 
 def _positive_int(value: str) -> int:
@@ -69,6 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("delete", help="delete a document and its chunks from every index")
     p.add_argument("doc_id")
+    _common(p)
+
+    p = sub.add_parser("migrate", help="copy a collection to another store (QA_STORE) without re-embedding")
+    p.add_argument("--from", dest="source", choices=STORES, required=True, help="the store to copy from")
+    p.add_argument("--to", dest="target", choices=STORES, required=True, help="the store to copy into")
+    p.add_argument("--all", action="store_true", help="every collection of the source store")
     _common(p)
     return parser
 
@@ -178,6 +187,43 @@ def _cmd_delete(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from tqdm import tqdm
+
+    from qa.errors import CollectionNotFound, InvalidInput
+    from qa.index import validate_collection_name
+    from qa.index.backends import make_backend
+    from qa.index.migrate import copy_collection
+
+    if args.source == args.target:
+        raise InvalidInput(f"--from and --to are both {args.source}: name two different stores")
+    dims: list[int] = []  # the collection being copied decides a new target collection's dimension
+
+    def no_new_source_collection() -> int:
+        raise CollectionNotFound("the source collection does not exist")
+
+    source = make_backend(settings, no_new_source_collection, store=args.source)
+    target = make_backend(settings, lambda: dims[-1], store=args.target)
+    try:
+        names = source.names() if args.all else [validate_collection_name(settings.collection)]
+        if not names:
+            raise CollectionNotFound(f"the {args.source} store holds no collection")
+        for name in names:
+            if not source.exists(name):
+                raise CollectionNotFound(f"collection '{name}' does not exist in the {args.source} store")
+            from_coll = source.open(name)
+            dims.append(from_coll.dim)
+            to_coll = target.open(name)
+            report = copy_collection(from_coll, to_coll, progress=partial(tqdm, desc=name, unit="doc", file=sys.stderr))
+            print(f"{name}: {report.summary()}")
+            from_coll.close()
+            to_coll.close()
+    finally:
+        source.close()
+        target.close()
+    return 0
+
+
 _COMMANDS = {
     "ingest": _cmd_ingest,
     "search": _cmd_search,
@@ -186,6 +232,7 @@ _COMMANDS = {
     "eval": _cmd_eval,
     "documents": _cmd_documents,
     "delete": _cmd_delete,
+    "migrate": _cmd_migrate,
 }
 
 
