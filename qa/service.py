@@ -22,7 +22,7 @@ from qa.answer.base import Answerer, AnswerEvent
 from qa.chunk.chunker import Chunker
 from qa.config import Settings
 from qa.embed.base import Embedder
-from qa.errors import DocumentNotFound, QAError
+from qa.errors import DocumentNotFound, InvalidQuestion, QAError
 from qa.index import Collections, CollectionStore, DocumentChange, DocumentInfo
 from qa.index.backends import make_backend
 from qa.index.docstore import NewChunks
@@ -32,6 +32,13 @@ from qa.retrieve import HybridRetriever
 from qa.types import Answer, Document, Passage
 
 log = logging.getLogger(__name__)
+
+
+def require_letter_or_digit(text: str, field: str = "question") -> str:
+    """Punctuation or emoji alone ask nothing retrieval could match: any passage returned would be unrelated."""
+    if not any(ch.isalnum() for ch in text):
+        raise InvalidQuestion(f"{field} has no letter or digit in it: ask in words")
+    return text
 
 
 @dataclass(slots=True)
@@ -222,6 +229,7 @@ class QAService:
     def search(
         self, query: str, collection: str, top_k: int | None = None, *, fusion: str | None = None
     ) -> list[Passage]:
+        require_letter_or_digit(query)
         coll = self.collections.get(collection)
         return self.retriever.run(coll, query, top_k or self.settings.top_k, fusion=fusion)
 

@@ -59,8 +59,8 @@ def test_ask_answers_headline_with_both_figures_cited(client: httpx.Client) -> N
     resp = client.post("/v1/ask", json={"question": HEADLINE})
     assert resp.status_code == 200, resp.text
     body = resp.json()
-    assert {"answer", "found", "citations", "timings_ms"} <= set(body)
-    assert body["found"] is True
+    assert {"answer", "found", "citations", "short_answer", "question", "timings_ms"} <= set(body)
+    assert body["found"] is True and body["question"] == HEADLINE
     assert "64" in body["answer"] and "413" in body["answer"]
     refs = {c["ref"] for c in body["citations"]}
     assert refs and all(f"[{r}]" in body["answer"] for r in refs)
@@ -201,6 +201,30 @@ def test_queries_keep_answering_during_an_upload(client: httpx.Client, server: s
 )
 def test_bad_ask_input_is_a_4xx_with_json_error(client: httpx.Client, body: object, status: int | None) -> None:
     _assert_error(client.post("/v1/ask", json=body), status)
+
+
+@pytest.mark.parametrize("question", ["？！。。……", "🙂🙂🚀", "!!! ???", "——"])
+def test_question_without_letters_or_digits_is_a_422(client: httpx.Client, question: str) -> None:
+    for path, body in (
+        ("/v1/ask", {"question": question}),
+        ("/v1/ask", {"question": question, "stream": True}),
+        ("/v1/search", {"query": question}),
+        ("/v1/chat/completions", {"messages": [{"role": "user", "content": question}]}),
+    ):
+        error = _assert_error(client.post(path, json=body), 422)
+        assert error["code"] == "invalid_question" and "letter or digit" in error["message"], (path, error)
+
+
+def test_openapi_describes_every_response(client: httpx.Client) -> None:
+    schema = client.get("/openapi.json").json()
+    for path, methods in schema["paths"].items():
+        for method, operation in methods.items():
+            ok = next(v for k, v in operation["responses"].items() if k.startswith("2"))
+            if path in ("/widget.js", "/metrics"):
+                continue
+            assert "$ref" in str(ok["content"]["application/json"]["schema"]), (method, path)
+    ask = schema["components"]["schemas"]["AskResponse"]["properties"]
+    assert {"answer", "found", "citations", "short_answer", "question", "timings_ms"} <= set(ask)
 
 
 def test_malformed_json_and_wrong_content_type(client: httpx.Client) -> None:

@@ -5,19 +5,22 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from typing import Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Request, Response
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from qa.answer.base import AnswerDelta
-from qa.api.routes.deps import check_question, collection_name, service
+from qa.api.responses import ERRORS, AskResponse, PassageOut, SearchResponse
+from qa.api.routes.deps import ClientGone, check_question, collection_name, service, until_disconnected
 from qa.api.schemas import AskRequest, SearchRequest
 from qa.errors import QAError
 from qa.types import Answer
 
-ask_router = APIRouter(tags=["ask"])
-search_router = APIRouter(tags=["ask"])
+ask_router = APIRouter(tags=["ask"], responses=ERRORS)
+search_router = APIRouter(tags=["ask"], responses=ERRORS)
+
+_STREAM: dict[int | str, dict[str, Any]] = {200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}}
 
 
 @ask_router.post(
@@ -28,6 +31,8 @@ search_router = APIRouter(tags=["ask"])
         "produced, and the last event, `answer`, carries the full JSON body — treat it as authoritative "
         "(its markers match its citations)."
     ),
+    response_model=AskResponse,
+    responses=_STREAM,
 )
 async def ask(body: AskRequest, request: Request) -> object:
     svc = service(request)
@@ -36,9 +41,12 @@ async def ask(body: AskRequest, request: Request) -> object:
     svc.collections.get(name)  # 404 before a stream starts
     if body.stream:
         return EventSourceResponse(_events(request, question, name, body.top_k), ping=15)
-    answer = await svc.ask(question, name, body.top_k)
+    try:
+        answer = await until_disconnected(request, svc.ask(question, name, body.top_k))
+    except ClientGone:
+        return Response(status_code=ClientGone.status)
     request.state.timings_ms = answer.timings_ms
-    return JSONResponse(answer.as_dict())
+    return AskResponse.of(answer, question)
 
 
 async def _events(request: Request, question: str, name: str, top_k: int | None) -> AsyncIterator[ServerSentEvent]:
@@ -48,7 +56,8 @@ async def _events(request: Request, question: str, name: str, top_k: int | None)
                 yield ServerSentEvent(json.dumps({"text": event.text}, ensure_ascii=False), event="delta")
             elif isinstance(event, Answer):
                 request.state.timings_ms = event.timings_ms
-                yield ServerSentEvent(json.dumps(event.as_dict(), ensure_ascii=False), event="answer")
+                body = AskResponse.of(event, question).model_dump(mode="json")
+                yield ServerSentEvent(json.dumps(body, ensure_ascii=False), event="answer")
     except QAError as exc:
         payload = {"error": {"code": exc.code, "message": exc.message}}
         yield ServerSentEvent(json.dumps(payload, ensure_ascii=False), event="error")
@@ -56,9 +65,9 @@ async def _events(request: Request, question: str, name: str, top_k: int | None)
         raise
 
 
-@search_router.post("/v1/search", summary="Retrieve passages, best first")
-async def search(body: SearchRequest, request: Request) -> dict[str, object]:
+@search_router.post("/v1/search", summary="Retrieve passages, best first", response_model=SearchResponse)
+async def search(body: SearchRequest, request: Request) -> SearchResponse:
     query = check_question(request, body.query, "query")
     name = collection_name(request, body.collection)
     passages = await asyncio.to_thread(service(request).search, query, name, body.top_k)
-    return {"passages": [p.as_dict() for p in passages]}
+    return SearchResponse(passages=[PassageOut.model_validate(p.as_dict()) for p in passages])

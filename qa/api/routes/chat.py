@@ -10,18 +10,30 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from qa.answer.base import AnswerDelta
-from qa.api.routes.deps import check_question, collection_name, service
+from qa.api.responses import (
+    ERRORS,
+    ChatChoice,
+    ChatCompletionResponse,
+    ChatMessageOut,
+    CitationOut,
+    ModelList,
+    ModelOut,
+)
+from qa.api.routes.deps import ClientGone, check_question, collection_name, service, until_disconnected
 from qa.api.schemas import ChatCompletionRequest
 from qa.errors import InvalidInput, QAError
 from qa.types import Answer
 
-chat_router = APIRouter(tags=["openai"])
-models_router = APIRouter(tags=["openai"])
+chat_router = APIRouter(tags=["openai"], responses=ERRORS)
+models_router = APIRouter(tags=["openai"], responses=ERRORS)
+
+_STREAM: dict[int | str, dict[str, Any]] = {200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}}
 
 
 def _question(body: ChatCompletionRequest) -> str:
@@ -31,7 +43,12 @@ def _question(body: ChatCompletionRequest) -> str:
     raise InvalidInput("messages holds no 'user' message to answer")
 
 
-@chat_router.post("/v1/chat/completions", summary="OpenAI Chat Completions over a collection")
+@chat_router.post(
+    "/v1/chat/completions",
+    summary="OpenAI Chat Completions over a collection",
+    response_model=ChatCompletionResponse,
+    responses=_STREAM,
+)
 async def chat_completions(body: ChatCompletionRequest, request: Request) -> object:
     svc = service(request)
     question = check_question(request, _question(body), "messages[-1].content")
@@ -41,19 +58,20 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> obj
     created = int(time.time())
     if body.stream:
         return EventSourceResponse(_chunks(request, question, name, completion_id, created), ping=15)
-    answer = await svc.ask(question, name)
+    try:
+        answer = await until_disconnected(request, svc.ask(question, name))
+    except ClientGone:
+        return Response(status_code=ClientGone.status)
     request.state.timings_ms = answer.timings_ms
-    return {
-        "id": completion_id,
-        "object": "chat.completion",
-        "created": created,
-        "model": name,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": answer.answer}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
-        "citations": [c.as_dict() for c in answer.citations],
-        "found": answer.found,
-        "warnings": answer.warnings,
-    }
+    return ChatCompletionResponse(
+        id=completion_id,
+        created=created,
+        model=name,
+        choices=[ChatChoice(message=ChatMessageOut(content=answer.answer))],
+        citations=[CitationOut.model_validate(c.as_dict()) for c in answer.citations],
+        found=answer.found,
+        warnings=answer.warnings,
+    )
 
 
 async def _chunks(
@@ -96,10 +114,6 @@ async def _chunks(
     yield ServerSentEvent("[DONE]")
 
 
-@models_router.get("/v1/models", summary="The collections, as OpenAI models")
-async def models(request: Request) -> dict[str, object]:
-    names = service(request).collections.names()
-    return {
-        "object": "list",
-        "data": [{"id": n, "object": "model", "created": 0, "owned_by": "qa"} for n in names],
-    }
+@models_router.get("/v1/models", summary="The collections, as OpenAI models", response_model=ModelList)
+async def models(request: Request) -> ModelList:
+    return ModelList(data=[ModelOut(id=n) for n in service(request).collections.names()])

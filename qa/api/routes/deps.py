@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import Awaitable
+from typing import TypeVar
+
 from fastapi import HTTPException, Request
 
 from qa.api.security import Principal
 from qa.config import Settings
-from qa.errors import InvalidInput
+from qa.errors import InvalidInput, QAError
 from qa.index import validate_collection_name
-from qa.service import QAService
+from qa.service import QAService, require_letter_or_digit
+
+T = TypeVar("T")
 
 
 def service(request: Request) -> QAService:
@@ -36,4 +43,35 @@ def check_question(request: Request, text: str, field: str = "question") -> str:
         raise InvalidInput(f"{field} is empty: send a non-blank question")
     if len(text) > limit:
         raise InvalidInput(f"{field} is {len(text)} characters long; the limit is {limit} (QA_MAX_QUESTION_CHARS)")
-    return text.strip()
+    return require_letter_or_digit(text.strip(), field)
+
+
+class ClientGone(Exception):
+    """The client closed the connection before its answer was ready."""
+
+    status = 499  # nginx's "client closed request": only ever seen in logs and metrics
+
+
+async def _disconnected(request: Request) -> None:
+    # Once the body has been read, the next message the server sends the app is the disconnect.
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+async def until_disconnected(request: Request, work: Awaitable[T]) -> T:
+    """Await `work`, cancelling it (and so any LLM generation under it) if the client disconnects first."""
+    task = asyncio.ensure_future(work)
+    watcher = asyncio.ensure_future(_disconnected(request))
+    try:
+        await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    finally:
+        watcher.cancel()
+    if not task.done():
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, QAError):
+            await task
+        raise ClientGone
+    return task.result()

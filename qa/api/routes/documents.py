@@ -6,10 +6,18 @@ import asyncio
 from pathlib import PurePosixPath, PureWindowsPath
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
+from qa.api.responses import (
+    ERRORS,
+    Deleted,
+    DocumentList,
+    DocumentOut,
+    DocumentSummary,
+    StoredDocumentOut,
+    UploadResponse,
+)
 from qa.api.routes.deps import collection_name, service, settings
 from qa.api.schemas import TextDocument
 from qa.errors import InvalidInput, UnsupportedFile
@@ -17,7 +25,7 @@ from qa.ingest import SUPPORTED_SUFFIXES, load_bytes, load_text
 from qa.service import IngestReport
 from qa.types import Document
 
-router = APIRouter(tags=["documents"])
+router = APIRouter(tags=["documents"], responses=ERRORS)
 
 _UPLOAD_BODY = {
     "requestBody": {
@@ -84,9 +92,10 @@ async def _read_json(request: Request) -> list[Document]:
     status_code=201,
     summary="Upload documents (multipart files, or JSON text)",
     openapi_extra=_UPLOAD_BODY,
+    response_model=UploadResponse,
     responses={201: {"description": "Stored (or already stored unchanged)"}},
 )
-async def upload(name: str, request: Request) -> JSONResponse:
+async def upload(name: str, request: Request) -> UploadResponse:
     collection = collection_name(request, name)
     content_type = request.headers.get("content-type", "").lower()
     if content_type.startswith("multipart/form-data"):
@@ -103,55 +112,56 @@ async def upload(name: str, request: Request) -> JSONResponse:
             metrics.ingested.labels(status).inc(len(items))
     metrics.ingested_chunks.inc(report.chunks)
     status_of = {s: "added" for s in report.added} | {s: "updated" for s in report.updated}
-    return JSONResponse(
-        {
-            "documents": [
-                {
-                    "doc_id": d.doc_id,
-                    "source": d.source,
-                    "title": d.title,
-                    "content_hash": d.content_hash,
-                    "status": status_of.get(d.source, "unchanged"),
-                }
-                for d in report.documents
-            ]
-        },
-        status_code=201,
+    return UploadResponse(
+        documents=[
+            StoredDocumentOut(
+                doc_id=d.doc_id,
+                source=d.source,
+                title=d.title,
+                content_hash=d.content_hash,
+                status=status_of.get(d.source, "unchanged"),  # type: ignore[arg-type]
+            )
+            for d in report.documents
+        ]
     )
 
 
-@router.get("/v1/collections/{name}/documents", summary="List documents")
-async def list_documents(name: str, request: Request) -> dict[str, object]:
+@router.get("/v1/collections/{name}/documents", summary="List documents", response_model=DocumentList)
+async def list_documents(name: str, request: Request) -> DocumentList:
     docs = await asyncio.to_thread(service(request).list_documents, collection_name(request, name))
-    return {
-        "documents": [
-            {
-                "doc_id": d.doc_id,
-                "source": d.source,
-                "title": d.title,
-                "content_hash": d.content_hash,
-                "chunks": d.n_chunks,
-                "added_at": d.added_at,
-                "updated_at": d.updated_at,
-            }
+    return DocumentList(
+        documents=[
+            DocumentSummary(
+                doc_id=d.doc_id,
+                source=d.source,
+                title=d.title,
+                content_hash=d.content_hash,
+                chunks=d.n_chunks,
+                added_at=d.added_at,
+                updated_at=d.updated_at,
+            )
             for d in docs
         ]
-    }
+    )
 
 
-@router.get("/v1/collections/{name}/documents/{doc_id}", summary="One document with its stored text")
-async def get_document(name: str, doc_id: str, request: Request) -> dict[str, object]:
+@router.get(
+    "/v1/collections/{name}/documents/{doc_id}",
+    summary="One document with its stored text",
+    response_model=DocumentOut,
+)
+async def get_document(name: str, doc_id: str, request: Request) -> DocumentOut:
     doc = await asyncio.to_thread(service(request).get_document, collection_name(request, name), doc_id)
-    return {
-        "doc_id": doc.doc_id,
-        "source": doc.source,
-        "title": doc.title,
-        "content_hash": doc.content_hash,
-        "text": doc.text,
-    }
+    return DocumentOut(
+        doc_id=doc.doc_id, source=doc.source, title=doc.title, content_hash=doc.content_hash, text=doc.text
+    )
 
 
-@router.delete("/v1/collections/{name}/documents/{doc_id}", summary="Delete a document from every index")
-async def delete_document(name: str, doc_id: str, request: Request) -> dict[str, object]:
+@router.delete(
+    "/v1/collections/{name}/documents/{doc_id}",
+    summary="Delete a document from every index",
+    response_model=Deleted,
+)
+async def delete_document(name: str, doc_id: str, request: Request) -> Deleted:
     await asyncio.to_thread(service(request).delete_document, collection_name(request, name), doc_id)
-    return {"deleted": doc_id}
+    return Deleted(deleted=doc_id)

@@ -10,6 +10,8 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from qa.api.responses import Health
+
 router = APIRouter(tags=["system"])
 ops_router = APIRouter(tags=["system"])
 
@@ -18,12 +20,17 @@ def _static(name: str) -> bytes:
     return resources.files("qa.api").joinpath("static", name).read_bytes()
 
 
-@router.get("/healthz", summary="Liveness")
-async def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+@router.get("/healthz", summary="Liveness", response_model=Health)
+async def healthz() -> Health:
+    return Health(status="ok")
 
 
-@ops_router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@ops_router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}}},
+)
 async def metrics(request: Request) -> Response:
     return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
