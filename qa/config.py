@@ -80,6 +80,11 @@ class Settings(BaseSettings):
     llm_temperature: float = Field(default=0.0, ge=0.0, le=2.0)
     prompts_dir: Path | None = None
 
+    # open collections hold file descriptors and their vectors in memory: the least recently used are closed
+    # past this many, and any unused for this long
+    max_open_collections: int = Field(default=64, ge=1)
+    collection_idle_seconds: float = Field(default=600.0, gt=0)
+
     # HTTP service
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)

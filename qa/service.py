@@ -81,7 +81,11 @@ class QAService:
     @cached_property
     def collections(self) -> Collections:
         # the model name is known from settings; the dimension (which loads the model) only for a new collection
-        return Collections(make_backend(self.settings, lambda: self.embedder.dim))
+        return Collections(
+            make_backend(self.settings, lambda: self.embedder.dim),
+            max_open=self.settings.max_open_collections,
+            idle_seconds=self.settings.collection_idle_seconds,
+        )
 
     @cached_property
     def retriever(self) -> HybridRetriever:
@@ -142,7 +146,10 @@ class QAService:
         return report
 
     def _store(self, documents: Sequence[Document], collection_name: str, report: IngestReport) -> None:
-        coll = self.collections.get(collection_name, create=True)
+        with self.collections.pinned(collection_name, create=True) as coll:
+            self._store_in(coll, documents, report)
+
+    def _store_in(self, coll: CollectionStore, documents: Sequence[Document], report: IngestReport) -> None:
         documents = self._dedupe_sources(documents)
         todo = [d for d in documents if self._status(coll, d) != "unchanged"]
         prepared = self._prepare(todo) if todo else []

@@ -54,6 +54,25 @@ def copy_index(src: Path, dest: Path) -> Path:
     return dest
 
 
+def server_pid(base_url: str) -> int:
+    """The process id of the `qa serve` listening at `base_url` (started by `running_server`)."""
+    port = base_url.rsplit(":", 1)[1]
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            args = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"serve" in args and b"--port" in args and port.encode() in args:
+            return int(entry.name)
+    raise LookupError(f"no qa serve process on port {port}")
+
+
+def open_fds(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
 @contextmanager
 def running_server(
     index_dir: Path, env: Mapping[str, str] | None = None, startup_timeout: float = 180, port: int | None = None

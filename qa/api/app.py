@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 def _index_stats(service: QAService) -> dict[str, dict[str, int]]:
     if "collections" not in service.__dict__:  # don't load models just to be scraped
         return {}
-    return {name: service.collections.get(name).stats() for name in service.collections.names()}
+    return service.collections.stats()
 
 
 def create_app(settings: Settings | None = None, service: QAService | None = None) -> FastAPI:

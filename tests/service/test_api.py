@@ -12,7 +12,7 @@ import httpx
 import pytest
 from openai import OpenAI
 
-from tests.support import copy_index, running_server
+from tests.support import copy_index, open_fds, running_server, server_pid
 
 pytestmark = pytest.mark.service
 
@@ -23,7 +23,12 @@ HEADLINE = "房寺镇下放了多少项权力?"
 def server(seed_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     index_dir = copy_index(seed_index, tmp_path_factory.mktemp("api") / "index")
     # no keys, as `make serve` runs it; a low per-address limit that loopback clients are exempt from
-    env = {"QA_MAX_UPLOAD_BYTES": "200000", "QA_RATE_LIMIT_PER_MINUTE": "20", "QA_TRUSTED_PROXIES": "127.0.0.1"}
+    env = {
+        "QA_MAX_UPLOAD_BYTES": "200000",
+        "QA_RATE_LIMIT_PER_MINUTE": "20",
+        "QA_TRUSTED_PROXIES": "127.0.0.1",
+        "QA_MAX_OPEN_COLLECTIONS": "4",
+    }
     with running_server(index_dir, env) as base:
         yield base
 
@@ -286,3 +291,19 @@ def test_metrics_series_stay_bounded_under_odd_methods(client: httpx.Client) -> 
     assert not any("PROBE" in line or "/no/such" in line for line in series)
     assert len(series) == len([line for line in before.splitlines() if line.startswith("qa_requests_total{")])
     assert 'method="other"' in after and 'route="unmatched"' in after
+
+
+def test_many_collections_do_not_hold_descriptors_forever(client: httpx.Client, server: str) -> None:
+    pid = server_pid(server)
+    before = open_fds(pid)
+    for i in range(120):
+        name = f"many-{i:03d}"
+        doc = {"text": f"第{i}号集合的测试文本。", "source": f"t{i}.txt"}
+        assert client.post(f"/v1/collections/{name}/documents", json=doc).status_code == 201
+        assert client.post("/v1/search", json={"query": "测试", "collection": name}).status_code == 200
+    time.sleep(11)  # past the grace a collection used moments ago is given
+    assert client.post("/v1/search", json={"query": "测试", "collection": "many-000"}).status_code == 200
+    # at most QA_MAX_OPEN_COLLECTIONS are open now: a few descriptors each, not ~1.5 per collection ever used
+    assert open_fds(pid) - before < 4 * 4, (before, open_fds(pid))
+    listed = client.get("/v1/collections/many-007/documents").json()["documents"]
+    assert [d["source"] for d in listed] == ["t7.txt"]
