@@ -105,6 +105,8 @@ def _check_varchar(what: str, value: str) -> None:
 
 def split_text(text: str, limit: int = MAX_VARCHAR_BYTES) -> list[str]:
     """The text in consecutive parts of at most `limit` UTF-8 bytes, never splitting a character."""
+    if _bytes(text) <= limit:
+        return [text]
     parts: list[str] = []
     start, size = 0, 0
     for i, ch in enumerate(text):
@@ -346,13 +348,16 @@ class MilvusCollection:
             if committed:
                 self._client.upsert(self._docs_name, [w.head for w in committed])  # the commit points
             won = {w.generation for w in committed}
+            for w in committed:
+                if w.replaces is not None and _key(w.replaces) != w.doc_key:
+                    self._delete(w.replaces)
+            # One sweep for the whole batch (a filtered delete scans in Milvus Lite): every generation of this
+            # batch is newer than `oldest`, so below it lie only replaced versions and interrupted writes.
+            oldest = min(w.generation for w in writes)
+            self._sweep([w.doc_key for w in committed], f"generation < {oldest}")
             for w in writes:
-                if w.generation in won:
-                    if w.replaces is not None and _key(w.replaces) != w.doc_key:
-                        self._delete(w.replaces)
-                    self._sweep(w.doc_key, f"generation < {w.generation}")
-                else:
-                    self._sweep(w.doc_key, f"generation == {w.generation}")
+                if w.generation not in won:
+                    self._sweep([w.doc_key], f"generation == {w.generation}")
 
     def _prepare(self, change: DocumentChange) -> _Write:
         doc = change.document
@@ -416,10 +421,12 @@ class MilvusCollection:
         if batch:
             self._client.insert(collection, batch)
 
-    def _sweep(self, doc_key: str, generations: str) -> None:
-        """Remove a document's chunk and text rows of the given generations (never its head)."""
-        self._client.delete(self._chunks_name, filter=f'doc_key == "{doc_key}" and {generations}')
-        self._client.delete(self._docs_name, filter=f'kind == "text" and doc_key == "{doc_key}" and {generations}')
+    def _sweep(self, doc_keys: Sequence[str], generations: str) -> None:
+        """Remove the documents' chunk and text rows of the given generations (never a head)."""
+        for i in range(0, len(doc_keys), _KEYS_PER_QUERY):
+            keys = _keys_literal(doc_keys[i : i + _KEYS_PER_QUERY])
+            self._client.delete(self._chunks_name, filter=f"doc_key in {keys} and {generations}")
+            self._client.delete(self._docs_name, filter=f'kind == "text" and doc_key in {keys} and {generations}')
 
     def _delete(self, doc_id: str) -> bool:
         doc_key = _key(doc_id)
@@ -428,7 +435,7 @@ class MilvusCollection:
             return False
         self._client.delete(self._docs_name, ids=[f"h{doc_key}"])  # the commit point of a delete
         # only what that head covered: a newer version another replica is writing right now survives
-        self._sweep(doc_key, f"generation <= {head.generation}")
+        self._sweep([doc_key], f"generation <= {head.generation}")
         return True
 
     def delete(self, doc_id: str) -> bool:
