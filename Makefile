@@ -68,3 +68,4 @@ bench: setup
 	$(BIN)/python bench/ask_latency.py
 	$(BIN)/python bench/memory_per_chunk.py
 	$(BIN)/python bench/faiss_index_types.py
+	$(BIN)/python bench/store_compare.py
