@@ -29,9 +29,9 @@ def rss():
             return int(line.split()[1]) * 1024
 from qa.config import Settings
 from qa.index import Collection
-from qa.index.keyword import terms
+from qa.segment import index_terms
 settings = Settings(index_dir=Path(sys.argv[1]))
-terms("预热")  # load jieba's dictionary before the baseline
+index_terms("预热")  # load jieba's dictionary before the baseline
 before = rss()
 coll = Collection(settings.collection, settings.collection_dir(settings.collection),
                   model_name=settings.embedding_model, dim=lambda: 384)
@@ -39,7 +39,7 @@ opened = rss()
 q = np.random.default_rng(0).normal(size=384).astype(np.float32)
 q /= np.linalg.norm(q)
 coll.dense_search(q, 30)
-coll.keyword_search(terms("经济 发展 企业"), 30)
+coll.keyword_search(index_terms("经济 发展 企业"), 30)
 searched = rss()
 # where a query's retrieval time goes at this size: FAISS vs FTS5 BM25 (questions from the sample set)
 import time
@@ -50,7 +50,7 @@ dense, bm25 = [], []
 vecs = np.random.default_rng(1).normal(size=(len(questions), 384)).astype(np.float32)
 for q, v in zip(questions, vecs):
     t = time.perf_counter(); coll.dense_search(v / np.linalg.norm(v), 30); dense.append(time.perf_counter() - t)
-    qt = terms(q)
+    qt = index_terms(q)
     t = time.perf_counter(); coll.keyword_search(qt, 30); bm25.append(time.perf_counter() - t)
 print(json.dumps({"before": before, "opened": opened, "searched": searched, "plan": coll._vectors.plan.kind,
                   "chunks": coll.stats()["chunks"], "dense_p50": p50(dense), "bm25_p50": p50(bm25)}))

@@ -16,8 +16,8 @@ import numpy as np
 from qa.config import Settings
 from qa.embed.base import Embedder
 from qa.index.docstore import StoredChunk
-from qa.index.keyword import terms
-from qa.text import CJK_CHAR
+from qa.segment import index_terms
+from qa.text import is_cjk
 from qa.types import Passage
 
 FUSION_MODES = ("rrf", "dense", "bm25")
@@ -58,7 +58,7 @@ class HybridRetriever:
         if mode in ("rrf", "dense"):
             dense = collection.dense_search(self._embedder.embed_query(query), depth)
         if mode in ("rrf", "bm25"):
-            keyword = collection.keyword_search(terms(query) + self._cross_lingual_terms(query), depth)
+            keyword = collection.keyword_search(index_terms(query) + self._cross_lingual_terms(query), depth)
         fused = self._fuse(dense, keyword)[: max(top_k, 0)]
         return self._hydrate(collection, fused)
 
@@ -67,7 +67,7 @@ class HybridRetriever:
         """An English question shares no word with Chinese text, which leaves BM25 blind; its content
         words' plain Chinese translations give the keyword side something to rank (harmless for English
         collections: the extra terms match nothing there)."""
-        if CJK_CHAR.search(query):
+        if is_cjk(query):
             return []
         from qa.answer.lexicon import chinese_query_terms
         from qa.answer.question import analyze

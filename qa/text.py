@@ -1,19 +1,46 @@
-"""Character classes shared by the stages that need to tell Chinese text from other scripts."""
+"""Scripts and language: the one place that says what counts as Chinese text.
+
+Every stage that tells Chinese from other scripts (cleaning, chunking, retrieval, answering) uses these, so a
+character counts the same everywhere.
+"""
 
 from __future__ import annotations
 
 import re
 
-# CJK unified ideographs (extension A and the basic block) and the compatibility ideographs.
-CJK_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+# CJK unified ideographs: extension A, the basic block, the compatibility ideographs, and the supplementary
+# planes' extensions B–F (rare characters of personal and place names, such as 𠮷 in 𠮷野家).
+_IDEOGRAPHS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef"
+CJK_CHAR = re.compile(f"[{_IDEOGRAPHS}]")
 
-# Characters a line of East Asian text is made of, punctuation and full-width forms included: two lines
-# of it join without a space (CJK radicals through the unified ideographs, compatibility ideographs,
-# half- and full-width forms).
-WIDE_CHARS = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef"
+# Scripts written without spaces between words (Chinese, Japanese), with their punctuation and full-width
+# forms: two pieces of such text join without a space (CJK radicals through the unified ideographs — CJK
+# punctuation, kana and bopomofo lie in between — the compatibility ideographs, half- and full-width forms,
+# the supplementary ideographs). Korean is not among them: it puts spaces between words.
+WIDE_CHARS = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\U00020000-\U0002ebef"
 _WIDE_CHAR = re.compile(f"[{WIDE_CHARS}]")
+LATIN_LETTER = re.compile(r"[A-Za-z]")
+
+# A Chinese character carries about a word; English spends about five letters a word.
+_LETTERS_PER_CJK_CHAR = 5
 
 
 def is_wide(ch: str) -> bool:
-    """Whether `ch` (one character) is East Asian text that joins its neighbours without a space."""
+    """Whether `ch` (one character) is text that joins its neighbours without a space."""
     return bool(_WIDE_CHAR.match(ch))
+
+
+def is_cjk(text: str) -> bool:
+    """Whether `text` has any Chinese character."""
+    return bool(CJK_CHAR.search(text))
+
+
+def detect_lang(text: str) -> str:
+    """'zh' when Chinese characters carry the text, else 'en' (the service's two answer languages).
+
+    Counted in words, not characters: "GDP增长多少" is Chinese, an English sentence quoting one Chinese name is
+    English.
+    """
+    cjk = len(CJK_CHAR.findall(text))
+    latin = len(LATIN_LETTER.findall(text))
+    return "zh" if cjk > 0 and cjk * _LETTERS_PER_CJK_CHAR >= latin else "en"

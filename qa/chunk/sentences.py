@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from qa.text import is_wide
+
 # A terminator run plus the closing quotes/brackets that belong to the sentence it ends (。” 。」 ！）),
 # or a line break. ASCII quotes are included because mixed-width punctuation is common in Chinese web text.
 _CANDIDATE = re.compile(
@@ -38,26 +40,20 @@ _WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)$")
 _DOTTED = re.compile(r"^(?:[A-Za-z]\.)+[A-Za-z]$")
 
 
-def _is_cjk(ch: str) -> bool:
-    code = ord(ch)
-    return (
-        0x4E00 <= code <= 0x9FFF
-        or 0x3400 <= code <= 0x4DBF
-        or 0x20000 <= code <= 0x2FFFF
-        or 0xF900 <= code <= 0xFAFF
-        or 0x3040 <= code <= 0x30FF  # kana
-        or 0xAC00 <= code <= 0xD7AF  # hangul
-        or 0xFF01 <= code <= 0xFF60  # full-width forms, e.g. （
-        or 0x3000 <= code <= 0x303F  # CJK punctuation, e.g. “ 《
-        or 0x201C <= code <= 0x201D
-    )
+# Korean syllables and the curly quotes Chinese text uses also follow a full stop with no space between.
+_AFTER_EAST_ASIAN_STOP = re.compile("[\uac00-\ud7af\u201c\u201d]")
+
+
+def _east_asian(ch: str) -> bool:
+    """East Asian text right after a full stop: a sentence may end there though no space follows."""
+    return is_wide(ch) or bool(_AFTER_EAST_ASIAN_STOP.match(ch))
 
 
 def _ascii_run_ends_sentence(text: str, start: int, end: int, run: str) -> bool:
     """Decide for a run made only of ASCII `. ! ? ;` (plus closers) whether it ends a sentence."""
     nxt = text[end] if end < len(text) else ""
     prev = text[start - 1] if start > 0 else ""
-    followed_ok = nxt == "" or nxt.isspace() or _is_cjk(nxt)
+    followed_ok = nxt == "" or nxt.isspace() or _east_asian(nxt)
     if not followed_ok:
         return False
     marks = run.rstrip("".join(_CLOSERS))
@@ -65,9 +61,9 @@ def _ascii_run_ends_sentence(text: str, start: int, end: int, run: str) -> bool:
         # '!', '?', ';', an ellipsis '...', or a period at a line/text end always end a sentence.
         return True
     # A lone period followed by space or a CJK character.
-    if _is_cjk(nxt):
+    if _east_asian(nxt):
         # "完成了工作.他们" is a sloppy full stop; "2019." before CJK is usually a date or heading number.
-        return bool(prev) and _is_cjk(prev)
+        return bool(prev) and _east_asian(prev)
     line_start = text.rfind("\n", 0, start) + 1
     before = text[line_start:start]
     stripped = before.strip()

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from enum import Enum
 from itertools import islice
 
+from qa.text import CJK_CHAR
+
 # Exotic spaces become plain spaces so that `str.strip` and the segment rules see them.
 _SPACES = re.compile(r"[\t\f\v\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
 _INVISIBLE = re.compile(r"[\u200b-\u200d\u2060\ufeff\u00ad]")
@@ -28,7 +30,6 @@ _SENTENCE_END = "。!?！？;；…．."
 _CLOSERS = "”’\"')）」』】》]"
 # Punctuation that only prose carries; menus and link lists have none of it.
 _PROSE_PUNCT = re.compile(r"[。,，;；!?！？、]|[a-z]{2,}[,.;:!?]\s")
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 # Lines carrying these are footer chrome wherever they appear (when short enough to be a footer line).
 _FOOTER_STRONG = re.compile(
@@ -242,7 +243,7 @@ def _is_menu(line: str) -> bool:
         return True
     # CJK prose has no spaces, so five or more short space-separated CJK words are a menu
     if len(segments) >= 5 and all(len(s) <= 10 for s in segments) and not re.search("[:：]", line):
-        cjk = sum(1 for s in segments if _CJK.search(s))
+        cjk = sum(1 for s in segments if CJK_CHAR.search(s))
         if cjk >= 0.8 * len(segments):
             return True
     crumbs = _CRUMB_SEP.split(line)
@@ -329,7 +330,7 @@ def _classify(line: str, *, headings: bool = True) -> Kind:
     core = _core(line)
     # layout debris ("x", "›", "• 3", "第 2 页"): a pager/page number, one character, or two that are not
     # a CJK word (two-character headings such as "结论" are content)
-    if len(core) <= 1 or _is_pager(line) or (len(core) == 2 and not all(_CJK.match(c) for c in core)):
+    if len(core) <= 1 or _is_pager(line) or (len(core) == 2 and not all(CJK_CHAR.match(c) for c in core)):
         return Kind.NOISE
     # table rows (docx/markdown) carry their own structure; only the block rules apply to them
     if line.startswith("|") and line.endswith("|") and len(line) > 2:
@@ -568,7 +569,7 @@ def is_title_like(line: str) -> bool:
     """A headline: short, not a sentence, not a bare number. Latin headlines run longer in characters
     than Chinese ones carrying the same words."""
     stripped = line.strip()
-    limit = 60 if _CJK.search(stripped) else 100
+    limit = 60 if CJK_CHAR.search(stripped) else 100
     if not stripped or len(stripped) > limit or len(_core(stripped)) < 2:
         return False
     if stripped.rstrip(_CLOSERS)[-1:] in "。.;；,，:：":
