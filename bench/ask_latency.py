@@ -144,6 +144,10 @@ def main() -> None:
     )
     parser.add_argument("--no-write", action="store_true", help="print only; do not append to bench/RESULTS.md")
     args = parser.parse_args()
+    # the process set-up `qa` does at start (thread pools, offline switches), so figures match the service
+    from qa.runtime import configure_process
+
+    configure_process(embedding=True)
     report = Report("/v1/ask latency (extractive, real socket)")
     extra_env = dict(item.split("=", 1) for item in args.server_env)
     questions = [json.loads(line)["question"] for line in QUESTIONS.read_text(encoding="utf-8").splitlines() if line]

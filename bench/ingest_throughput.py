@@ -22,6 +22,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2, help="runs of each (interleaved); medians are reported")
     parser.add_argument("--no-write", action="store_true", help="print only; do not append to bench/RESULTS.md")
     args = parser.parse_args()
+    # the process set-up `qa` does at start (thread pools, offline switches), so figures match the service
+    from qa.runtime import configure_process
+
+    configure_process(embedding=True)
     report = Report("Ingest throughput (sample corpus)")
 
     t = Timer()

@@ -30,6 +30,10 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--k", type=int, default=5)
     args = parser.parse_args()
+    # the process set-up `qa` does at start (thread pools, offline switches), so figures match the service
+    from qa.runtime import configure_process
+
+    configure_process(embedding=True)
     settings = Settings(index_dir=args.index_dir, collection=args.collection)
     service = QAService(settings)
     service.warm_up()

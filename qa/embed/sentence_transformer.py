@@ -6,7 +6,6 @@ them, so the model's own named prompts are used whenever it defines them.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,30 +17,6 @@ from qa.errors import InvalidInput, ModelUnavailable
 
 _QUERY_PROMPTS = ("query",)
 _PASSAGE_PROMPTS = ("passage", "document")
-
-
-def _available_cpus() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
-def _limit_torch_threads() -> None:
-    """Use half the CPUs we may run on (at least one) unless the operator set OMP_NUM_THREADS.
-
-    Measured on the 2-core machine with other processes busy (an LLM server, an ingest): one query took
-    1.9 s with 2 torch threads and 72 ms with 1 — spinning OpenMP threads collapse under contention, while
-    a quiet machine gains well under 2x from the second thread. The service shares the box with its own
-    HTTP workers and often a local LLM, so leaving half the cores free is the safer default.
-    """
-    import torch
-
-    if os.environ.get("OMP_NUM_THREADS"):
-        return
-    wanted = max(1, _available_cpus() // 2)
-    if torch.get_num_threads() != wanted:
-        torch.set_num_threads(wanted)
 
 
 def with_titles(texts: Sequence[str], titles: Sequence[str]) -> list[str]:
@@ -64,16 +39,11 @@ class SentenceTransformerEmbedder:
 
     def __init__(self, settings: Settings) -> None:
         from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as transformers_logging
-
-        # its per-weight loading bar would interleave with the CLI's own progress and the server's JSON logs
-        transformers_logging.disable_progress_bar()
 
         self.model_name = settings.embedding_model
         self._batch_size = settings.embed_batch_size
         self._embed_title = settings.embed_title
         location = resolve_model(settings.embedding_model, settings.cache_dir)
-        _limit_torch_threads()
         try:
             self._model = SentenceTransformer(
                 str(location),

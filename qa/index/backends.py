@@ -7,16 +7,13 @@ from collections.abc import Callable
 from qa.config import Settings
 from qa.index.collection import EmbeddedBackend
 from qa.index.store import StoreBackend
-from qa.index.vectors import IndexPolicy, limit_faiss_threads
+from qa.index.vectors import IndexPolicy
 
 
 def make_backend(settings: Settings, dim: Callable[[], int], *, store: str | None = None) -> StoreBackend:
     """The backend for `store` (default: the configured one). `dim` is asked only when a collection is created,
     so listing or reading never loads the embedding model."""
     kind = store or settings.store
-    # FAISS's own thread pool (also Milvus Lite's) fights torch's for the 2 cores a query needs; one thread
-    # measured fastest.
-    limit_faiss_threads()
     if kind == "milvus":
         from qa.index.milvus import MilvusBackend
 

@@ -228,19 +228,6 @@ class VectorIndex:
         return cls(dim=dim, version=version, index=index, policy=policy)
 
 
-def limit_faiss_threads() -> None:
-    """Run FAISS with one OpenMP thread unless the operator set OMP_NUM_THREADS. Call once at start-up.
-
-    Measured on the shared 2-core box (bench/RESULTS.md, `faiss_index_types.py --kinds flat --threads 0|1`):
-    one flat query over 10k vectors took 24 ms with FAISS's default 2 threads and 0.43 ms with 1; over 50k,
-    40 ms and 5.3 ms. Spinning OpenMP threads collapse when another process holds a core, and the service
-    searches one query at a time. FAISS bundles its own libgomp: torch.set_num_threads reaches FAISS only when
-    torch was imported first, and the service imports FAISS (qa.index) before torch.
-    """
-    if not os.environ.get("OMP_NUM_THREADS"):
-        faiss.omp_set_num_threads(1)
-
-
 def _matrix(vectors: np.ndarray, dim: int) -> np.ndarray:
     return np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, dim)
 

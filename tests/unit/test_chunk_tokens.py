@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import socket
 from pathlib import Path
 
@@ -52,6 +53,18 @@ def test_cl100k_loads_offline(offline: Path, tmp_path: Path) -> None:
     # the caller's TIKTOKEN_CACHE_DIR is restored and left untouched
     assert os.environ["TIKTOKEN_CACHE_DIR"] == str(offline)
     assert list(offline.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["cl100k_base", "o200k_base"])
+def test_encodings_match_tiktokens_own_definitions(offline: Path, tmp_path: Path, name: str) -> None:
+    """The split pattern and special tokens are copied from tiktoken; its own constructor, reading the same
+    BPE file from its cache, must build the same encoding."""
+    ours = tiktoken_encoding(name, tmp_path / "qa-cache")
+    shutil.copy(tmp_path / "qa-cache" / "tiktoken" / cache_file_name(name), offline / cache_file_name(name))
+    theirs = tiktoken.get_encoding(name)
+    assert ours._pat_str == theirs._pat_str
+    assert ours._special_tokens == theirs._special_tokens
+    assert ours._mergeable_ranks == theirs._mergeable_ranks
 
 
 def test_o200k_loads_offline(offline: Path, tmp_path: Path) -> None:

@@ -188,21 +188,3 @@ def test_collection_migrates_at_checkpoint_and_reopens(tmp_path: Path) -> None:
     assert reopened.delete("d0")
     assert not {i for i, _ in reopened.dense_search(all_vectors[3], 50)} & set(range(1, per_doc + 1))
     reopened.close()
-
-
-def test_limit_faiss_threads_respects_the_operator(monkeypatch: pytest.MonkeyPatch) -> None:
-    import faiss
-
-    from qa.index.vectors import limit_faiss_threads
-
-    before = faiss.omp_get_max_threads()
-    try:
-        faiss.omp_set_num_threads(2)
-        monkeypatch.setenv("OMP_NUM_THREADS", "2")
-        limit_faiss_threads()
-        assert faiss.omp_get_max_threads() == 2
-        monkeypatch.delenv("OMP_NUM_THREADS")
-        limit_faiss_threads()
-        assert faiss.omp_get_max_threads() == 1
-    finally:
-        faiss.omp_set_num_threads(before)
