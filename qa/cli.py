@@ -1,4 +1,4 @@
-"""The `qa` command line: ingest, search, ask, serve, eval, documents, delete."""
+"""The `qa` command line: ingest, search, ask, serve, eval, documents, delete, migrate."""
 
 from __future__ import annotations
 
@@ -222,6 +222,7 @@ def _cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
         source.close()
         target.close()
     return 0
+
 
 # commands that never load the embedding model
 _NO_EMBEDDING = frozenset({"documents", "delete", "migrate"})
