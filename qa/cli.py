@@ -7,9 +7,10 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import partial
 from pathlib import Path
+from typing import Any, cast
 
 from pydantic import ValidationError
 
@@ -99,19 +100,38 @@ def _print_json(payload: object) -> None:
     print(json.dumps(payload, ensure_ascii=False, indent=2))
 
 
-def _cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from tqdm import tqdm
+class _IngestProgress:
+    """Two bars on stderr, each with its rate and time left: files loaded, then chunks embedded (the part that
+    takes the time; the bar appears only when there is something to embed)."""
 
+    def __init__(self) -> None:
+        from tqdm import tqdm
+
+        self._tqdm = tqdm
+        self._embed: Any = None
+
+    def files(self, paths: Iterable[Path]) -> Iterable[Path]:
+        return cast(Iterable[Path], self._tqdm(paths, desc="load", unit="file", file=sys.stderr))
+
+    def embedded(self, done: int, total: int) -> None:
+        if self._embed is None:
+            self._embed = self._tqdm(total=total, desc="embed", unit="chunk", file=sys.stderr)
+        self._embed.update(done - self._embed.n)
+
+    def close(self) -> None:
+        if self._embed is not None:
+            self._embed.close()
+
+
+def _cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from qa.service import QAService
 
     service = QAService(settings)
+    bars = _IngestProgress()
     try:
-        report = service.ingest_paths(
-            args.paths,
-            settings.collection,
-            progress=lambda files: tqdm(files, desc="ingest", unit="file", file=sys.stderr),
-        )
+        report = service.ingest_paths(args.paths, settings.collection, progress=bars.files, embedded=bars.embedded)
     finally:
+        bars.close()
         service.close()
     for path, reason in report.skipped:
         print(f"skipped {path}: {reason}", file=sys.stderr)

@@ -57,6 +57,11 @@ class IngestReport:
         )
 
 
+# told (chunks embedded so far, chunks to embed) while an ingest embeds
+EmbedProgress = Callable[[int, int], None]
+_EMBED_STEP_BATCHES = 2
+
+
 @dataclass(frozen=True, slots=True)
 class _Prepared:
     document: Document
@@ -124,8 +129,12 @@ class QAService:
         collection: str,
         *,
         progress: Callable[[Iterable[Path]], Iterable[Path]] | None = None,
+        embedded: EmbedProgress | None = None,
     ) -> IngestReport:
-        """Load, chunk and embed every supported file under `paths`, then store them in one transaction."""
+        """Load, chunk and embed every supported file under `paths`, then store them in one transaction.
+
+        `progress` wraps the files as they are loaded; `embedded` is told (chunks embedded, chunks to embed)
+        as embedding goes, the part that takes the time."""
         files = list(iter_files(paths))
         report = IngestReport()
         documents: list[Document] = []
@@ -135,7 +144,7 @@ class QAService:
             except QAError as exc:
                 report.skipped.append((str(path), exc.message))
                 log.warning("skipped %s: %s", path, exc.message)
-        self._store(documents, collection, report)
+        self._store(documents, collection, report, embedded)
         if report.added or report.updated:
             self.collections.get(collection).checkpoint()
         return report
@@ -145,14 +154,26 @@ class QAService:
         self._store(documents, collection, report)
         return report
 
-    def _store(self, documents: Sequence[Document], collection_name: str, report: IngestReport) -> None:
+    def _store(
+        self,
+        documents: Sequence[Document],
+        collection_name: str,
+        report: IngestReport,
+        embedded: EmbedProgress | None = None,
+    ) -> None:
         with self.collections.pinned(collection_name, create=True) as coll:
-            self._store_in(coll, documents, report)
+            self._store_in(coll, documents, report, embedded)
 
-    def _store_in(self, coll: CollectionStore, documents: Sequence[Document], report: IngestReport) -> None:
+    def _store_in(
+        self,
+        coll: CollectionStore,
+        documents: Sequence[Document],
+        report: IngestReport,
+        embedded: EmbedProgress | None = None,
+    ) -> None:
         documents = self._dedupe_sources(documents)
         todo = [d for d in documents if self._status(coll, d) != "unchanged"]
-        prepared = self._prepare(todo) if todo else []
+        prepared = self._prepare(todo, embedded) if todo else []
         # Re-check under the lock: another writer may have stored the same documents meanwhile.
         with coll.writing():
             changes: list[DocumentChange] = []
@@ -201,14 +222,12 @@ class QAService:
             return doc.doc_id
         return f"{doc.doc_id}-{hashlib.sha1(doc.source.encode()).hexdigest()[:8]}"
 
-    def _prepare(self, documents: Sequence[Document]) -> list[_Prepared]:
+    def _prepare(self, documents: Sequence[Document], embedded: EmbedProgress | None = None) -> list[_Prepared]:
         """Chunk and embed, batched across documents so the model sees full batches."""
         chunked = [(doc, self.chunker.run(doc)) for doc in documents]
         texts = [c.text for _, chunks in chunked for c in chunks]
         titles = [doc.title for doc, chunks in chunked for _ in chunks]
-        vectors = (
-            self.embedder.embed_passages(texts, titles) if texts else np.zeros((0, self.embedder.dim), dtype=np.float32)
-        )
+        vectors = self._embed(texts, titles, embedded)
         out: list[_Prepared] = []
         offset = 0
         for doc, chunks in chunked:
@@ -216,6 +235,20 @@ class QAService:
             offset += len(chunks)
             out.append(_Prepared(doc, NewChunks(chunks, [index_text(c.text) for c in chunks], block)))
         return out
+
+    def _embed(self, texts: list[str], titles: list[str], embedded: EmbedProgress | None) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.embedder.dim), dtype=np.float32)
+        if embedded is None:
+            return self.embedder.embed_passages(texts, titles)
+        # a few model batches a step: progress every few seconds, the model still sorting full batches by length
+        step = _EMBED_STEP_BATCHES * self.settings.embed_batch_size
+        embedded(0, len(texts))
+        parts = []
+        for start in range(0, len(texts), step):
+            parts.append(self.embedder.embed_passages(texts[start : start + step], titles[start : start + step]))
+            embedded(min(start + step, len(texts)), len(texts))
+        return np.concatenate(parts)
 
     # -- documents ------------------------------------------------------------------------------------
     def list_documents(self, collection: str) -> list[DocumentInfo]:
