@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.support import GOLDEN, copy_index, run_qa
+from tests.support import GOLDEN, copy_index, free_port, run_qa
 
 MILVUS = {"QA_STORE": "milvus"}
 
@@ -53,3 +53,7 @@ def test_migrate_names_what_is_wrong(tmp_path: Path) -> None:
     assert missing.returncode == 2 and "collection 'nope' does not exist" in missing.stderr
     bad_uri = run_qa("documents", index_dir=tmp_path, env={**MILVUS, "QA_MILVUS_URI": str(tmp_path / "folder")})
     assert bad_uri.returncode == 2 and "must end in .db" in bad_uri.stderr
+    down = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    unreachable = run_qa("documents", index_dir=tmp_path, env={**MILVUS, "QA_MILVUS_URI": down})
+    assert unreachable.returncode == 2 and f"cannot open Milvus at {down}" in unreachable.stderr
+    assert "Traceback" not in unreachable.stderr

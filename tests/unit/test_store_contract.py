@@ -198,3 +198,13 @@ def test_split_text_respects_bytes_and_characters() -> None:
     parts = split_text(text, limit=8)
     assert "".join(parts) == text and all(len(p.encode()) <= 8 for p in parts)
     assert split_text("") == [""]
+
+
+def test_milvus_database_keeps_its_collections_apart(lite_uri: str) -> None:
+    team = MilvusBackend(connect(lite_uri, db="team_a"), uri=lite_uri, model_name=MODEL, dim=lambda: DIM)
+    team.open("shared-name").apply([_change("a", ["甲。"], 1)])
+    default = MilvusBackend(connect(lite_uri), uri=lite_uri, model_name=MODEL, dim=lambda: DIM)
+    assert "shared-name" in team.names() and "shared-name" not in default.names()
+    assert [d.doc_id for d in team.open("shared-name").documents()] == ["a"]
+    default.close()
+    team.close()
