@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, Request, Response, expect
 
 pytestmark = pytest.mark.browser
@@ -50,23 +49,39 @@ def _ask(page: Page, question: str) -> Response:
     return response
 
 
-def _answer_of(
-    response: Response, server_url: str, question: str, collection: str, key: str | None = None
-) -> dict[str, Any]:
-    """The answer event the widget received; Chromium sometimes drops a streamed body, then ask again (extractive
-    answers are deterministic)."""
-    try:
-        return _answer_event(response.text())
-    except PlaywrightError:
-        request = urllib.request.Request(
-            f"{server_url}/v1/ask",
-            data=json.dumps({"question": question, "collection": collection}).encode(),
-            headers={"Content-Type": "application/json"} | ({"Authorization": f"Bearer {key}"} if key else {}),
-            method="POST",
-        )
-        with urllib.request.urlopen(request, timeout=120) as reply:
-            body: dict[str, Any] = json.load(reply)
-            return body
+# Keeps a copy of every /v1/ask reply body as the page's fetch() delivered it: the stream the widget read.
+_KEEP_ASK_STREAMS = """
+(() => {
+  const original = window.fetch;
+  const kept = [];
+  Object.defineProperty(window, "__askStreams", { value: kept });
+  window.fetch = async (...args) => {
+    const response = await original(...args);
+    const url = String((args[0] && args[0].url) || args[0]);
+    if (url.endsWith("/v1/ask")) kept.push(response.clone().text());
+    return response;
+  };
+})();
+"""
+
+
+def _received_answer(page: Page) -> dict[str, Any]:
+    """The answer event of the last /v1/ask stream the page received (needs `_KEEP_ASK_STREAMS`)."""
+    bodies: list[str] = page.evaluate("() => Promise.all(window.__askStreams)")
+    assert bodies, "the widget sent no /v1/ask request"
+    return _answer_event(bodies[-1])
+
+
+def _expect_rendered(bot: Any, answer: dict[str, Any]) -> None:
+    """The widget shows exactly the answer it received: its text, each citation marker as a chip (the chip's
+    label is the ref). A stream the widget failed to read shows an error or partial text, and fails here."""
+    refs = {c["ref"] for c in answer["citations"]}
+    expected = re.sub(r"\[(\d+)\]", lambda m: m.group(1) if int(m.group(1)) in refs else m.group(0), answer["answer"])
+    shown = bot.locator(".answer").evaluate(
+        "el => Array.from(el.childNodes).filter(n => !(n.classList && n.classList.contains('sr-only')))"
+        ".map(n => n.textContent).join('')"
+    )
+    assert shown == expected
 
 
 def _last_bot(page: Page) -> Any:
@@ -76,19 +91,22 @@ def _last_bot(page: Page) -> Any:
 def test_streamed_answer_with_citation_chips_and_highlighted_source(
     page: Page, server_url: str, screenshots: Path
 ) -> None:
+    page.add_init_script(_KEEP_ASK_STREAMS)
     page.goto(f"{server_url}/")
     expect(page).to_have_title(re.compile("文档问答"))
     page.locator("[data-qa-widget] button.launcher").click()
     expect(page.locator("[data-qa-widget] textarea")).to_be_focused()
 
     question = "房寺镇下放了多少项权力?"
-    answer = _answer_of(_ask(page, question), server_url, question, "default")
+    _ask(page, question)
+    answer = _received_answer(page)
     assert answer["found"] is True and answer["citations"]
 
     bot = _last_bot(page)
     text = bot.locator(".answer")
     expect(text).to_contain_text("64", timeout=ANSWER_TIMEOUT_MS)
     expect(text).to_contain_text("413")
+    _expect_rendered(bot, answer)
     expect(page.locator("[data-qa-widget] .log")).to_have_attribute("aria-busy", "false")
     chips = text.locator("button.chip")
     expect(chips.first).to_be_visible()
@@ -371,7 +389,7 @@ def test_refusals_and_errors_read_as_sentences(page: Page, server_url: str, scre
 def test_public_key_asks_and_falls_back_to_the_cited_excerpt(
     page: Page, keyed_server_url: str, service_keys: dict[str, str], screenshots: Path
 ) -> None:
-    public_key, full_key = service_keys["public"], service_keys["full"]
+    public_key = service_keys["public"]
 
     def host(key_attr: str) -> str:
         return (
@@ -389,14 +407,16 @@ def test_public_key_asks_and_falls_back_to_the_cited_excerpt(
 
     # With the page's public key: asking works; reading the whole document is refused (403), so the card shows
     # the cited excerpt from the answer itself.
+    page.add_init_script(_KEEP_ASK_STREAMS)
     page.goto(_host_page(page, keyed_server_url, "/__test/publickey.html", host(f'data-key="{public_key}"')))
     page.locator("[data-qa-widget] button.launcher").click()
     question = "房寺镇下放了多少项权力?"
     response = _ask(page, question)
     assert response.request.headers["authorization"] == f"Bearer {public_key}"
-    answer = _answer_of(response, keyed_server_url, question, "default", key=full_key)
+    answer = _received_answer(page)
     bot = _last_bot(page)
     expect(bot.locator(".answer")).to_contain_text("64")
+    _expect_rendered(bot, answer)
     chip = bot.locator("button.chip").first
     citation = {c["ref"]: c for c in answer["citations"]}[int(chip.get_attribute("data-ref") or "0")]
     with page.expect_response(lambda r: "/documents/" in r.url) as doc_info:
