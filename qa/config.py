@@ -80,6 +80,20 @@ class Settings(BaseSettings):
     llm_temperature: float = Field(default=0.0, ge=0.0, le=2.0)
     prompts_dir: Path | None = None
 
+    # ingest: files are read, chunked and embedded in a separate, lower-priority worker process, never on the
+    # threads that answer. Per-file limits (413 beyond them, naming the limit): bytes once unpacked (a DOCX's
+    # parts, a PDF's page content streams as drawn), pages, characters of text, passages, seconds to read.
+    max_decompressed_bytes: int = Field(default=64 * 2**20, ge=1024)
+    max_pages: int = Field(default=2000, ge=1)
+    max_chars: int = Field(default=2_000_000, ge=1)
+    max_chunks: int = Field(default=10_000, ge=1)
+    max_parse_seconds: float = Field(default=120.0, gt=0)
+    ingest_workers: int = Field(default=1, ge=1)
+    # uploads larger than this (all files together) answer 202 with a job instead of waiting for the ingest
+    job_threshold_bytes: int = Field(default=1_000_000, ge=0)
+    # ingests waiting or running at once (uploads and jobs); beyond it, 503 until one finishes
+    max_queued_ingests: int = Field(default=16, ge=1)
+
     # open collections hold file descriptors and their vectors in memory: the least recently used are closed
     # past this many, and any unused for this long
     max_open_collections: int = Field(default=64, ge=1)

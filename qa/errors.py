@@ -36,6 +36,27 @@ class EmptyDocument(UnreadableFile):
     code = "empty_document"
 
 
+class FileTooLarge(QAError):
+    """A file over one of the per-file limits (size unpacked, pages, characters, passages, time to read)."""
+
+    code = "file_too_large"
+    status = 413
+
+
+class ParseTimeout(FileTooLarge):
+    code = "parse_timeout"
+
+
+class IngestCancelled(QAError):
+    code = "cancelled"
+    status = 409
+
+
+class IngestBusy(QAError):
+    code = "ingest_busy"
+    status = 503
+
+
 class NotFound(QAError):
     code = "not_found"
     status = 404

@@ -14,7 +14,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import numpy as np
 
@@ -22,14 +22,14 @@ from qa.answer.base import Answerer, AnswerEvent
 from qa.chunk.chunker import Chunker
 from qa.config import Settings
 from qa.embed.base import Embedder
-from qa.errors import DocumentNotFound, InvalidQuestion, QAError
+from qa.errors import DocumentNotFound, IngestCancelled, InvalidQuestion, QAError
 from qa.index import Collections, CollectionStore, DocumentChange, DocumentInfo
 from qa.index.backends import make_backend
 from qa.index.docstore import NewChunks
-from qa.index.keyword import index_text
-from qa.ingest import iter_files, load_file
+from qa.ingest import iter_sources
 from qa.retrieve import HybridRetriever
 from qa.types import Answer, Document, Passage
+from qa.worker import IngestControl, IngestWorker, Parsed, Source
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,6 @@ class IngestReport:
 
 # told (chunks embedded so far, chunks to embed) while an ingest embeds
 EmbedProgress = Callable[[int, int], None]
-_EMBED_STEP_BATCHES = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +86,7 @@ class QAService:
     def collections(self) -> Collections:
         # the model name is known from settings; the dimension (which loads the model) only for a new collection
         return Collections(
-            make_backend(self.settings, lambda: self.embedder.dim),
+            make_backend(self.settings, self._embedding_dim),
             max_open=self.settings.max_open_collections,
             idle_seconds=self.settings.collection_idle_seconds,
         )
@@ -118,11 +117,24 @@ class QAService:
         if self.collections.exists(self.settings.collection):
             self.collections.get(self.settings.collection)
 
+    def close_worker(self) -> None:
+        if "worker" in self.__dict__:
+            self.worker.close()
+
     def close(self) -> None:
+        self.close_worker()
         if "collections" in self.__dict__:
             self.collections.close()
 
     # -- ingest ---------------------------------------------------------------------------------------
+    @cached_property
+    def worker(self) -> IngestWorker:
+        return IngestWorker(self.settings)
+
+    def _embedding_dim(self) -> int:
+        # a new collection needs the model's dimension: ask whichever process already has the model loaded
+        return self.embedder.dim if "embedder" in self.__dict__ else self.worker.dim()
+
     def ingest_paths(
         self,
         paths: Sequence[Path],
@@ -131,86 +143,113 @@ class QAService:
         progress: Callable[[Iterable[Path]], Iterable[Path]] | None = None,
         embedded: EmbedProgress | None = None,
     ) -> IngestReport:
-        """Load, chunk and embed every supported file under `paths`, then store them in one transaction.
+        """Read, chunk and embed every supported file under `paths` (in the worker), then store them in one
+        transaction. Files the worker cannot or will not read are reported in `skipped`.
 
-        `progress` wraps the files as they are loaded; `embedded` is told (chunks embedded, chunks to embed)
+        `progress` wraps the files as they are read; `embedded` is told (chunks embedded, chunks to embed)
         as embedding goes, the part that takes the time."""
-        files = list(iter_files(paths))
+        named = dict(iter_sources(paths))
+        control = IngestControl()
         report = IngestReport()
-        documents: list[Document] = []
-        for path in progress(files) if progress else files:
+        parsed: list[Parsed] = []
+        for path in progress(list(named)) if progress else list(named):
             try:
-                documents.append(load_file(path))
+                data = path.read_bytes()
+            except OSError as exc:
+                report.skipped.append((str(path), f"cannot read ({exc.strerror or exc})"))
+                continue
+            try:
+                parsed.append(self.worker.parse(Source(name=str(path), source=named[path], data=data), control))
+            except IngestCancelled:
+                raise
             except QAError as exc:
                 report.skipped.append((str(path), exc.message))
                 log.warning("skipped %s: %s", path, exc.message)
-        self._store(documents, collection, report, embedded)
-        if report.added or report.updated:
-            self.collections.get(collection).checkpoint()
+        with self.collections.pinned(collection, create=True) as coll:
+            self._store(coll, parsed, report, control, embedded)
+            if report.added or report.updated:
+                coll.checkpoint()
         return report
 
-    def ingest_documents(self, documents: Sequence[Document], collection: str) -> IngestReport:
+    def ingest_sources(
+        self, sources: Sequence[Source], collection: str, control: IngestControl | None = None
+    ) -> IngestReport:
+        """Ingest uploaded files or posted texts, all or none: the first one the worker rejects fails the call."""
+        control = control or IngestControl()
+        control.add_work(len(sources))
+        parsed = []
+        for source in sources:
+            parsed.append(self.worker.parse(source, control))
+            control.advance()
         report = IngestReport()
-        self._store(documents, collection, report)
+        with self.collections.pinned(collection, create=True) as coll:
+            self._store(coll, parsed, report, control)
         return report
 
     def _store(
         self,
-        documents: Sequence[Document],
-        collection_name: str,
-        report: IngestReport,
-        embedded: EmbedProgress | None = None,
-    ) -> None:
-        with self.collections.pinned(collection_name, create=True) as coll:
-            self._store_in(coll, documents, report, embedded)
-
-    def _store_in(
-        self,
         coll: CollectionStore,
-        documents: Sequence[Document],
+        parsed: Sequence[Parsed],
         report: IngestReport,
+        control: IngestControl,
         embedded: EmbedProgress | None = None,
     ) -> None:
-        documents = self._dedupe_sources(documents)
-        todo = [d for d in documents if self._status(coll, d) != "unchanged"]
-        prepared = self._prepare(todo, embedded) if todo else []
+        items = self._dedupe_sources(parsed)
+        todo = [p for p in items if self._status(coll, p.document) != "unchanged"]
+        control.add_work(sum(len(p.chunks) for p in todo))
+        prepared = self._embed(todo, control, embedded)
+        control.check()
         # Re-check under the lock: another writer may have stored the same documents meanwhile.
         with coll.writing():
             changes: list[DocumentChange] = []
             taken: set[str] = set()  # ids given out in this batch, not yet in the store
             by_source = {p.document.source: p for p in prepared}
-            for doc in documents:
+            for item in items:
+                doc = item.document
                 status = self._status(coll, doc)
+                stored = self._stored(coll, doc)
                 if status == "unchanged":
                     report.unchanged.append(doc.source)
-                    stored = coll.document_by_source(doc.source)
                     report.documents.append(replace(doc, doc_id=stored.doc_id) if stored else doc)
                     continue
-                item = by_source.get(doc.source) or self._prepare([doc])[0]
-                stored = coll.document_by_source(doc.source)
-                final = replace(item.document, doc_id=self._free_doc_id(coll, item.document, stored, taken))
+                ready = by_source.get(doc.source) or self._embed([item], control)[0]
+                final = replace(doc, doc_id=self._free_doc_id(coll, doc, stored, taken))
                 taken.add(final.doc_id)
-                changes.append(DocumentChange(final, item.new, replaces=stored.doc_id if stored else None))
+                changes.append(DocumentChange(final, ready.new, replaces=stored.doc_id if stored else None))
                 (report.updated if stored else report.added).append(doc.source)
                 report.documents.append(final)
-                report.chunks += len(item.new.chunks)
+                report.chunks += len(ready.new.chunks)
             coll.apply(changes)
 
     @staticmethod
-    def _dedupe_sources(documents: Sequence[Document]) -> list[Document]:
+    def _dedupe_sources(parsed: Sequence[Parsed]) -> list[Parsed]:
         """The same source twice in one call counts once (the last one wins, as with sequential uploads)."""
-        latest: dict[str, Document] = {}
-        for doc in documents:
-            latest.pop(doc.source, None)
-            latest[doc.source] = doc
+        latest: dict[str, Parsed] = {}
+        for item in parsed:
+            latest.pop(item.document.source, None)
+            latest[item.document.source] = item
         return list(latest.values())
 
     @staticmethod
-    def _status(coll: CollectionStore, doc: Document) -> str:
+    def _stored(coll: CollectionStore, doc: Document) -> DocumentInfo | None:
+        """The stored document `doc` replaces: the one with its source, or the same file stored under the
+        absolute path earlier versions recorded as its source."""
         stored = coll.document_by_source(doc.source)
+        if stored is not None:
+            return stored
+        legacy = coll.document_row(doc.doc_id)
+        moved = legacy is not None and PurePath(legacy.source).is_absolute()
+        if moved and legacy is not None and legacy.source.replace("\\", "/").endswith("/" + doc.source):
+            return legacy
+        return None
+
+    @classmethod
+    def _status(cls, coll: CollectionStore, doc: Document) -> str:
+        stored = cls._stored(coll, doc)
         if stored is None:
             return "added"
-        return "unchanged" if stored.content_hash == doc.content_hash else "updated"
+        same = stored.content_hash == doc.content_hash and stored.source == doc.source
+        return "unchanged" if same else "updated"
 
     @staticmethod
     def _free_doc_id(coll: CollectionStore, doc: Document, stored: DocumentInfo | None, taken: set[str]) -> str:
@@ -222,33 +261,20 @@ class QAService:
             return doc.doc_id
         return f"{doc.doc_id}-{hashlib.sha1(doc.source.encode()).hexdigest()[:8]}"
 
-    def _prepare(self, documents: Sequence[Document], embedded: EmbedProgress | None = None) -> list[_Prepared]:
-        """Chunk and embed, batched across documents so the model sees full batches."""
-        chunked = [(doc, self.chunker.run(doc)) for doc in documents]
-        texts = [c.text for _, chunks in chunked for c in chunks]
-        titles = [doc.title for doc, chunks in chunked for _ in chunks]
-        vectors = self._embed(texts, titles, embedded)
+    def _embed(
+        self, parsed: Sequence[Parsed], control: IngestControl, embedded: EmbedProgress | None = None
+    ) -> list[_Prepared]:
+        """Embed in the worker, batched across documents so the model sees full batches."""
+        texts = [c.text for p in parsed for c in p.chunks]
+        titles = [p.document.title for p in parsed for _ in p.chunks]
+        vectors = self.worker.embed(texts, titles, control, embedded) if texts else np.zeros((0, 0), np.float32)
         out: list[_Prepared] = []
         offset = 0
-        for doc, chunks in chunked:
-            block = vectors[offset : offset + len(chunks)]
-            offset += len(chunks)
-            out.append(_Prepared(doc, NewChunks(chunks, [index_text(c.text) for c in chunks], block)))
+        for p in parsed:
+            block = vectors[offset : offset + len(p.chunks)]
+            offset += len(p.chunks)
+            out.append(_Prepared(p.document, NewChunks(p.chunks, p.terms, block)))
         return out
-
-    def _embed(self, texts: list[str], titles: list[str], embedded: EmbedProgress | None) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.embedder.dim), dtype=np.float32)
-        if embedded is None:
-            return self.embedder.embed_passages(texts, titles)
-        # a few model batches a step: progress every few seconds, the model still sorting full batches by length
-        step = _EMBED_STEP_BATCHES * self.settings.embed_batch_size
-        embedded(0, len(texts))
-        parts = []
-        for start in range(0, len(texts), step):
-            parts.append(self.embedder.embed_passages(texts[start : start + step], titles[start : start + step]))
-            embedded(min(start + step, len(texts)), len(texts))
-        return np.concatenate(parts)
 
     # -- documents ------------------------------------------------------------------------------------
     def list_documents(self, collection: str) -> list[DocumentInfo]:

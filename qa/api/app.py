@@ -13,9 +13,10 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from qa import __version__
 from qa.api.errors import install_error_handlers
+from qa.api.jobs import Ingests
 from qa.api.limits import BodySizeLimit
 from qa.api.observability import AccessLog, Metrics
-from qa.api.routes import ask, chat, documents, system
+from qa.api.routes import ask, chat, documents, jobs, system
 from qa.api.security import Guard
 from qa.config import Settings
 from qa.service import QAService
@@ -39,6 +40,7 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
         await asyncio.to_thread(svc.warm_up)
         log.info("ready", extra={"index_dir": str(settings.index_dir), "llm": settings.llm_enabled})
         yield
+        await app.state.ingests.close()
         svc.close()
 
     guard = Guard(settings)
@@ -56,6 +58,7 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
     # collection names are listed only to scrapers who could list them anyway
     per_collection = not (guard.keys_configured and settings.metrics_public)
     app.state.metrics = Metrics(lambda: _index_stats(svc), per_collection=per_collection)
+    app.state.ingests = Ingests(svc, on_report=app.state.metrics.count_ingest)
     install_error_handlers(app)
 
     # Public (widget) keys may only ask; every other /v1 route needs a full key when keys are configured.
@@ -66,6 +69,7 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
     app.include_router(ask.search_router, dependencies=full)
     app.include_router(chat.models_router, dependencies=full)
     app.include_router(documents.router, dependencies=full)
+    app.include_router(jobs.router, dependencies=full)
     app.include_router(system.router)
     app.include_router(system.ops_router, dependencies=[Depends(guard.dependency("ops"))])
 

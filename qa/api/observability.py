@@ -11,6 +11,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from qa.service import IngestReport
+
 log = logging.getLogger("qa.access")
 
 
@@ -65,6 +67,12 @@ class Metrics:
         )
         self.ingested_chunks = Counter("qa_ingest_chunks_total", "Chunks written by ingest", registry=self.registry)
         self.registry.register(_IndexSize(index_stats, per_collection=per_collection))
+
+    def count_ingest(self, report: IngestReport) -> None:
+        for status, items in (("added", report.added), ("updated", report.updated), ("unchanged", report.unchanged)):
+            if items:
+                self.ingested.labels(status).inc(len(items))
+        self.ingested_chunks.inc(report.chunks)
 
 
 # Label values come only from these sets (or one catch-all), so no request can add series to /metrics.

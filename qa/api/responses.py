@@ -163,3 +163,20 @@ class ChatCompletionResponse(BaseModel):
     citations: list[CitationOut]
     found: bool
     warnings: list[str]
+
+
+class JobProgress(BaseModel):
+    done: int = Field(description="Steps done: one per file read, one per passage embedded.")
+    total: int = Field(description="Steps known so far (grows as files are read and their passages counted).")
+
+
+class JobOut(BaseModel):
+    id: str
+    state: Literal["queued", "running", "done", "failed", "cancelled"]
+    progress: JobProgress
+    documents: list[StoredDocumentOut] | None = Field(default=None, description="Once done: what was stored.")
+    error: ErrorDetail | None = Field(default=None, description="Once failed: why.")
+
+
+class JobResponse(BaseModel):
+    job: JobOut

@@ -19,4 +19,6 @@ def run(settings: Settings) -> None:
         access_log=False,
         log_config=None,
         proxy_headers=False,
+        # on SIGTERM, requests still running after this long are cancelled (with any ingest they wait for)
+        timeout_graceful_shutdown=3,
     )

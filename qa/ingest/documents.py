@@ -36,6 +36,15 @@ def make_doc_id(name: str) -> str:
     return doc_id
 
 
+# Bidirectional overrides and isolates make "report\u202eexe.txt" display as "reporttxt.exe".
+_BIDI_CONTROLS = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def clean_name(name: str) -> str:
+    """A file name or source as a label: NUL, other control characters and bidi overrides removed."""
+    return "".join(ch for ch in name if unicodedata.category(ch) != "Cc" and ch not in _BIDI_CONTROLS).strip()
+
+
 def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -82,16 +91,19 @@ def load_bytes(data: bytes, filename: str, source: str | None = None) -> Documen
 
     `source` defaults to the bare file name: an uploaded name is never turned into a path.
     """
-    name = base_name(filename)
+    name = clean_name(base_name(filename))
     if not name:
         raise InvalidInput("an uploaded file needs a file name with a suffix such as .txt or .pdf")
     raw = extract(data, name)
     stem = PurePosixPath(name).stem or name
-    return build_document(raw, doc_id=make_doc_id(stem), source=source or name, fallback_title=stem, label=name)
+    return build_document(
+        raw, doc_id=make_doc_id(stem), source=clean_name(source or name), fallback_title=stem, label=name
+    )
 
 
-def load_file(path: Path) -> Document:
-    """A document from a file on disk; `source` is its resolved absolute path."""
+def load_file(path: Path, source: str | None = None) -> Document:
+    """A document from a file on disk. `source` is what citations show: for a file found in an ingested folder,
+    its path relative to that folder; by default the file's name (never a path on this machine)."""
     resolved = Path(path).expanduser().resolve()
     try:
         data = resolved.read_bytes()
@@ -105,9 +117,9 @@ def load_file(path: Path) -> Document:
     return build_document(
         raw,
         doc_id=make_doc_id(resolved.stem),
-        source=str(resolved),
+        source=clean_name(source or resolved.name),
         fallback_title=resolved.stem,
-        label=str(resolved),
+        label=str(path),
     )
 
 
@@ -119,6 +131,7 @@ def load_text(text: str, *, title: str | None = None, source: str | None = None,
     """
     if not isinstance(text, str):
         raise InvalidInput("text must be a string")
+    source = clean_name(source) if source is not None else None
     explicit_title = " ".join(title.split()) if title and title.strip() else None
     cleaned = clean_text(text, title=explicit_title)
     if not cleaned.strip():

@@ -6,6 +6,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from qa.errors import InvalidInput
+from qa.ingest.documents import clean_name
 from qa.ingest.formats import SUPPORTED_SUFFIXES
 
 
@@ -15,9 +16,16 @@ def _skipped(name: str) -> bool:
 
 
 def iter_files(paths: Sequence[Path]) -> Iterator[Path]:
+    """The files `iter_sources` yields, without their source names."""
+    for path, _ in iter_sources(paths):
+        yield path
+
+
+def iter_sources(paths: Sequence[Path]) -> Iterator[tuple[Path, str]]:
     """Files to ingest: each folder walked recursively (sorted, supported suffixes only, hidden entries
     skipped); each file named explicitly is yielded as given even with another suffix, so the caller
-    reports it as unsupported instead of silently ignoring what the user asked for.
+    reports it as unsupported instead of silently ignoring what the user asked for. Each comes with its
+    source name: the path relative to the folder it was found in (`/` separators), or a named file's name.
 
     Raises InvalidInput naming the first path that does not exist (before yielding anything, so a typo
     does not leave a half-done run).
@@ -28,12 +36,12 @@ def iter_files(paths: Sequence[Path]) -> Iterator[Path]:
     seen: set[Path] = set()
     for p in paths:
         path = Path(p)
-        found = [path] if path.is_file() else _walk(path)
-        for f in found:
+        found = [(path, path.name)] if path.is_file() else [(f, f.relative_to(path).as_posix()) for f in _walk(path)]
+        for f, source in found:
             key = f.resolve()
             if key not in seen:
                 seen.add(key)
-                yield f
+                yield f, clean_name(source)
 
 
 def _walk(folder: Path) -> list[Path]:

@@ -5,25 +5,27 @@ from __future__ import annotations
 import asyncio
 from pathlib import PurePosixPath, PureWindowsPath
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
+from qa.api.jobs import Ingests, stored_documents
 from qa.api.responses import (
     ERRORS,
     Deleted,
     DocumentList,
     DocumentOut,
     DocumentSummary,
-    StoredDocumentOut,
+    ErrorResponse,
+    JobResponse,
     UploadResponse,
 )
-from qa.api.routes.deps import collection_name, service, settings
+from qa.api.routes.deps import ClientGone, collection_name, service, settings
 from qa.api.schemas import TextDocument
-from qa.errors import InvalidInput, UnsupportedFile
-from qa.ingest import SUPPORTED_SUFFIXES, load_bytes, load_text
-from qa.service import IngestReport
-from qa.types import Document
+from qa.errors import FileTooLarge, InvalidInput, UnsupportedFile
+from qa.ingest import SUPPORTED_SUFFIXES, clean_name
+from qa.worker import Source
 
 router = APIRouter(tags=["documents"], responses=ERRORS)
 
@@ -45,21 +47,22 @@ _UPLOAD_BODY = {
 
 
 def _safe_name(filename: str) -> str:
-    """An uploaded name is only ever a label: drop any directory part, in either path syntax."""
-    name = PureWindowsPath(PurePosixPath(filename).name).name.strip().lstrip(".")
+    """An uploaded name is only ever a label: drop any directory part, in either path syntax, and control
+    characters."""
+    name = clean_name(PureWindowsPath(PurePosixPath(clean_name(filename)).name).name).lstrip(".")
     if not name:
         raise InvalidInput(f"unusable file name {filename!r}")
     return name[:255]
 
 
-async def _read_upload(request: Request) -> list[Document]:
+async def _read_upload(request: Request) -> list[Source]:
     limit = settings(request).max_upload_bytes
     form = await request.form(max_files=100, max_fields=100)
     try:
         uploads = [v for _, v in form.multi_items() if isinstance(v, UploadFile)]
         if not uploads:
             raise InvalidInput("no file in the multipart body: send one or more parts named 'files'")
-        docs = []
+        sources = []
         for upload in uploads:
             name = _safe_name(upload.filename or "")
             suffix = PurePosixPath(name).suffix.lower()
@@ -68,14 +71,14 @@ async def _read_upload(request: Request) -> list[Document]:
                 raise UnsupportedFile(f"{name}: unsupported file type {suffix or '(none)'}; supported: {supported}")
             data = await upload.read(limit + 1)
             if len(data) > limit:
-                raise InvalidInput(f"{name} is larger than the upload limit of {limit} bytes (QA_MAX_UPLOAD_BYTES)")
-            docs.append(await asyncio.to_thread(load_bytes, data, name))
-        return docs
+                raise FileTooLarge(f"{name} is larger than the upload limit of {limit:,} bytes (QA_MAX_UPLOAD_BYTES)")
+            sources.append(Source(name=name, source=name, data=data))
+        return sources
     finally:
         await form.close()
 
 
-async def _read_json(request: Request) -> list[Document]:
+async def _read_json(request: Request) -> list[Source]:
     try:
         body = TextDocument.model_validate_json(await request.body())
     except ValidationError as exc:
@@ -84,46 +87,50 @@ async def _read_json(request: Request) -> list[Document]:
             raise InvalidInput("the request body is not valid JSON") from exc
         where = ".".join(str(p) for p in first.get("loc", ())) or "body"
         raise InvalidInput(f"{where}: {first.get('msg', 'invalid')}") from exc
-    return [load_text(body.text, title=body.title, source=body.source, doc_id=body.id)]
+    label = clean_name(body.source or body.id or "") or "the posted text"
+    return [Source(name=label, source=body.source, text=body.text, title=body.title, doc_id=body.id)]
 
 
 @router.post(
     "/v1/collections/{name}/documents",
     status_code=201,
     summary="Upload documents (multipart files, or JSON text)",
+    description=(
+        "Uploads of up to `QA_JOB_THRESHOLD_BYTES` in all (default 1 MB) are stored before the reply (201). "
+        "Larger ones answer 202 with a job at once and are ingested in the background: poll "
+        "`GET /v1/jobs/{id}`, cancel with `DELETE /v1/jobs/{id}`. A file over a per-file limit is a 413 "
+        "naming the limit; a damaged one a 422."
+    ),
     openapi_extra=_UPLOAD_BODY,
     response_model=UploadResponse,
-    responses={201: {"description": "Stored (or already stored unchanged)"}},
+    responses={
+        201: {"description": "Stored (or already stored unchanged)"},
+        202: {"model": JobResponse, "description": "Accepted as a job"},
+        503: {"model": ErrorResponse, "description": "Too many ingests waiting (QA_MAX_QUEUED_INGESTS)"},
+    },
 )
-async def upload(name: str, request: Request) -> UploadResponse:
+async def upload(name: str, request: Request) -> object:
     collection = collection_name(request, name)
     content_type = request.headers.get("content-type", "").lower()
     if content_type.startswith("multipart/form-data"):
-        docs = await _read_upload(request)
+        sources = await _read_upload(request)
     elif content_type.startswith("application/json"):
-        docs = await _read_json(request)
+        sources = await _read_json(request)
     else:
         raise UnsupportedFile("send multipart/form-data with files, or application/json with {'text': ...}")
-    svc = service(request)
-    report: IngestReport = await asyncio.to_thread(svc.ingest_documents, docs, collection)
-    metrics = request.app.state.metrics
-    for status, items in (("added", report.added), ("updated", report.updated), ("unchanged", report.unchanged)):
-        if items:
-            metrics.ingested.labels(status).inc(len(items))
-    metrics.ingested_chunks.inc(report.chunks)
-    status_of = {s: "added" for s in report.added} | {s: "updated" for s in report.updated}
-    return UploadResponse(
-        documents=[
-            StoredDocumentOut(
-                doc_id=d.doc_id,
-                source=d.source,
-                title=d.title,
-                content_hash=d.content_hash,
-                status=status_of.get(d.source, "unchanged"),  # type: ignore[arg-type]
-            )
-            for d in report.documents
-        ]
-    )
+    ingests: Ingests = request.app.state.ingests
+    if sum(s.size for s in sources) > settings(request).job_threshold_bytes:
+        job = ingests.start(sources, collection)
+        return JSONResponse(
+            JobResponse(job=job.view()).model_dump(mode="json", exclude_none=True),
+            status_code=202,
+            headers={"Location": f"/v1/jobs/{job.id}"},
+        )
+    try:
+        report = await ingests.run(sources, collection, request)
+    except ClientGone:
+        return Response(status_code=ClientGone.status)
+    return UploadResponse(documents=stored_documents(report))
 
 
 @router.get("/v1/collections/{name}/documents", summary="List documents", response_model=DocumentList)
