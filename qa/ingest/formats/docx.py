@@ -20,10 +20,11 @@ class DocxLoader:
             raise UnreadableFile(f"{name}: not a .docx file (not a ZIP package); legacy .doc must be saved as .docx")
         import docx
         from docx.opc.exceptions import PackageNotFoundError
+        from lxml.etree import XMLSyntaxError
 
         try:
             document = docx.Document(io.BytesIO(data))
-        except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
+        except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, XMLSyntaxError) as exc:
             raise UnreadableFile(f"{name}: damaged or not a Word document ({exc})") from exc
         title: str | None = None
         lines: list[str] = []
