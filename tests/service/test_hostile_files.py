@@ -128,6 +128,7 @@ def test_docx_that_inflates_to_a_gibibyte_is_refused_in_bounded_memory(guarded: 
     for reply in replies:
         error = _error(reply, 413)
         assert error["code"] == "file_too_large" and "QA_MAX_DECOMPRESSED_BYTES" in error["message"], error
+    print(f"two 1 GiB DOCX bombs at once: RSS {before >> 20} MB -> peak {peak >> 20} MB")
     assert peak - before < 300 * 2**20, f"RSS grew {(peak - before) >> 20} MB"
 
 
@@ -286,6 +287,7 @@ def test_sigterm_mid_ingest_stops_within_ten_seconds_keeping_what_was_acknowledg
         while any(_alive(p) for p in processes) and time.monotonic() - started < 15:
             time.sleep(0.1)
         stopped = time.monotonic() - started
+        print(f"SIGTERM mid-ingest: all {len(processes)} processes gone after {stopped:.1f} s")
         assert stopped < 10, f"still running {stopped:.1f} s after SIGTERM: {[p for p in processes if _alive(p)]}"
     with running_server(index_dir) as base:
         docs = {d["source"] for d in httpx.get(f"{base}{DOCS}").json()["documents"]}
