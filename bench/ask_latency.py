@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -35,8 +35,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(index_dir: Path, log_path: Path, extra_env: dict[str, str]) -> Iterator[tuple[str, int]]:
-    """`qa serve` on a free 127.0.0.1 port; yields (base URL, pid) and stops the process afterwards."""
+def serve(
+    index_dir: Path, log_path: Path, extra_env: dict[str, str], launcher: Sequence[str] = ("-m", "qa.cli")
+) -> Iterator[tuple[str, int]]:
+    """`qa serve` on a free 127.0.0.1 port; yields (base URL, pid) and stops the process afterwards.
+    `launcher`: the interpreter arguments that stand for `qa` (ask_profile.py runs it under a profiler)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
     env.update(
@@ -50,7 +53,7 @@ def serve(index_dir: Path, log_path: Path, extra_env: dict[str, str]) -> Iterato
     )
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "qa.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [sys.executable, *launcher, "serve", "--host", "127.0.0.1", "--port", str(port)],
             cwd=REPO,
             env=env,
             stdout=log,
@@ -123,6 +126,7 @@ async def load_level(base: str, questions: list[str], clients: int, requests: in
     p50, p95, p99 = percentiles(latencies)
     ok = requests - sum(errors.values())
     return {
+        "ok": ok,
         "p50": p50,
         "p95": p95,
         "p99": p99,
