@@ -59,6 +59,16 @@ def limit_torch_threads() -> None:
         return
     import torch
 
-    wanted = max(1, available_cpus() // 2)
+    wanted = embedding_threads()
     if torch.get_num_threads() != wanted:
         torch.set_num_threads(wanted)
+
+
+def embedding_threads() -> int:
+    """Threads for one embedding model call: OMP_NUM_THREADS when the operator set it, else half the CPUs we
+    may run on (at least one), for the reasons `limit_torch_threads` gives. ONNX Runtime takes its pool size
+    per session, so the int8 backend asks here instead of reading a process-wide setting."""
+    configured = os.environ.get("OMP_NUM_THREADS", "")
+    if configured.isdigit() and int(configured) > 0:
+        return int(configured)
+    return max(1, available_cpus() // 2)

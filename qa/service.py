@@ -74,9 +74,9 @@ class QAService:
     # -- components, built once on first use --------------------------------------------------------
     @cached_property
     def embedder(self) -> Embedder:
-        from qa.embed.sentence_transformer import SentenceTransformerEmbedder
+        from qa.embed.load import load_embedder
 
-        return SentenceTransformerEmbedder(self.settings)
+        return load_embedder(self.settings)
 
     @cached_property
     def chunker(self) -> Chunker:
@@ -125,6 +125,8 @@ class QAService:
         self.close_worker()
         if "collections" in self.__dict__:
             self.collections.close()
+        if "embedder" in self.__dict__:
+            self.embedder.close()
 
     # -- ingest ---------------------------------------------------------------------------------------
     @cached_property

@@ -17,5 +17,9 @@ class Embedder(Protocol):
         ...
 
     def embed_query(self, text: str) -> np.ndarray:
-        """float32 array of shape (dim,), L2-normalized."""
+        """float32 array of shape (dim,), L2-normalized. Safe to call from several threads at once."""
+        ...
+
+    def close(self) -> None:
+        """Stop any thread the embedder started."""
         ...

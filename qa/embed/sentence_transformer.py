@@ -1,8 +1,5 @@
-"""The sentence-transformers embedder (CPU, offline).
-
-Asymmetric models like e5 were trained with "query: " / "passage: " prefixes and lose accuracy without
-them, so the model's own named prompts are used whenever it defines them.
-"""
+"""The sentence-transformers embedder in fp32 PyTorch (`QA_EMBED_BACKEND=torch`): the reference the faster
+backends are measured against, and the backend for models the int8 export does not cover."""
 
 from __future__ import annotations
 
@@ -13,28 +10,13 @@ import numpy as np
 
 from qa.config import Settings
 from qa.embed.offline_e5 import resolve_model
-from qa.errors import InvalidInput, ModelUnavailable
+from qa.embed.prompted import PromptedEmbedder, with_titles
+from qa.errors import ModelUnavailable
 
-_QUERY_PROMPTS = ("query",)
-_PASSAGE_PROMPTS = ("passage", "document")
-
-
-def with_titles(texts: Sequence[str], titles: Sequence[str]) -> list[str]:
-    """Put each passage's title in front of it, unless the passage already starts with it.
-
-    Measured on the seeds: a chunk that never names its subject (a town, a product) was missed by dense
-    search for a question that does; with the document title in front it ranked first.
-    """
-    if len(titles) != len(texts):
-        raise InvalidInput(f"got {len(titles)} titles for {len(texts)} passages")
-    out: list[str] = []
-    for text, raw_title in zip(texts, titles, strict=True):
-        title = (raw_title or "").strip()
-        out.append(f"{title}\n{text}" if title and not text.startswith(title) else text)
-    return out
+__all__ = ["SentenceTransformerEmbedder", "with_titles"]
 
 
-class SentenceTransformerEmbedder:
+class SentenceTransformerEmbedder(PromptedEmbedder):
     """`Embedder` over a local sentence-transformers model; the default is multilingual-e5-small."""
 
     def __init__(self, settings: Settings) -> None:
@@ -42,7 +24,6 @@ class SentenceTransformerEmbedder:
 
         self.model_name = settings.embedding_model
         self._batch_size = settings.embed_batch_size
-        self._embed_title = settings.embed_title
         location = resolve_model(settings.embedding_model, settings.cache_dir)
         try:
             self._model = SentenceTransformer(
@@ -60,45 +41,21 @@ class SentenceTransformerEmbedder:
         if not dim:
             raise ModelUnavailable(f"embedding model {settings.embedding_model!r} does not report its dimension")
         self.dim: int = int(dim)
-        prompts = self._model.prompts or {}
-        self._query_prompt = next((p for p in _QUERY_PROMPTS if prompts.get(p)), None)
-        self._passage_prompt = next((p for p in _PASSAGE_PROMPTS if prompts.get(p)), None)
+        super().__init__(
+            {name: prompt for name, prompt in (self._model.prompts or {}).items() if prompt},
+            embed_title=settings.embed_title,
+            batch_window_s=settings.query_batch_window_s,
+        )
 
-    @property
-    def prompts(self) -> dict[str, str]:
-        """The prefixes actually applied, e.g. {"query": "query: ", "passage": "passage: "}."""
-        prompts = self._model.prompts or {}
-        out: dict[str, str] = {}
-        for role, name in (("query", self._query_prompt), ("passage", self._passage_prompt)):
-            value = prompts.get(name) if name else None
-            if value:
-                out[role] = value
-        return out
-
-    def passage_inputs(self, texts: Sequence[str], titles: Sequence[str] | None = None) -> list[str]:
-        """The strings embedded for passages (before the model's passage prompt)."""
-        if titles is None or not self._embed_title:
-            return list(texts)
-        return with_titles(texts, titles)
-
-    def _encode(self, inputs: list[str], prompt_name: str | None) -> np.ndarray:
+    def encode(self, inputs: Sequence[str]) -> np.ndarray:
         import torch
 
         with torch.inference_mode():
             vectors = self._model.encode(
-                inputs,
-                prompt_name=prompt_name,
+                list(inputs),
                 batch_size=self._batch_size,
                 show_progress_bar=False,
                 convert_to_numpy=True,
                 normalize_embeddings=True,
             )
         return np.ascontiguousarray(vectors, dtype=np.float32)
-
-    def embed_passages(self, texts: Sequence[str], titles: Sequence[str] | None = None) -> np.ndarray:
-        if len(texts) == 0:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return self._encode(self.passage_inputs(texts, titles), self._passage_prompt)
-
-    def embed_query(self, text: str) -> np.ndarray:
-        return self._encode([text], self._query_prompt)[0]
