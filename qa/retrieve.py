@@ -1,4 +1,4 @@
-"""Hybrid retrieval: dense (FAISS) and BM25 (FTS5 over jieba terms) candidates, fused into one ranking.
+"""Hybrid retrieval: dense (FAISS) and BM25 (over the segmenter's terms) candidates, fused into one ranking.
 
 Fusion variants are selectable (`QA_FUSION`) so evaluation can compare them side by side:
 - "rrf": weighted reciprocal rank fusion, robust to the two retrievers' incomparable score scales;

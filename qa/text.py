@@ -7,6 +7,9 @@ character counts the same everywhere.
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections.abc import Callable
+from functools import lru_cache
 
 # CJK unified ideographs: extension A, the basic block, the compatibility ideographs, and the supplementary
 # planes' extensions B–F (rare characters of personal and place names, such as 𠮷 in 𠮷野家).
@@ -28,6 +31,35 @@ _LETTERS_PER_CJK_CHAR = 5
 def is_wide(ch: str) -> bool:
     """Whether `ch` (one character) is text that joins its neighbours without a space."""
     return bool(_WIDE_CHAR.match(ch))
+
+
+@lru_cache(maxsize=1)
+def _to_simplified() -> Callable[[str], str]:
+    import opencc
+
+    return opencc.OpenCC("t2s").convert
+
+
+@lru_cache(maxsize=8192)
+def _fold_char(ch: str) -> str:
+    folded = unicodedata.normalize("NFKC", ch).lower()
+    return folded if len(folded) == 1 else ch.lower() if len(ch.lower()) == 1 else ch
+
+
+def fold(text: str) -> str:
+    """The form every matching step compares, with exactly one character per character of `text`.
+
+    Full-width digits and letters become ASCII, Latin letters lower case, traditional Chinese characters
+    simplified. Traditional and simplified Chinese are one language in two scripts; folding both to one lets
+    a question in either script match text in either with one vocabulary. Length is kept, so an offset into
+    the folded text is an offset into the original: characters whose normal form is longer (①, ㎡) stay."""
+    folded = "".join(_fold_char(ch) for ch in text)
+    if not CJK_CHAR.search(folded):
+        return folded
+    simplified = _to_simplified()(folded)
+    if len(simplified) != len(folded):  # a phrase rule changed the length: convert character by character
+        simplified = "".join(_to_simplified()(ch) for ch in folded)
+    return simplified
 
 
 def is_cjk(text: str) -> bool:

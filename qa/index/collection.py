@@ -1,9 +1,12 @@
-"""One collection: the docstore (truth) plus the FAISS index kept in step with it.
+"""One collection: the docstore (truth) plus the FAISS and BM25 indexes kept in step with it.
 
-Writes commit to SQLite first, in one transaction per call, then update the in-memory FAISS index. The
-FAISS file on disk is a snapshot stamped with the docstore version it reflects; any process (the server,
-a CLI ingest, a restart after `kill -9`) brings its in-memory index up to the docstore's version by replaying
-the operation log, so no crash can leave the indexes disagreeing and no write needs a full rebuild.
+Writes commit to SQLite first, in one transaction per call, then update the in-memory indexes. Each index's
+file on disk is a snapshot stamped with the docstore version it reflects; any process (the server, a CLI
+ingest, a restart after `kill -9`) brings its in-memory indexes up to the docstore's version by replaying the
+operation log, so no crash can leave the indexes disagreeing and no write needs a full rebuild.
+
+The BM25 terms are stamped with the tokenizer that made them (`qa.segment.TOKENIZER_VERSION`): a collection
+made by another tokenizer is re-tokenized from its stored chunk text when opened, in one transaction.
 """
 
 from __future__ import annotations
@@ -12,21 +15,26 @@ import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 from filelock import FileLock
 
 from qa.errors import IndexCorrupted, InvalidInput
 from qa.index.docstore import DocStore, StoredChunk
-from qa.index.keyword import match_expression
+from qa.index.keyword import KeywordIndex, index_text
 from qa.index.store import DocumentChange, DocumentInfo, StoredDocument
 from qa.index.vectors import IndexPolicy, VectorIndex
+from qa.segment import TOKENIZER_VERSION
 from qa.types import Document
 
 log = logging.getLogger(__name__)
 
+_Index = TypeVar("_Index", VectorIndex, KeywordIndex)
+
 DOCSTORE_FILE = "docstore.sqlite3"
 VECTORS_FILE = "vectors.faiss"
+KEYWORD_FILE = "keyword.npz"
 LOCK_FILE = "write.lock"
 
 __all__ = ["Collection", "DocumentChange", "DocumentInfo"]
@@ -56,7 +64,9 @@ class Collection:
         self._mutex = threading.RLock()
         self.store = DocStore(path / DOCSTORE_FILE)
         self.dim = self._check_model(model_name, dim)
+        self._retokenize_if_needed()
         self._vectors = self._load_vectors()
+        self._keyword = self._load_keyword()
         self.sync()
 
     def close(self) -> None:
@@ -97,23 +107,58 @@ class Collection:
         ids, matrix = self.store.embeddings(None, self.dim)
         return VectorIndex.build(self.dim, ids, matrix, version=version, policy=self._policy)
 
-    def sync(self) -> None:
-        """Bring the in-memory FAISS index up to the docstore's version (cheap when nothing changed)."""
-        with self._mutex:
-            if self._vectors.version == self.store.version():
+    def _retokenize_if_needed(self) -> None:
+        if self.store.get_meta("tokenizer") == TOKENIZER_VERSION:
+            return
+        with self._write_lock:
+            if self.store.get_meta("tokenizer") == TOKENIZER_VERSION:
                 return
-            replay = self.store.oplog_since(self._vectors.version)
-            if replay is None:
-                self._vectors = self._load_vectors()
-                replay = self.store.oplog_since(self._vectors.version)
-                if replay is None:  # the snapshot on disk is older than the pruned log: rebuild
-                    self._vectors = self._rebuild_vectors()
-                    return
-            ops, version = replay
-            self._replay(ops)
-            self._vectors.version = version
+            with self.store.transaction() as conn:
+                for batch in self.store.chunk_texts():
+                    DocStore.replace_terms(conn, [(chunk_id, index_text(text)) for chunk_id, text in batch])
+                DocStore.drop_legacy_fts(conn)
+                DocStore.set_meta(conn, "tokenizer", TOKENIZER_VERSION)
+            (self.path / KEYWORD_FILE).unlink(missing_ok=True)
 
-    def _replay(self, ops: Sequence[tuple[str, int]]) -> None:
+    def _load_keyword(self) -> KeywordIndex:
+        file = self.path / KEYWORD_FILE
+        if file.exists():
+            try:
+                keyword = KeywordIndex.load(file)
+                if keyword.tokenizer == TOKENIZER_VERSION:
+                    return keyword
+            except IndexCorrupted as exc:
+                log.warning("keyword index unreadable, rebuilding from the docstore: %s", exc)
+        return self._rebuild_keyword()
+
+    def _rebuild_keyword(self) -> KeywordIndex:
+        keyword = KeywordIndex(version=self.store.version())
+        keyword.add_many(self.store.terms(None))
+        keyword.compact()
+        return keyword
+
+    def sync(self) -> None:
+        """Bring the in-memory indexes up to the docstore's version (cheap when nothing changed)."""
+        with self._mutex:
+            current = self.store.version()
+            if self._vectors.version != current:
+                self._vectors = self._catch_up(self._vectors, self._load_vectors, self._rebuild_vectors)
+            if self._keyword.version != current:
+                self._keyword = self._catch_up(self._keyword, self._load_keyword, self._rebuild_keyword)
+
+    def _catch_up(self, index: _Index, reload: Callable[[], _Index], rebuild: Callable[[], _Index]) -> _Index:
+        replay = self.store.oplog_since(index.version)
+        if replay is None:
+            index = reload()
+            replay = self.store.oplog_since(index.version)
+            if replay is None:  # the snapshot on disk is older than the pruned log: rebuild
+                return rebuild()
+        ops, version = replay
+        self._replay(index, ops)
+        index.version = version
+        return index
+
+    def _replay(self, index: VectorIndex | KeywordIndex, ops: Sequence[tuple[str, int]]) -> None:
         i = 0
         while i < len(ops):
             op = ops[i][0]
@@ -121,24 +166,28 @@ class Collection:
             while j < len(ops) and ops[j][0] == op:
                 j += 1
             ids = [chunk_id for _, chunk_id in ops[i:j]]
-            if op == "add":
-                found_ids, matrix = self.store.embeddings(ids, self.dim)
-                self._vectors.remove(found_ids)  # replay must be idempotent
-                self._vectors.add(found_ids, matrix)
+            if op == "del":
+                index.remove(ids)
+            elif isinstance(index, KeywordIndex):
+                index.add_many(self.store.terms(ids))  # chunks already present are skipped: idempotent
             else:
-                self._vectors.remove(ids)
+                found_ids, matrix = self.store.embeddings(ids, self.dim)
+                index.remove(found_ids)  # replay must be idempotent
+                index.add(found_ids, matrix)
             i = j
 
     def checkpoint(self) -> None:
-        """Save the FAISS snapshot and drop the log entries it covers."""
+        """Save the FAISS and keyword snapshots and drop the log entries they cover."""
         with self._write_lock, self._mutex:
             self.sync()
             self._vectors.save(self.path / VECTORS_FILE)
-            self.store.prune_oplog(self._vectors.version)
+            self._keyword.save(self.path / KEYWORD_FILE)
+            self.store.prune_oplog(min(self._vectors.version, self._keyword.version))
 
     def _maybe_checkpoint(self) -> None:
-        # Saving rewrites the whole FAISS file, so small writes only append to the log until it grows.
-        if not (self.path / VECTORS_FILE).exists() or self.store.oplog_size() >= self._checkpoint_every:
+        # Saving rewrites the whole snapshot files, so small writes only append to the log until it grows.
+        missing = not (self.path / VECTORS_FILE).exists() or not (self.path / KEYWORD_FILE).exists()
+        if missing or self.store.oplog_size() >= self._checkpoint_every:
             self.checkpoint()
 
     def writing(self) -> FileLock:
@@ -177,10 +226,9 @@ class Collection:
             return self._vectors.search(query_vector, k)
 
     def keyword_search(self, query_terms: Sequence[str], k: int) -> list[tuple[int, float]]:
-        expression = match_expression(query_terms)
-        if expression is None:
-            return []
-        return self.store.keyword_search(expression, k)
+        with self._mutex:
+            self.sync()
+            return self._keyword.search(query_terms, k)
 
     def chunks(self, chunk_ids: Sequence[int]) -> dict[int, StoredChunk]:
         return self.store.chunks(chunk_ids)

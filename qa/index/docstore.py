@@ -1,5 +1,5 @@
-"""The SQLite docstore of one collection: documents, chunks (with their embeddings), the FTS5 BM25 index
-and the operation log that brings the FAISS snapshot up to date.
+"""The SQLite docstore of one collection: documents, chunks (with their embeddings and BM25 terms) and the
+operation log that brings the FAISS and keyword snapshots up to date.
 
 Everything a write changes is in one transaction, so SQLite alone decides what the collection holds.
 WAL mode lets readers keep a consistent snapshot while a writer commits.
@@ -41,7 +41,7 @@ CREATE TABLE IF NOT EXISTS chunks (
     embedding BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
-CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(terms, tokenize = 'unicode61 remove_diacritics 0');
+CREATE TABLE IF NOT EXISTS chunk_terms (chunk_id INTEGER PRIMARY KEY, terms TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS oplog (
     version INTEGER NOT NULL,
     op TEXT NOT NULL CHECK (op IN ('add', 'del')),
@@ -75,7 +75,7 @@ class DocumentRow:
 
 @dataclass(frozen=True, slots=True)
 class NewChunks:
-    """A document's chunks with their FTS terms and embeddings, ready to be written."""
+    """A document's chunks with their BM25 terms (space-joined) and embeddings, ready to be written."""
 
     chunks: Sequence[Chunk]
     terms: Sequence[str]
@@ -140,10 +140,10 @@ class DocStore:
     # -- writes (inside a transaction) ---------------------------------------------------------------
     @staticmethod
     def delete_document(conn: sqlite3.Connection, doc_id: str, version: int) -> list[int]:
-        """Remove a document, its chunks and their FTS rows; log the removed chunk ids. Returns them."""
+        """Remove a document, its chunks and their terms; log the removed chunk ids. Returns them."""
         ids = [int(r[0]) for r in conn.execute("SELECT chunk_id FROM chunks WHERE doc_id = ?", (doc_id,))]
         if ids:
-            conn.executemany("DELETE FROM chunks_fts WHERE rowid = ?", [(i,) for i in ids])
+            conn.executemany("DELETE FROM chunk_terms WHERE chunk_id = ?", [(i,) for i in ids])
             conn.executemany(
                 "INSERT INTO oplog(version, op, chunk_id) VALUES (?, 'del', ?)", [(version, i) for i in ids]
             )
@@ -181,7 +181,7 @@ class DocStore:
             )
             chunk_id = int(cur.lastrowid or 0)
             ids.append(chunk_id)
-            conn.execute("INSERT INTO chunks_fts(rowid, terms) VALUES (?, ?)", (chunk_id, terms))
+            conn.execute("INSERT INTO chunk_terms(chunk_id, terms) VALUES (?, ?)", (chunk_id, terms))
         conn.executemany("INSERT INTO oplog(version, op, chunk_id) VALUES (?, 'add', ?)", [(version, i) for i in ids])
         return ids
 
@@ -292,11 +292,49 @@ class DocStore:
         with self._lock:
             return int(self._conn.execute("SELECT count(*) FROM oplog").fetchone()[0])
 
-    def keyword_search(self, expression: str, k: int) -> list[tuple[int, float]]:
-        """BM25 over the FTS5 terms; FTS5's bm25() is lower-is-better, so the score is negated."""
+    def terms(self, chunk_ids: Sequence[int] | None) -> list[tuple[int, str]]:
+        """(chunk id, space-joined BM25 terms) of the given chunks (all when None), by chunk id."""
         with self._lock:
-            rows = self._conn.execute(
-                "SELECT rowid, bm25(chunks_fts) AS s FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY s LIMIT ?",
-                (expression, k),
-            ).fetchall()
-        return [(int(r[0]), -float(r[1])) for r in rows]
+            if chunk_ids is None:
+                return [
+                    (int(r[0]), str(r[1]))
+                    for r in self._conn.execute("SELECT chunk_id, terms FROM chunk_terms ORDER BY chunk_id")
+                ]
+            rows: list[tuple[int, str]] = []
+            ids = list(chunk_ids)
+            for i in range(0, len(ids), 500):
+                batch = ids[i : i + 500]
+                marks = ",".join("?" * len(batch))
+                rows += [
+                    (int(r[0]), str(r[1]))
+                    for r in self._conn.execute(
+                        f"SELECT chunk_id, terms FROM chunk_terms WHERE chunk_id IN ({marks})", batch
+                    )
+                ]
+        return sorted(rows)
+
+    def chunk_texts(self) -> Iterator[list[tuple[int, str]]]:
+        """Every chunk's (id, text), in batches: what re-tokenizing a collection reads."""
+        last = -1
+        while True:
+            with self._lock:
+                rows = self._conn.execute(
+                    "SELECT chunk_id, text FROM chunks WHERE chunk_id > ? ORDER BY chunk_id LIMIT 2000", (last,)
+                ).fetchall()
+            if not rows:
+                return
+            last = int(rows[-1][0])
+            yield [(int(r[0]), str(r[1])) for r in rows]
+
+    @staticmethod
+    def replace_terms(conn: sqlite3.Connection, rows: Sequence[tuple[int, str]]) -> None:
+        conn.executemany(
+            "INSERT INTO chunk_terms(chunk_id, terms) VALUES (?, ?) "
+            "ON CONFLICT(chunk_id) DO UPDATE SET terms = excluded.terms",
+            rows,
+        )
+
+    @staticmethod
+    def drop_legacy_fts(conn: sqlite3.Connection) -> None:
+        """Collections made before the in-memory BM25 index kept their terms in an FTS5 table."""
+        conn.execute("DROP TABLE IF EXISTS chunks_fts")

@@ -5,7 +5,8 @@ several processes) or `http(s)://host:19530` for a Milvus server or cluster. Onl
 
 Each qa collection is two Milvus collections:
 - `qa_<name>_chunks`: one row per chunk: the vector, the text with its offsets, doc id, title, and a normalized
-  copy of the text that Milvus's own BM25 function analyzes with its jieba tokenizer (a sparse vector field).
+  folded copy of the text (`qa.text.fold`) that Milvus's own BM25 function analyzes with its jieba tokenizer (a
+  sparse vector field).
 - `qa_<name>_docs`: per document one head row (metadata and the generation it points to) and its stored text
   in rows of at most one VARCHAR (65,535 bytes) each.
 
@@ -21,7 +22,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -36,6 +36,7 @@ from qa.config import Settings
 from qa.errors import InvalidInput, StoreUnavailable
 from qa.index.docstore import StoredChunk
 from qa.index.store import DocumentChange, DocumentInfo, StoredDocument
+from qa.text import fold
 from qa.types import Chunk, Document
 
 log = logging.getLogger(__name__)
@@ -120,9 +121,12 @@ def split_text(text: str, limit: int = MAX_VARCHAR_BYTES) -> list[str]:
 
 
 def keyword_text(text: str) -> str:
-    """What the BM25 analyzer reads: the same Unicode normalization as the embedded store's terms (full-width
-    digits and letters as ASCII); the chunk's own text stays untouched for citations."""
-    return unicodedata.normalize("NFKC", text).lower()
+    """What the BM25 analyzer reads: the text folded as the embedded store's terms are (`qa.text.fold`: full-width
+    digits and letters as ASCII, lower case, traditional script simplified), so both scripts share one vocabulary
+    here too; the chunk's own text stays untouched for citations. Milvus's analyzer runs on the server, where
+    nothing of ours can fold, hence the folded copy. Rows written before folding keep their unfolded copy until
+    their document is written again (re-ingest, or `qa migrate` there and back)."""
+    return fold(text)
 
 
 def query_text(query_terms: Sequence[str]) -> str:

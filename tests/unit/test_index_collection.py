@@ -1,4 +1,4 @@
-"""The collection store on small real data: SQLite + FTS5 + FAISS, incremental writes, cross-instance sync."""
+"""The collection store on small real data: SQLite + FAISS + the BM25 index, incremental writes, cross-instance sync."""
 
 from __future__ import annotations
 
