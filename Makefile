@@ -66,6 +66,8 @@ bench: setup
 	$(BIN)/python bench/ingest_throughput.py
 	$(BIN)/python bench/search_latency.py
 	$(BIN)/python bench/ask_latency.py
+	$(BIN)/python bench/ask_profile.py --variant fp32:QA_EMBED_BACKEND=torch --variant int8:QA_EMBED_BACKEND=onnx-int8
+	$(BIN)/python bench/retrieval_quality.py
 	$(BIN)/python bench/memory_per_chunk.py
 	$(BIN)/python bench/faiss_index_types.py
 	$(BIN)/python bench/store_compare.py

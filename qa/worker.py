@@ -274,12 +274,12 @@ def _parse(source: Source, limits: FileLimits) -> Parsed:
 def _embedder() -> Any:
     state = _worker_state()
     if state.embedder is None:
-        from qa.embed.sentence_transformer import SentenceTransformerEmbedder
+        from qa.embed.load import load_embedder
         from qa.runtime import limit_torch_threads
 
         limit_torch_threads()
 
-        state.embedder = SentenceTransformerEmbedder(state.settings)
+        state.embedder = load_embedder(state.settings)
     return state.embedder
 
 
