@@ -74,6 +74,7 @@ class QAService:
     # -- components, built once on first use --------------------------------------------------------
     @cached_property
     def embedder(self) -> Embedder:
+        """The question embedder (`QA_EMBED_BACKEND`); passages are embedded in the ingest worker."""
         from qa.embed.load import load_embedder
 
         return load_embedder(self.settings)

@@ -279,7 +279,7 @@ def _embedder() -> Any:
 
         limit_torch_threads()
 
-        state.embedder = load_embedder(state.settings)
+        state.embedder = load_embedder(state.settings, role="passage")
     return state.embedder
 
 

@@ -1,4 +1,5 @@
-"""Pick the embedding backend the settings name (`QA_EMBED_BACKEND`)."""
+"""Pick the embedding backend the settings name: `QA_EMBED_BACKEND` for questions, `QA_PASSAGE_EMBED_BACKEND` for
+passages (both the same model, so their vectors compare)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ from qa.config import Settings
 from qa.embed.base import Embedder
 
 
-def load_embedder(settings: Settings) -> Embedder:
-    if settings.embed_backend == "torch":
+def load_embedder(settings: Settings, *, role: str = "query") -> Embedder:
+    """The embedder for `role` "query" (what the service searches with) or "passage" (what ingest stores)."""
+    backend = settings.embed_backend if role == "query" else settings.passage_embed_backend
+    if backend == "torch":
         from qa.embed.sentence_transformer import SentenceTransformerEmbedder
 
         return SentenceTransformerEmbedder(settings)

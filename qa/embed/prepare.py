@@ -17,7 +17,7 @@ def main() -> int:
     started = time.perf_counter()
     model = resolve_model(settings.embedding_model, settings.cache_dir)
     ready = [str(model)]
-    if settings.embed_backend == "onnx-int8":
+    if "onnx-int8" in (settings.embed_backend, settings.passage_embed_backend):
         from qa.embed.onnx_int8 import onnx_int8_folder
 
         ready.append(str(onnx_int8_folder(settings.embedding_model, settings.cache_dir)))

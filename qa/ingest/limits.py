@@ -66,8 +66,7 @@ def check_chunks(count: int, name: str, limits: FileLimits) -> None:
 
 def _too_big_unpacked(name: str, what: str, limits: FileLimits) -> FileTooLarge:
     return FileTooLarge(
-        f"{name}: {what} more than {limits.max_decompressed_bytes:,} bytes once unpacked "
-        "(QA_MAX_DECOMPRESSED_BYTES)"
+        f"{name}: {what} more than {limits.max_decompressed_bytes:,} bytes once unpacked (QA_MAX_DECOMPRESSED_BYTES)"
     )
 
 
