@@ -155,6 +155,8 @@ class QAService:
         control = IngestControl()
         report = IngestReport()
         parsed: list[Parsed] = []
+        if named:
+            self.worker.start()  # before the first file, so its progress is not charged the start-up
         for path in progress(list(named)) if progress else list(named):
             try:
                 data = path.read_bytes()

@@ -142,6 +142,11 @@ class IngestWorker:
                 )
             return self._pool
 
+    def start(self) -> None:
+        """Start the worker processes now and wait until they are ready (a spawn costs a second or two)."""
+        future: Future[bool] = self._get_pool().schedule(_ready)
+        future.result()
+
     def parse(self, source: Source, control: IngestControl) -> Parsed:
         """Read, clean and chunk one input within the time budget; FileTooLarge/UnreadableFile otherwise."""
         control.check()
@@ -239,6 +244,10 @@ def _worker_state() -> _WorkerState:
     if _state is None:
         raise RuntimeError("not in an ingest worker process")
     return _state
+
+
+def _ready() -> bool:
+    return _state is not None
 
 
 def _parse(source: Source, limits: FileLimits) -> Parsed:

@@ -8,7 +8,10 @@ from pathlib import Path
 
 from tests.support import SEEDS, run_qa
 
-_BAR = re.compile(r"(load|embed):\s+\d+%\|[^|]*\|\s*(\d+)/(\d+) \[[^<\]]*<[^,\]]*,\s*[^\]]*(file|chunk)/s\]")
+# the rate reads "3.2file/s", or "1.30s/file" when slower than one a second
+_BAR = re.compile(
+    r"(load|embed):\s+\d+%\|[^|]*\|\s*(\d+)/(\d+) \[[^<\]]*<[^,\]]*,\s*[^\]]*?(?:s/)?(file|chunk)(?:/s)?\]"
+)
 
 
 def _bars(stderr: str) -> dict[str, list[tuple[int, int]]]:
