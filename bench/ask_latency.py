@@ -146,6 +146,13 @@ def main() -> None:
     parser.add_argument(
         "--server-env", action="append", default=[], metavar="KEY=VALUE", help="extra environment for qa serve"
     )
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME:KEY=VALUE,...",
+        help="server settings to compare on the same collections in the same run (repeatable; on top of --server-env)",
+    )
     parser.add_argument("--no-write", action="store_true", help="print only; do not append to bench/RESULTS.md")
     args = parser.parse_args()
     # the process set-up `qa` does at start (thread pools, offline switches), so figures match the service
@@ -154,6 +161,10 @@ def main() -> None:
     configure_process(embedding=True)
     report = Report("/v1/ask latency (extractive, real socket)")
     extra_env = dict(item.split("=", 1) for item in args.server_env)
+    variants: list[tuple[str, dict[str, str]]] = []
+    for spec in args.variant or ["default:"]:
+        name, _, settings = spec.partition(":")
+        variants.append((name, {**extra_env, **dict(kv.split("=", 1) for kv in settings.split(",") if kv)}))
     questions = [json.loads(line)["question"] for line in QUESTIONS.read_text(encoding="utf-8").splitlines() if line]
     levels = [int(c) for c in args.concurrency.split(",")]
     rows: list[list[object]] = []
@@ -167,40 +178,46 @@ def main() -> None:
                 f"{size}: {chunks:,} chunks (seed ingest {timings['seed_ingest_s']:.1f} s, "
                 f"synthetic build {timings['synthetic_build_s']:.1f} s)"
             )
-            with serve(index_dir, Path(tmp) / f"server-{size}.log", extra_env) as (base, pid):
-                t = Timer()
-                for q in questions[:3]:  # warm-up: model, collection and FAISS load on first use
-                    resp = httpx.post(f"{base}/v1/ask", json={"question": q}, timeout=300)
-                    if resp.status_code != 200:
-                        log_tail = (Path(tmp) / f"server-{size}.log").read_text()[-4000:]
-                        raise RuntimeError(f"warm-up ask failed: {resp.status_code} {resp.text}\n{log_tail}")
-                warm_s = t.s
-                for clients in levels:
-                    r = asyncio.run(load_level(base, questions, clients, args.requests))
-                    rows.append(
-                        [
-                            f"{chunks:,}",
-                            clients,
-                            args.requests,
-                            r["p50"],
-                            r["p95"],
-                            r["p99"],
-                            r["rps"],
-                            r["errors"],
-                            r["found"],
-                            r["retrieve"],
-                            r["answer"],
-                            round(rss_bytes(pid) / 2**20),
-                        ]
-                    )
-                    print(rows[-1], flush=True)
-                builds[-1] += f", first 3 asks (warm-up) {warm_s:.1f} s"
+            for variant, env in variants:
+                with serve(index_dir, Path(tmp) / f"server-{size}-{variant}.log", env) as (base, pid):
+                    t = Timer()
+                    for q in questions[:3]:  # warm-up: model, collection and FAISS load on first use
+                        resp = httpx.post(f"{base}/v1/ask", json={"question": q}, timeout=300)
+                        if resp.status_code != 200:
+                            log_tail = (Path(tmp) / f"server-{size}-{variant}.log").read_text()[-4000:]
+                            raise RuntimeError(f"warm-up ask failed: {resp.status_code} {resp.text}\n{log_tail}")
+                    warm_s = t.s
+                    for clients in levels:
+                        r = asyncio.run(load_level(base, questions, clients, args.requests))
+                        rows.append(
+                            [
+                                variant,
+                                f"{chunks:,}",
+                                clients,
+                                args.requests,
+                                r["p50"],
+                                r["p95"],
+                                r["p99"],
+                                r["rps"],
+                                r["errors"],
+                                r["found"],
+                                r["retrieve"],
+                                r["answer"],
+                                round(rss_bytes(pid) / 2**20),
+                                f"{os.getloadavg()[0]:.2f}",
+                            ]
+                        )
+                        print(rows[-1], flush=True)
+                    builds[-1] += f", first 3 asks (warm-up, {variant}) {warm_s:.1f} s"
+    settings = "; ".join(f"{n}: {', '.join(f'{k}={v}' for k, v in e.items()) or 'defaults'}" for n, e in variants)
     report.add(
-        f"Questions: {len(questions)} from {QUESTIONS.relative_to(REPO)}, cycled. Collections: " + "; ".join(builds)
+        f"Questions: {len(questions)} from {QUESTIONS.relative_to(REPO)}, cycled. Variants: {settings}. "
+        "Collections: " + "; ".join(builds)
     )
     report.add(
         table(
             [
+                "variant",
                 "chunks",
                 "clients",
                 "requests",
@@ -213,6 +230,7 @@ def main() -> None:
                 "server retrieve p50 ms",
                 "server answer p50 ms",
                 "server RSS MiB",
+                "load average (1 min) after",
             ],
             rows,
         )

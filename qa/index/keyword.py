@@ -127,7 +127,6 @@ class KeywordIndex:
         n_docs = self._count
         avg_length = max(self._total_length / n_docs, 1e-9)
         scores: np.ndarray | None = None
-        touched: list[np.ndarray] = []
         for term in dict.fromkeys(query_terms):
             term_id = self._vocab.get(term)
             if term_id is None:
@@ -142,14 +141,13 @@ class KeywordIndex:
             if scores is None:
                 scores = np.zeros(len(self._alive), dtype=np.float32)
             scores[docs] += idf * tf * (_K1 + 1.0) / (tf + norm)
-            touched.append(docs)
         if scores is None:
             return []
-        candidates = np.unique(np.concatenate(touched))
+        # every matching chunk scores above 0 (idf is floored, tf ≥ 1): the k largest, then drop non-matches
+        candidates = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
         values = scores[candidates]
-        if len(candidates) > k:
-            top = np.argpartition(-values, k - 1)[:k]
-            candidates, values = candidates[top], values[top]
+        matched = values > 0
+        candidates, values = candidates[matched], values[matched]
         order = np.lexsort((candidates, -values))  # best first; ties by chunk id, stable across runs
         return [(int(candidates[i]), float(values[i])) for i in order]
 
