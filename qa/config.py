@@ -92,7 +92,7 @@ class Settings(BaseSettings):
 
     # ingest: files are read, chunked and embedded in a separate, lower-priority worker process, never on the
     # threads that answer. Per-file limits (413 beyond them, naming the limit): bytes once unpacked (a DOCX's
-    # parts, a PDF's page content streams as drawn), pages, characters of text, passages, seconds to read.
+    # parts, a PDF's page content streams as drawn), pages, characters of text, passages, CPU seconds to read.
     max_decompressed_bytes: int = Field(default=64 * 2**20, ge=1024)
     max_pages: int = Field(default=2000, ge=1)
     max_chars: int = Field(default=2_000_000, ge=1)

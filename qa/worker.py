@@ -2,9 +2,13 @@
 
 Parsing is pure-Python work that holds the interpreter lock, so in the process that answers it would starve
 answers however many threads there were. Here the heavy half of ingest runs in `QA_INGEST_WORKERS` spawned
-child processes at a lower CPU priority; the calling process only writes their results. A file whose reading
-runs past `QA_MAX_PARSE_SECONDS` has its worker process killed (a thread could not be stopped) and is
-rejected, and a cancelled ingest kills the task it is waiting for the same way: pebble restarts the process.
+child processes at a lower CPU priority; the calling process only writes their results.
+
+A file's reading is stopped, and the file rejected, once it has used `QA_MAX_PARSE_SECONDS` of the worker's
+CPU time (a CPU-time timer interrupts the parser; counting CPU rather than wall-clock time keeps a busy
+machine, on which a low-priority worker waits its turn, from failing ordinary files). Parsers stuck in
+native code get a wall-clock backstop: the worker process is killed (a thread could not be stopped) and pebble
+starts another. A cancelled ingest kills the task it is waiting for the same way.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import CancelledError, Future
@@ -38,6 +43,9 @@ T = TypeVar("T")
 EMBED_STEP_BATCHES = 2
 # Niceness of the worker processes: the scheduler then prefers the process answering questions.
 WORKER_NICENESS = 10
+# A parse stuck where the CPU-time timer cannot interrupt it (native code, waiting) is killed after this many
+# times its CPU budget (plus half a minute) of wall-clock time.
+WALL_CLOCK_BACKSTOP = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,14 +158,12 @@ class IngestWorker:
     def parse(self, source: Source, control: IngestControl) -> Parsed:
         """Read, clean and chunk one input within the time budget; FileTooLarge/UnreadableFile otherwise."""
         control.check()
-        future = self._get_pool().schedule(_parse, args=(source, self.limits), timeout=self.limits.parse_seconds)
+        backstop = WALL_CLOCK_BACKSTOP * self.limits.parse_seconds + 30
+        future = self._get_pool().schedule(_parse, args=(source, self.limits), timeout=backstop)
         try:
             return control.wait(future)
         except TimeoutError:
-            raise ParseTimeout(
-                f"{source.name}: reading it took longer than {self.limits.parse_seconds:g} s "
-                "(QA_MAX_PARSE_SECONDS); the file is too complex to index"
-            ) from None
+            raise _parse_timeout(source.name, self.limits) from None
         except QAError:
             raise
         except Exception as exc:  # the worker process died under it (pebble's ProcessExpired), or the like
@@ -250,7 +256,33 @@ def _ready() -> bool:
     return _state is not None
 
 
+def _parse_timeout(name: str, limits: FileLimits) -> ParseTimeout:
+    return ParseTimeout(
+        f"{name}: reading it took more than {limits.parse_seconds:g} s of CPU time (QA_MAX_PARSE_SECONDS); "
+        "the file is too complex to index"
+    )
+
+
+class _OverBudget(BaseException):
+    """Raised by the CPU-time timer inside a parser; a BaseException, so parsers' `except Exception` pass it."""
+
+
+def _over_budget(signum: int, frame: object) -> None:
+    raise _OverBudget
+
+
 def _parse(source: Source, limits: FileLimits) -> Parsed:
+    signal.signal(signal.SIGPROF, _over_budget)
+    signal.setitimer(signal.ITIMER_PROF, limits.parse_seconds)
+    try:
+        return _parse_within_budget(source, limits)
+    except _OverBudget:
+        raise _parse_timeout(source.name, limits) from None
+    finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
+
+
+def _parse_within_budget(source: Source, limits: FileLimits) -> Parsed:
     from qa.index.keyword import index_text
 
     state = _worker_state()

@@ -80,8 +80,11 @@ class Ingests:
         self._service = service
         self._on_report = on_report
         self._limit = service.settings.max_queued_ingests
-        # one thread per worker process, plus one so a small upload's file is read while a job embeds
-        self._executor = ThreadPoolExecutor(service.settings.ingest_workers + 1, thread_name_prefix="qa-ingest")
+        # Jobs and uploads waiting for their reply queue apart, so a small upload never waits for a long job to
+        # end: its tasks take turns with the job's in the worker processes.
+        workers = service.settings.ingest_workers
+        self._job_threads = ThreadPoolExecutor(workers, thread_name_prefix="qa-ingest-job")
+        self._upload_threads = ThreadPoolExecutor(workers, thread_name_prefix="qa-ingest-upload")
         self._lock = threading.Lock()
         self._active: set[IngestControl] = set()
         self._jobs: OrderedDict[str, Job] = OrderedDict()
@@ -111,7 +114,7 @@ class Ingests:
         control = IngestControl()
         self._admit(control)
         try:
-            future = self._executor.submit(self._ingest, sources, collection, control)
+            future = self._upload_threads.submit(self._ingest, sources, collection, control)
         except RuntimeError:  # shutting down
             with self._lock:
                 self._active.discard(control)
@@ -130,7 +133,13 @@ class Ingests:
         with self._lock:
             self._jobs[job.id] = job
             self._forget_old()
-        self._executor.submit(self._run_job, job, sources)
+        try:
+            self._job_threads.submit(self._run_job, job, sources)
+        except RuntimeError:  # shutting down
+            with self._lock:
+                self._active.discard(control)
+                del self._jobs[job.id]
+            raise IngestBusy("the server is shutting down") from None
         return job
 
     def _run_job(self, job: Job, sources: Sequence[Source]) -> None:
@@ -182,12 +191,18 @@ class Ingests:
             active = list(self._active)
         for control in active:
             control.cancel()
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        pools = (self._job_threads, self._upload_threads)
+        for pool in pools:
+            pool.shutdown(wait=False, cancel_futures=True)
         started = time.monotonic()
         await asyncio.to_thread(self._service.close_worker)
         remaining = max(0.1, timeout - (time.monotonic() - started))
-        done = asyncio.to_thread(self._executor.shutdown, wait=True)
+
+        def join() -> None:
+            for pool in pools:
+                pool.shutdown(wait=True)
+
         try:
-            await asyncio.wait_for(done, remaining)
+            await asyncio.wait_for(asyncio.to_thread(join), remaining)
         except TimeoutError:
             log.warning("ingest threads still running at shutdown")
