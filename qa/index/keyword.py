@@ -4,7 +4,8 @@ The terms come from `qa.segment.index_terms`, the same for indexing and querying
 the docstore (the truth); this index is rebuilt from them, saved as a snapshot stamped with the docstore version
 it reflects and brought up to date from the docstore's operation log, exactly like the FAISS index. It replaced
 SQLite FTS5, whose `bm25()` cost ~60 ms a query at 100k chunks (every posting of every query term is visited
-through SQL); here a query term's postings are one numpy slice, ~1 ms a query at 100k chunks.
+through SQL); here a query term's postings are one numpy slice: 1.6 ms a query at 100k chunks against FTS5's
+121 ms in the same run (bench/RESULTS.md, memory_per_chunk.py, busy machine).
 
 Scoring is FTS5's BM25 (k1 = 1.2, b = 0.75, idf = ln((N − n + 0.5) / (n + 0.5)), floored at 1e-6, summed over
 the distinct query terms), so rankings match what the FTS5 index gave over the same terms.
