@@ -99,6 +99,8 @@ class Settings(BaseSettings):
     max_chunks: int = Field(default=10_000, ge=1)
     max_parse_seconds: float = Field(default=120.0, gt=0)
     ingest_workers: int = Field(default=1, ge=1)
+    # idle this long, the worker processes stop (each holds a copy of the embedding model); 0: never
+    ingest_worker_idle_seconds: float = Field(default=300.0, ge=0)
     # uploads larger than this (all files together) answer 202 with a job instead of waiting for the ingest
     job_threshold_bytes: int = Field(default=1_000_000, ge=0)
     # ingests waiting or running at once (uploads and jobs); beyond it, 503 until one finishes

@@ -19,7 +19,7 @@ import multiprocessing
 import os
 import signal
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import CancelledError, Future
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -133,6 +133,8 @@ class IngestWorker:
         self._pool: Any = None
         self._closed = False
         self._lock = threading.Lock()
+        self._in_flight = 0
+        self._idle_timer: threading.Timer | None = None
 
     def _get_pool(self) -> Any:
         from pebble import ProcessPool
@@ -150,18 +152,49 @@ class IngestWorker:
                 )
             return self._pool
 
+    @contextlib.contextmanager
+    def _using(self) -> Iterator[Any]:
+        """The pool, counted as in use until the block ends. Once nothing has used it for
+        `QA_INGEST_WORKER_IDLE_SECONDS` its processes (and the model each holds) are stopped; the next ingest
+        starts them again."""
+        with self._lock:
+            self._in_flight += 1
+            if self._idle_timer is not None:
+                self._idle_timer.cancel()
+                self._idle_timer = None
+        try:
+            yield self._get_pool()
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+                idle = self.settings.ingest_worker_idle_seconds
+                if self._in_flight == 0 and not self._closed and idle > 0:
+                    self._idle_timer = threading.Timer(idle, self._stop_if_idle)
+                    self._idle_timer.daemon = True
+                    self._idle_timer.start()
+
+    def _stop_if_idle(self) -> None:
+        with self._lock:
+            if self._in_flight or self._pool is None:
+                return
+            pool, self._pool, self._idle_timer = self._pool, None, None
+        log.info("stopping idle ingest workers")
+        pool.stop()
+        pool.join(timeout=5)
+
     def start(self) -> None:
         """Start the worker processes now and wait until they are ready (a spawn costs a second or two)."""
-        future: Future[bool] = self._get_pool().schedule(_ready)
-        future.result()
+        with self._using() as pool:
+            future: Future[bool] = pool.schedule(_ready)
+            future.result()
 
     def parse(self, source: Source, control: IngestControl) -> Parsed:
         """Read, clean and chunk one input within the time budget; FileTooLarge/UnreadableFile otherwise."""
         control.check()
         backstop = WALL_CLOCK_BACKSTOP * self.limits.parse_seconds + 30
-        future = self._get_pool().schedule(_parse, args=(source, self.limits), timeout=backstop)
         try:
-            return control.wait(future)
+            with self._using() as pool:
+                return control.wait(pool.schedule(_parse, args=(source, self.limits), timeout=backstop))
         except TimeoutError:
             raise _parse_timeout(source.name, self.limits) from None
         except QAError:
@@ -179,33 +212,36 @@ class IngestWorker:
     ) -> np.ndarray:
         """Passage vectors, computed in the worker a step at a time. Progress is counted per passage, on the
         control and to `embedded` (passages embedded, passages to embed)."""
-        pool = self._get_pool()
         step = EMBED_STEP_BATCHES * self.settings.embed_batch_size
         blocks: list[np.ndarray] = []
         done = 0
         if embedded is not None:
             embedded(0, len(texts))
-        for start in range(0, len(texts), step):
-            control.check()
-            end = start + step
-            future = pool.schedule(_embed, args=(list(texts[start:end]), list(titles[start:end])))
-            blocks.append(control.wait(future))
-            done += len(blocks[-1])
-            control.advance(len(blocks[-1]))
-            if embedded is not None:
-                embedded(done, len(texts))
+        with self._using() as pool:
+            for start in range(0, len(texts), step):
+                control.check()
+                end = start + step
+                future = pool.schedule(_embed, args=(list(texts[start:end]), list(titles[start:end])))
+                blocks.append(control.wait(future))
+                done += len(blocks[-1])
+                control.advance(len(blocks[-1]))
+                if embedded is not None:
+                    embedded(done, len(texts))
         if not blocks:
             return np.zeros((0, self.dim()), dtype=np.float32)
         return np.concatenate(blocks)
 
     def dim(self) -> int:
-        future: Future[int] = self._get_pool().schedule(_dim)
-        return future.result()
+        with self._using() as pool:
+            future: Future[int] = pool.schedule(_dim)
+            return future.result()
 
     def close(self) -> None:
         """Stop the worker processes (a task running in one is abandoned); no new work is taken after this."""
         with self._lock:
             pool, self._pool, self._closed = self._pool, None, True
+            if self._idle_timer is not None:
+                self._idle_timer.cancel()
         if pool is not None:
             pool.stop()
             pool.join(timeout=5)

@@ -233,6 +233,7 @@ def permissive(seed_index: Path, tmp_path_factory: pytest.TempPathFactory) -> It
         "QA_MAX_CHARS": "100000000",
         "QA_MAX_CHUNKS": "1000000",
         "QA_MAX_PARSE_SECONDS": "3",
+        "QA_INGEST_WORKER_IDLE_SECONDS": "5",
         "QA_RATE_LIMIT_PER_MINUTE": "100000",
     }
     with running_server(index_dir, env) as base:
@@ -288,6 +289,27 @@ def test_cancelled_job_stops_its_work(permissive: str) -> None:
         assert all(d["source"] != "roads.txt" for d in c.get(DOCS).json()["documents"])
         assert _upload(permissive, "after.txt", "取消之后:今年修桥5座。".encode()).status_code == 201
         _error(c.delete("/v1/jobs/no-such-job"), 404)
+
+
+def _workers(pid: int) -> list[int]:
+    """The ingest worker processes under the server `pid`."""
+    out = []
+    for child in _tree(pid)[1:]:
+        with contextlib.suppress(OSError):
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes() and _alive(child):
+                out.append(child)
+    return out
+
+
+def test_idle_workers_stop_and_start_again(permissive: str) -> None:
+    pid = server_pid(permissive)
+    assert _upload(permissive, "idle1.txt", "空闲测试:今年新建泵站6座。".encode()).status_code == 201
+    assert _workers(pid)
+    deadline = time.monotonic() + 30
+    while _workers(pid) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not _workers(pid), "the ingest worker kept running (and its model loaded) while idle"
+    assert _upload(permissive, "idle2.txt", "空闲之后:今年新建水厂1座。".encode()).status_code == 201
 
 
 def test_sigterm_mid_ingest_stops_within_ten_seconds_keeping_what_was_acknowledged(
