@@ -161,7 +161,9 @@ def _cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     service = QAService(settings)
     answer = asyncio.run(service.ask(args.question, settings.collection, args.k))
     if args.json:
-        _print_json(answer.as_dict())
+        from qa.api.responses import AskResponse
+
+        _print_json(AskResponse.of(answer, args.question.strip()).model_dump(mode="json"))  # the /v1/ask body
         return 0
     print(answer.answer)
     if answer.citations:
