@@ -106,6 +106,16 @@ class Settings(BaseSettings):
     # ingests waiting or running at once (uploads and jobs); beyond it, 503 until one finishes
     max_queued_ingests: int = Field(default=16, ge=1)
 
+    # conversations: a follow-up is rewritten into a standalone question before retrieval, by the LLM when one
+    # is configured (and this is true), else by carrying words of the earlier questions (qa/conversation/)
+    condense_with_llm: bool = True
+    # the rewrite delays retrieval: it gets a short deadline of its own, then the no-LLM rewrite takes over
+    condense_timeout_s: float = Field(default=15.0, gt=0)
+    condense_max_tokens: int = Field(default=96, ge=16)
+    # `history` on /v1/ask and earlier messages on /v1/chat/completions: more is a 422 naming the limit
+    max_history_messages: int = Field(default=40, ge=0)
+    max_history_chars: int = Field(default=20_000, ge=0)
+
     # open collections hold file descriptors and their vectors in memory: the least recently used are closed
     # past this many, and any unused for this long
     max_open_collections: int = Field(default=64, ge=1)

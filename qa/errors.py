@@ -22,6 +22,11 @@ class InvalidQuestion(InvalidInput):
     status = 422
 
 
+class InvalidHistory(InvalidInput):
+    code = "invalid_history"
+    status = 422
+
+
 class UnsupportedFile(QAError):
     code = "unsupported_file"
     status = 415

@@ -21,6 +21,8 @@ import numpy as np
 from qa.answer.base import Answerer, AnswerEvent
 from qa.chunk.chunker import Chunker
 from qa.config import Settings
+from qa.conversation import Condenser, Standalone, Turn
+from qa.conversation.llm import Complete
 from qa.embed.base import Embedder
 from qa.errors import DocumentNotFound, IngestCancelled, InvalidQuestion, QAError
 from qa.index import Collections, CollectionStore, DocumentChange, DocumentInfo
@@ -107,6 +109,24 @@ class QAService:
         from qa.answer.llm import LLMAnswerer
 
         return FallbackAnswerer(LLMAnswerer(self.settings), extractive)
+
+    def condenser(self, collection: str) -> Condenser:
+        """What makes a follow-up standalone, for one collection (the no-LLM rewrite probes it with searches)."""
+        from qa.conversation.carry import TermCarry
+
+        depth = self.settings.candidates
+        terms = TermCarry(lambda text: self.search(text, collection, depth))
+        if not (self.settings.llm_enabled and self.settings.condense_with_llm):
+            return terms
+        from qa.conversation.llm import LLMCondenser
+
+        return LLMCondenser(self.settings, terms, self._condense_complete)
+
+    @cached_property
+    def _condense_complete(self) -> Complete:
+        from qa.conversation.llm import llm_complete
+
+        return llm_complete(self.settings)
 
     def warm_up(self) -> None:
         """Load models and open the default collection now, so the first request doesn't pay for it."""
@@ -304,21 +324,36 @@ class QAService:
         coll = self.collections.get(collection)
         return self.retriever.run(coll, query, top_k or self.settings.top_k, fusion=fusion)
 
-    async def ask(self, question: str, collection: str, top_k: int | None = None) -> Answer:
+    async def ask(
+        self, question: str, collection: str, top_k: int | None = None, *, history: Sequence[Turn] = ()
+    ) -> Answer:
         answer: Answer | None = None
-        async for event in self.ask_stream(question, collection, top_k):
+        async for event in self.ask_stream(question, collection, top_k, history=history):
             if isinstance(event, Answer):
                 answer = event
         assert answer is not None, "an answer stream always ends with an Answer"
         return answer
 
-    async def ask_stream(self, question: str, collection: str, top_k: int | None = None) -> AsyncIterator[AnswerEvent]:
+    async def ask_stream(
+        self, question: str, collection: str, top_k: int | None = None, *, history: Sequence[Turn] = ()
+    ) -> AsyncIterator[AnswerEvent]:
+        """Answer `question`; with `history` (earlier turns, oldest first) a follow-up is first rewritten into the
+        standalone question that retrieval and the answerer get, and the final Answer says which it was."""
         started = time.perf_counter()
-        passages = await asyncio.to_thread(self.search, question, collection, top_k)
+        standalone = Standalone(question)
+        if history:
+            require_letter_or_digit(question)
+            standalone = await self.condenser(collection).run(question, history)
+        condensed = time.perf_counter()
+        passages = await asyncio.to_thread(self.search, standalone.question, collection, top_k)
         retrieved = time.perf_counter()
-        async for event in self.answerer.stream(question, passages):
+        async for event in self.answerer.stream(standalone.question, passages):
             if isinstance(event, Answer):
-                event.timings_ms.setdefault("retrieve", (retrieved - started) * 1000)
+                event.question = standalone.question
+                event.warnings.extend(standalone.warnings)
+                if history:
+                    event.timings_ms["condense"] = (condensed - started) * 1000
+                event.timings_ms.setdefault("retrieve", (retrieved - condensed) * 1000)
                 event.timings_ms.setdefault("answer", (time.perf_counter() - retrieved) * 1000)
                 event.timings_ms["total"] = (time.perf_counter() - started) * 1000
             yield event

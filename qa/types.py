@@ -81,6 +81,8 @@ class Answer:
     # e.g. an ungrounded number, or why the LLM was not used
     warnings: list[str] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
+    # the standalone question retrieval used: the asked one, or a follow-up rewritten with its conversation
+    question: str = ""
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -90,4 +92,5 @@ class Answer:
             "mode": self.mode,
             "warnings": list(self.warnings),
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+            "question": self.question,
         }

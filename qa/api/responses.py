@@ -55,7 +55,10 @@ class AskResponse(BaseModel):
     found: bool
     citations: list[CitationOut]
     short_answer: ShortAnswerOut | None = None
-    question: str = Field(description="The standalone question used for retrieval.")
+    question: str = Field(
+        description="The standalone question used for retrieval: the asked one, or a follow-up rewritten with its "
+        "`history` (the asked one when it stands alone)."
+    )
     mode: str = Field(description="`extractive`, `llm`, or `extractive_fallback` when the LLM failed.")
     warnings: list[str]
     timings_ms: dict[str, float]
@@ -63,7 +66,7 @@ class AskResponse(BaseModel):
     @classmethod
     def of(cls, answer: Answer, asked: str) -> AskResponse:
         """The reply body; `question` is the asked one unless the answer says which it used."""
-        return cls.model_validate({"question": asked, **answer.as_dict()})
+        return cls.model_validate({**answer.as_dict(), "question": answer.question or asked})
 
 
 class PassageOut(BaseModel):

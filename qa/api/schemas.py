@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+
+
+class HistoryMessage(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    role: Literal["user", "assistant"]
+    content: StrictStr
 
 
 class AskRequest(BaseModel):
@@ -14,6 +21,11 @@ class AskRequest(BaseModel):
     collection: StrictStr | None = Field(default=None, description="Collection name (default: `default`).")
     top_k: StrictInt | None = Field(default=None, ge=1, le=50, description="Passages to answer from.")
     stream: StrictBool = Field(default=False, description="Reply as text/event-stream.")
+    history: list[HistoryMessage] | None = Field(
+        default=None,
+        description="Earlier turns of the conversation, oldest first (at most QA_MAX_HISTORY_MESSAGES messages and "
+        "QA_MAX_HISTORY_CHARS characters): a follow-up is rewritten into a standalone question before retrieval.",
+    )
 
 
 class SearchRequest(BaseModel):

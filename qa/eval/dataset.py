@@ -1,14 +1,21 @@
-"""Loading and validating evaluation sets (the JSONL format in CONTRACT.md, "Evaluation data format")."""
+"""Loading and validating evaluation sets (the JSONL format in CONTRACT.md, "Evaluation data format").
+
+A multi-turn item carries `history`, the earlier turns as `/v1/ask` takes them, and may carry `standalone`: the
+same question written out so it stands alone, which the evaluation also asks (without history) to measure
+how much of the standalone accuracy the follow-up keeps. An item with history and no `standalone` (or the
+question itself) stands alone already: it must be answered as asked.
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError, model_validator
 
+from qa.conversation import Turn
 from qa.errors import InvalidInput
 
 # Long files with a systematic mistake would otherwise produce a wall of identical messages.
@@ -26,9 +33,19 @@ class EvalItem:
     docs: tuple[str, ...] = ()
     unanswerable: bool = False
     tags: tuple[str, ...] = ()
+    # earlier turns of a conversation (oldest first), and the question written out standalone ("" if not given)
+    history: tuple[Turn, ...] = ()
+    standalone: str = ""
     line: int = 0
     # fields the contract does not name are kept, so datasets can carry notes without breaking loading
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+class _TurnModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    role: Literal["user", "assistant"]
+    content: StrictStr
 
 
 class _ItemModel(BaseModel):
@@ -42,6 +59,8 @@ class _ItemModel(BaseModel):
     docs: list[StrictStr] = Field(default_factory=list)
     unanswerable: StrictBool = False
     tags: list[StrictStr] = Field(default_factory=list)
+    history: list[_TurnModel] = Field(default_factory=list)
+    standalone: StrictStr | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> _ItemModel:
@@ -54,6 +73,12 @@ class _ItemModel(BaseModel):
             raise ValueError("an unanswerable item cannot have expect_all or answers")
         if not self.unanswerable and not (self.expect_all or self.answers or self.docs):
             raise ValueError("nothing to score: give expect_all, answers or docs, or set unanswerable to true")
+        if self.standalone is not None and not self.standalone.strip():
+            raise ValueError("standalone is blank")
+        if self.standalone is not None and not self.history:
+            raise ValueError("standalone is only meaningful with a history")
+        if any(not turn.content.strip() for turn in self.history):
+            raise ValueError("history holds an empty message")
         return self
 
 
@@ -111,6 +136,8 @@ def load_dataset(path: Path) -> list[EvalItem]:
                 docs=tuple(model.docs),
                 unanswerable=model.unanswerable,
                 tags=tuple(model.tags),
+                history=tuple(Turn(t.role, t.content) for t in model.history),
+                standalone=model.standalone or "",
                 line=lineno,
                 extra=dict(model.model_extra or {}),
             )

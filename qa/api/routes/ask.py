@@ -12,8 +12,16 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from qa.answer.base import AnswerDelta
 from qa.api.responses import ERRORS, AskResponse, PassageOut, SearchResponse
-from qa.api.routes.deps import ClientGone, check_question, collection_name, service, until_disconnected
+from qa.api.routes.deps import (
+    ClientGone,
+    check_history,
+    check_question,
+    collection_name,
+    service,
+    until_disconnected,
+)
 from qa.api.schemas import AskRequest, SearchRequest
+from qa.conversation import Turn
 from qa.errors import QAError
 from qa.types import Answer
 
@@ -37,21 +45,24 @@ _STREAM: dict[int | str, dict[str, Any]] = {200: {"content": {"text/event-stream
 async def ask(body: AskRequest, request: Request) -> object:
     svc = service(request)
     question = check_question(request, body.question)
+    history = check_history(request, [(m.role, m.content) for m in body.history or []])
     name = collection_name(request, body.collection)
     svc.collections.get(name)  # 404 before a stream starts
     if body.stream:
-        return EventSourceResponse(_events(request, question, name, body.top_k), ping=15)
+        return EventSourceResponse(_events(request, question, name, body.top_k, history), ping=15)
     try:
-        answer = await until_disconnected(request, svc.ask(question, name, body.top_k))
+        answer = await until_disconnected(request, svc.ask(question, name, body.top_k, history=history))
     except ClientGone:
         return Response(status_code=ClientGone.status)
     request.state.timings_ms = answer.timings_ms
     return AskResponse.of(answer, question)
 
 
-async def _events(request: Request, question: str, name: str, top_k: int | None) -> AsyncIterator[ServerSentEvent]:
+async def _events(
+    request: Request, question: str, name: str, top_k: int | None, history: list[Turn]
+) -> AsyncIterator[ServerSentEvent]:
     try:
-        async for event in service(request).ask_stream(question, name, top_k):
+        async for event in service(request).ask_stream(question, name, top_k, history=history):
             if isinstance(event, AnswerDelta):
                 yield ServerSentEvent(json.dumps({"text": event.text}, ensure_ascii=False), event="delta")
             elif isinstance(event, Answer):

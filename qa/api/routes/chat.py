@@ -1,7 +1,9 @@
 """POST /v1/chat/completions and GET /v1/models in OpenAI's formats, so the official client works.
 
 `model` names the collection. The assistant message carries the answer with its [n] markers, and the
-response has a top-level `citations` list (in a stream: on the last chunk).
+response has a top-level `citations` list (in a stream: on the last chunk). Every message counts: the user and
+assistant messages before the last user message are that question's conversation (system messages are the
+client's instructions to a model, and this service's answers follow its own rules).
 """
 
 from __future__ import annotations
@@ -25,8 +27,16 @@ from qa.api.responses import (
     ModelList,
     ModelOut,
 )
-from qa.api.routes.deps import ClientGone, check_question, collection_name, service, until_disconnected
+from qa.api.routes.deps import (
+    ClientGone,
+    check_history,
+    check_question,
+    collection_name,
+    service,
+    until_disconnected,
+)
 from qa.api.schemas import ChatCompletionRequest
+from qa.conversation import Role, Turn
 from qa.errors import InvalidInput, QAError
 from qa.types import Answer
 
@@ -36,11 +46,21 @@ models_router = APIRouter(tags=["openai"], responses=ERRORS)
 _STREAM: dict[int | str, dict[str, Any]] = {200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}}
 
 
-def _question(body: ChatCompletionRequest) -> str:
-    for message in reversed(body.messages):
-        if message.role == "user":
-            return message.text()
-    raise InvalidInput("messages holds no 'user' message to answer")
+def _conversation(body: ChatCompletionRequest) -> tuple[str, list[tuple[Role, str]]]:
+    """The last user message, and the user and assistant messages before it (oldest first)."""
+    for last in range(len(body.messages) - 1, -1, -1):
+        if body.messages[last].role == "user":
+            break
+    else:
+        raise InvalidInput("messages holds no 'user' message to answer")
+    earlier: list[tuple[Role, str]] = []
+    for message in body.messages[:last]:
+        text = message.text()
+        if message.role == "user" and text.strip():
+            earlier.append(("user", text))
+        elif message.role == "assistant" and text.strip():
+            earlier.append(("assistant", text))
+    return body.messages[last].text(), earlier
 
 
 @chat_router.post(
@@ -51,15 +71,17 @@ def _question(body: ChatCompletionRequest) -> str:
 )
 async def chat_completions(body: ChatCompletionRequest, request: Request) -> object:
     svc = service(request)
-    question = check_question(request, _question(body), "messages[-1].content")
+    asked, earlier = _conversation(body)
+    question = check_question(request, asked, "messages[-1].content")
+    history = check_history(request, earlier, "messages")
     name = collection_name(request, body.model)
     svc.collections.get(name)
     completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     created = int(time.time())
     if body.stream:
-        return EventSourceResponse(_chunks(request, question, name, completion_id, created), ping=15)
+        return EventSourceResponse(_chunks(request, question, history, name, completion_id, created), ping=15)
     try:
-        answer = await until_disconnected(request, svc.ask(question, name))
+        answer = await until_disconnected(request, svc.ask(question, name, history=history))
     except ClientGone:
         return Response(status_code=ClientGone.status)
     request.state.timings_ms = answer.timings_ms
@@ -75,7 +97,7 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> obj
 
 
 async def _chunks(
-    request: Request, question: str, name: str, completion_id: str, created: int
+    request: Request, question: str, history: list[Turn], name: str, completion_id: str, created: int
 ) -> AsyncIterator[ServerSentEvent]:
     def chunk(delta: dict[str, str], finish: str | None = None, **extra: object) -> ServerSentEvent:
         payload: dict[str, object] = {
@@ -91,7 +113,7 @@ async def _chunks(
     yield chunk({"role": "assistant", "content": ""})
     streamed = ""
     try:
-        async for event in service(request).ask_stream(question, name):
+        async for event in service(request).ask_stream(question, name, history=history):
             if isinstance(event, AnswerDelta):
                 streamed += event.text
                 yield chunk({"content": event.text})

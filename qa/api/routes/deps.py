@@ -11,7 +11,8 @@ from fastapi import HTTPException, Request
 
 from qa.api.security import Principal
 from qa.config import Settings
-from qa.errors import InvalidInput, QAError
+from qa.conversation import Role, Turn
+from qa.errors import InvalidHistory, InvalidInput, QAError
 from qa.index import validate_collection_name
 from qa.service import QAService, require_letter_or_digit
 
@@ -44,6 +45,23 @@ def check_question(request: Request, text: str, field: str = "question") -> str:
     if len(text) > limit:
         raise InvalidInput(f"{field} is {len(text)} characters long; the limit is {limit} (QA_MAX_QUESTION_CHARS)")
     return require_letter_or_digit(text.strip(), field)
+
+
+def check_history(request: Request, messages: list[tuple[Role, str]], field: str = "history") -> list[Turn]:
+    """Earlier turns within the configured bounds (a 422 naming the limit otherwise)."""
+    limits = settings(request)
+    if len(messages) > limits.max_history_messages:
+        raise InvalidHistory(
+            f"{field} holds {len(messages)} messages; the limit is {limits.max_history_messages} "
+            "(QA_MAX_HISTORY_MESSAGES): send the most recent turns"
+        )
+    chars = sum(len(content) for _, content in messages)
+    if chars > limits.max_history_chars:
+        raise InvalidHistory(
+            f"{field} holds {chars} characters; the limit is {limits.max_history_chars} (QA_MAX_HISTORY_CHARS): "
+            "send the most recent turns"
+        )
+    return [Turn(role, content) for role, content in messages]
 
 
 class ClientGone(Exception):

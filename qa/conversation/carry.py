@@ -1,0 +1,289 @@
+"""Follow-ups without an LLM: carry the previous question's subject and constraint words into a follow-up.
+
+Each content word (or noun phrase) of the previous, already standalone, question that the follow-up lacks is
+a candidate. A logistic model scores it from two kinds of evidence:
+
+- the words: how rare the candidate is and where it sits in the previous question; whether the follow-up
+  names a rare word, proper noun or number the conversation has not seen (a new topic, or a word that
+  replaces this one), shares words with the previous question, holds a pronoun;
+- retrieval: the follow-up searched alone, against the documents the previous question found. A follow-up
+  that lacks its subject still finds those documents among its best, or nothing much better; a question on a
+  new topic finds its own documents far ahead of them.
+
+Words scoring at or above the model's threshold go in front of the follow-up; when none does, the question
+stands alone and is used as asked.
+
+The model is fitted on dialogues (`python -m qa.conversation.fit`, see evals/followup/README.md), never on the
+held-out evaluation dialogues, and ships as `carry_model.json` next to this module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from qa.conversation import Standalone, Turn, user_questions
+from qa.conversation.terms import ZIPF_TOP, Reading, Term, read
+from qa.text import fold, is_wide
+from qa.types import Passage
+
+MODEL_FILE = Path(__file__).with_name("carry_model.json")
+# Earlier user questions read back when resolving the previous one: a follow-up leans on the last few turns.
+WINDOW = 4
+# The previous question's documents: those of its best few passages.
+PREVIOUS_PASSAGES = 3
+
+# Retrieval for a text: passages best first, each with its dense and BM25 ranks in `signals`.
+Search = Callable[[str], Sequence[Passage]]
+
+WORD_FEATURES = (
+    "t_weight",
+    "t_weight_share",
+    "t_position",
+    "t_proper",
+    "t_number",
+    "t_overlap",
+    "t_like_novel",
+    "t_number_and_q_number",
+    "t_proper_and_q_proper",
+    "t_position_and_q_all_novel",
+)
+QUESTION_FEATURES = (
+    "q_max_weight",
+    "q_novel_weight",
+    "q_shared",
+    "q_terms",
+    "q_pronoun",
+    "q_novel_proper",
+    "q_novel_number",
+    "q_all_novel",
+)
+RETRIEVAL_FEATURES = ("r_top_in_previous", "r_dense_rank", "r_bm25_rank", "r_dense_gap")
+FEATURES = WORD_FEATURES + QUESTION_FEATURES + RETRIEVAL_FEATURES
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """The follow-up searched alone, against the previous question's documents: whether its best passage is in
+    one of them, the log rank of their first passage in its dense and in its BM25 ranking (log of depth + 1
+    when absent), and how much better its best dense match is than theirs."""
+
+    top_in_previous: float = 0.0
+    dense_rank: float = 0.0
+    bm25_rank: float = 0.0
+    dense_gap: float = 0.0
+
+    @classmethod
+    def of(cls, asked: Sequence[Passage], previous: Sequence[Passage]) -> Evidence:
+        if not asked:
+            return cls()
+        theirs = {p.doc_id for p in previous[:PREVIOUS_PASSAGES]}
+        mine = [p for p in asked if p.doc_id in theirs]
+        absent = float(len(asked) + 1)
+
+        def first_rank(signal: str) -> float:
+            ranks = [p.signals[signal] for p in mine if signal in p.signals]
+            return math.log(min(ranks, default=absent))
+
+        dense = [p.signals["dense"] for p in asked if "dense" in p.signals]
+        their_dense = [p.signals["dense"] for p in mine if "dense" in p.signals]
+        gap = max(dense) - max(their_dense, default=min(dense)) if dense else 0.0
+        return cls(float(asked[0].doc_id in theirs), first_rank("dense_rank"), first_rank("bm25_rank"), gap)
+
+    def row(self) -> list[float]:
+        return [self.top_in_previous, self.dense_rank, self.bm25_rank, self.dense_gap]
+
+
+def _chars_jaccard(a: str, b: str) -> float:
+    sa, sb = set(a), set(b)
+    return len(sa & sb) / len(sa | sb) if sa and sb else 0.0
+
+
+def _in_question(term: Term, question: Reading) -> bool:
+    """Whether the question already names `term` (or its rarest piece, for a phrase)."""
+    folded = fold(question.text)
+    key = term.key or term.text
+    return term.text in folded or key in folded or any(key in t.text for t in question.terms)
+
+
+def _kind(term: Term) -> int:
+    return 2 if term.number else 1 if term.proper else 0
+
+
+def _likeness(a: Term, b: Term) -> float:
+    """How much `b` looks like a replacement for `a`: the same kind (number, proper noun, other), similar rarity."""
+    if _kind(a) != _kind(b):
+        return 0.0
+    return max(0.0, 1.0 - abs(a.weight - b.weight) / ZIPF_TOP)
+
+
+def features(
+    question: Reading, previous: Reading, earlier: Sequence[Reading], evidence: Evidence
+) -> list[tuple[Term, list[float]]]:
+    """One feature row (in `FEATURES` order) per candidate word of `previous`; `earlier` holds every earlier
+    question of the conversation (including `previous`), to tell the follow-up's new words from known ones."""
+    seen = {t.key or t.text for r in earlier for t in r.terms} | {t.text for r in earlier for t in r.terms}
+    novel = [t for t in question.terms if not any((t.key or t.text) in s or s in t.text for s in seen)]
+    all_novel = float(bool(question.terms) and len(novel) == len(question.terms))
+    novel_proper = float(any(t.proper for t in novel))
+    novel_number = float(any(t.number for t in novel))
+    q_weight = sum(t.weight for t in question.terms)
+    shared = sum(t.weight for t in question.terms if previous.has(t.key or t.text))
+    q_row = [
+        question.max_weight,
+        max((t.weight for t in novel), default=0.0),
+        shared / q_weight if q_weight else 0.0,
+        float(len(question.terms)),
+        float(question.pronoun),
+        novel_proper,
+        novel_number,
+        all_novel,
+    ]
+    top = previous.max_weight or 1.0
+    length = max(len(previous.text), 1)
+    rows: list[tuple[Term, list[float]]] = []
+    for term in previous.terms:
+        if _in_question(term, question):
+            continue
+        position = term.start / length
+        t_row = [
+            term.weight,
+            term.weight / top,
+            position,
+            float(term.proper),
+            float(term.number),
+            max((_chars_jaccard(term.text, t.text) for t in question.terms), default=0.0),
+            max((_likeness(term, t) for t in novel), default=0.0),
+            float(term.number) * novel_number,
+            float(term.proper) * novel_proper,
+            position * all_novel,
+        ]
+        rows.append((term, t_row + q_row + evidence.row()))
+    return rows
+
+
+@dataclass(frozen=True, slots=True)
+class CarryModel:
+    """A logistic model over `FEATURES`: p = σ(((x − mean) / scale) · coef + intercept); carry when p ≥ threshold."""
+
+    features: tuple[str, ...]
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    coef: tuple[float, ...]
+    intercept: float
+    threshold: float
+
+    def probability(self, row: Sequence[float]) -> float:
+        z = self.intercept + sum(
+            (x - m) / s * c for x, m, s, c in zip(row, self.mean, self.scale, self.coef, strict=True)
+        )
+        return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "features": list(self.features),
+            "mean": [round(v, 6) for v in self.mean],
+            "scale": [round(v, 6) for v in self.scale],
+            "coef": [round(v, 6) for v in self.coef],
+            "intercept": round(self.intercept, 6),
+            "threshold": round(self.threshold, 4),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> CarryModel:
+        names = tuple(str(f) for f in data["features"])  # type: ignore[attr-defined]
+        if names != FEATURES:
+            raise ValueError(f"the carry model was fitted on features {names}, the code computes {FEATURES}")
+
+        def floats(key: str) -> tuple[float, ...]:
+            return tuple(float(v) for v in data[key])  # type: ignore[attr-defined]
+
+        return cls(
+            names,
+            floats("mean"),
+            floats("scale"),
+            floats("coef"),
+            float(data["intercept"]),  # type: ignore[arg-type]
+            float(data["threshold"]),  # type: ignore[arg-type]
+        )
+
+
+@cache
+def packaged_model() -> CarryModel:
+    return CarryModel.from_dict(json.loads(MODEL_FILE.read_text(encoding="utf-8")))
+
+
+def _join(pieces: Sequence[str]) -> str:
+    """Pieces of text in order: Chinese next to Chinese without a space (as it is written), else with one."""
+    out = ""
+    for piece in pieces:
+        if out and not (is_wide(out[-1]) and is_wide(piece[0])):
+            out += " "
+        out += piece
+    return out
+
+
+def _spans(previous: Reading, chosen: Sequence[Term]) -> list[str]:
+    """The chosen words as they are written in the previous question, neighbours joined into one phrase."""
+    out: list[str] = []
+    last_end = -1
+    for term in sorted(chosen, key=lambda t: t.start):
+        text = previous.text[term.start : term.end]
+        if out and not previous.text[last_end : term.start].strip():
+            out[-1] += previous.text[last_end : term.start] + text
+        else:
+            out.append(text)
+        last_end = term.end
+    return out
+
+
+class TermCarry:
+    """The no-LLM condenser over one collection: `search` retrieves from it."""
+
+    method = "terms"
+
+    def __init__(self, search: Search, model: CarryModel | None = None) -> None:
+        self.search = search
+        self.model = model or packaged_model()
+        self._found: dict[str, Sequence[Passage]] = {}
+
+    def _search(self, text: str) -> Sequence[Passage]:
+        if text not in self._found:
+            self._found[text] = self.search(text)
+        return self._found[text]
+
+    def carried(self, question: str, previous: str, earlier: Sequence[str] = ()) -> list[Term]:
+        """The words of `previous` that `question` needs from it (none when it stands alone)."""
+        q, prev = read(question), read(previous)
+        if not [t for t in prev.terms if not _in_question(t, q)]:
+            return []
+        evidence = Evidence.of(self._search(question), self._search(previous))
+        known = [read(e) for e in earlier] or [prev]
+        rows = features(q, prev, known, evidence)
+        return [t for t, row in rows if self.model.probability(row) >= self.model.threshold]
+
+    def rewrite(self, question: str, previous: str, earlier: Sequence[str] = ()) -> str:
+        chosen = self.carried(question, previous, earlier)
+        if not chosen:
+            return question
+        return _join([*_spans(read(previous), chosen), question.strip()])
+
+    def resolve(self, question: str, asked_before: Sequence[str]) -> str:
+        """`question` made standalone after the user's earlier questions (oldest first), each of which is made
+        standalone first, so a third turn can lean on what the second one leaned on."""
+        resolved: list[str] = []
+        for asked in asked_before[-WINDOW:]:
+            resolved.append(self.rewrite(asked, resolved[-1], resolved) if resolved else asked)
+        if not resolved:
+            return question
+        return self.rewrite(question, resolved[-1], resolved)
+
+    async def run(self, question: str, history: Sequence[Turn]) -> Standalone:
+        # tagging, word weights and the probe searches are CPU work: keep them off the event loop
+        standalone = await asyncio.to_thread(self.resolve, question, user_questions(history))
+        return Standalone(standalone, self.method if standalone != question else "asked")

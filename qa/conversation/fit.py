@@ -1,0 +1,342 @@
+"""Fitting the follow-up word carry model (`carry_model.json`); run offline, never while serving.
+
+    python -m qa.conversation.fit --dialogues evals/followup/dev.jsonl \
+        --cmrc ../shared/datasets/cmrc2018-trial --exclude evals/followup/test.jsonl
+
+Training examples come from two places:
+- written dialogues (the development set): each follow-up with the standalone question it stands for, each
+  topic switch with itself;
+- dialogues made from CMRC 2018 questions: several questions of one passage name its subject ("尤金袋鼠…"),
+  so one of them asked after another, with the subject left out or replaced by 它, is a follow-up whose
+  standalone form is the original question; the same question asked unchanged is a standalone question on the
+  same topic; a question about another passage is a topic switch. Passages that the `--exclude` sets cite are
+  left out, so the held-out dialogues measure the model on subjects it never saw.
+
+A candidate word's label is whether the standalone question holds it. The regularisation strength and the
+carry threshold are chosen by cross-validation grouped by dialogue (every example of a dialogue or a passage
+in the same fold); the model is then refitted on everything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from qa.conversation.carry import FEATURES, MODEL_FILE, CarryModel, Evidence, Search, features
+from qa.conversation.terms import read
+from qa.segment import STOP_WORDS, words
+from qa.text import fold
+from qa.types import Passage
+
+# CMRC questions name their passage's subject with a string from its opening words
+_HEAD_CHARS = 40
+_MIN_SUBJECT_CHARS = 2
+_PAIRS_PER_PASSAGE = 3
+_THRESHOLDS = np.round(np.arange(0.1, 0.951, 0.05), 2)
+_C_GRID = (0.03, 0.1, 0.3, 1.0, 3.0)
+_FOLDS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """A question asked after `earlier` (standalone questions, oldest first; the last is the previous one), with
+    the standalone question it stands for (`gold == question` when it stands alone)."""
+
+    group: str
+    question: str
+    gold: str
+    earlier: tuple[str, ...]
+    kind: str  # "followup", "switch" or "same-topic"
+
+
+def dialogue_examples(path: Path) -> list[Example]:
+    """Examples from an evaluation set of dialogues (items with `history`, `standalone` and tags)."""
+    items = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    golds: dict[str, list[str]] = defaultdict(list)  # dialogue → standalone questions so far
+    out: list[Example] = []
+    for item in items:
+        dialogue = item["id"].rsplit("-", 1)[0]
+        gold = item.get("standalone") or item["question"]
+        earlier = tuple(golds[dialogue])
+        if item.get("history"):
+            kind = "switch" if "switch" in item.get("tags", []) else "followup"
+            if kind == "followup" and gold == item["question"]:
+                kind = "same-topic"
+            out.append(Example(dialogue, item["question"], gold, earlier, kind))
+        golds[dialogue].append(gold)
+    return out
+
+
+def _subject(question: str, head: str) -> str:
+    """The longest string of at least two characters that the question shares with the passage's opening."""
+    best = ""
+    for i in range(len(question)):
+        for j in range(i + max(_MIN_SUBJECT_CHARS, len(best) + 1), len(question) + 1):
+            if question[i:j] in head:
+                best = question[i:j]
+            else:
+                break
+    return best
+
+
+def cmrc_examples(folder: Path, exclude_docs: set[str], rng: random.Random) -> list[Example]:
+    """Follow-ups, same-topic questions and topic switches made from CMRC 2018 questions (see module doc)."""
+    asked_of: dict[str, list[str]] = defaultdict(list)
+    for line in (folder / "questions.jsonl").read_text(encoding="utf-8").splitlines():
+        item = json.loads(line)
+        doc = item["docs"][0]
+        if doc not in exclude_docs:
+            asked_of[doc].append(item["question"])
+    named: dict[str, list[tuple[str, str]]] = {}  # doc → (question, subject) for questions naming the subject
+    for doc, asked in asked_of.items():
+        head = (folder / "corpus" / f"{doc}.txt").read_text(encoding="utf-8")[:_HEAD_CHARS]
+        with_subject = [(q, _subject(q, head)) for q in asked]
+        subjects = [s for _, s in with_subject if s]
+        common = max(set(subjects), key=subjects.count) if subjects else ""
+        if common and subjects.count(common) >= 2:
+            named[doc] = [(q, s) for q, s in with_subject if s == common]
+    docs = sorted(named)
+    out: list[Example] = []
+    for doc in docs:
+        candidates = named[doc]
+        pairs = [(a, b) for a in candidates for b in candidates if a is not b]
+        rng.shuffle(pairs)
+        for (first, _), (second, subject) in pairs[:_PAIRS_PER_PASSAGE]:
+            left_out = second.replace(subject, "", 1).lstrip("的").strip()
+            if left_out and read(left_out).terms:
+                out.append(Example(doc, left_out, second, (first,), "followup"))
+            out.append(Example(doc, second.replace(subject, "它", 1), second, (first,), "followup"))
+            out.append(Example(doc, second, second, (first,), "same-topic"))
+            other = rng.choice([d for d in docs if d != doc])
+            switch = rng.choice(named[other])[0]
+            out.append(Example(f"{doc}+{other}", switch, switch, (first,), "switch"))
+    return out
+
+
+def _content(tokens: Sequence[str]) -> bool:
+    """Tokens that are all content words (no stop word, no punctuation) and at least one of them."""
+    return bool(tokens) and all(t.strip() and t not in STOP_WORDS and any(c.isalnum() for c in t) for t in tokens)
+
+
+def ellipsis_examples(folder: Path, exclude_docs: set[str], rng: random.Random, per_question: int = 2) -> list[Example]:
+    """Pairs of CMRC questions that differ in one run of content words ("1992年4月，罗保铭担任什么职务？" and
+    "2017年4月，…", or "猴面包树的别名是什么？" and "软枝黄蝉的别名是什么？"): the second, asked as just its
+    different words ("那2017年呢？", "软枝黄蝉呢？"), is a follow-up that keeps the first one's frame."""
+    questions: list[tuple[str, str]] = []
+    for line in (folder / "questions.jsonl").read_text(encoding="utf-8").splitlines():
+        item = json.loads(line)
+        if item["docs"][0] not in exclude_docs:
+            questions.append((item["docs"][0], item["question"]))
+    tokens = [words(q) for _, q in questions]
+    out: list[Example] = []
+    for i, (doc, first) in enumerate(questions):
+        found: list[Example] = []
+        for j, (other_doc, second) in enumerate(questions):
+            a, b = tokens[i], tokens[j]
+            if i == j or a == b:
+                continue
+            head = 0
+            while head < min(len(a), len(b)) and a[head] == b[head]:
+                head += 1
+            tail = 0
+            while tail < min(len(a), len(b)) - head and a[-1 - tail] == b[-1 - tail]:
+                tail += 1
+            old, new = a[head : len(a) - tail], b[head : len(b) - tail]
+            frame = a[:head] + a[len(a) - tail :]
+            if not (_content(old) and _content(new)) or not any(_content([t]) for t in frame):
+                continue
+            said = "".join(new)
+            asked = f"那{said}呢？" if rng.random() < 0.5 else f"{said}呢？"
+            found.append(Example(f"{doc}+{other_doc}", asked, second, (first,), "followup"))
+        rng.shuffle(found)
+        out += found[:per_question]
+    return out
+
+
+@dataclass(slots=True)
+class Rows:
+    x: np.ndarray
+    y: np.ndarray
+    group: np.ndarray
+    example: np.ndarray  # index into the examples
+
+
+def build_rows(examples: Sequence[Example], search: Search) -> Rows:
+    """Candidate-word rows of every example; `search` retrieves from the collection the dialogues are about."""
+    found: dict[str, Sequence[Passage]] = {}
+
+    def cached(text: str) -> Sequence[Passage]:
+        if text not in found:
+            found[text] = search(text)
+        return found[text]
+
+    xs: list[list[float]] = []
+    ys: list[int] = []
+    groups: list[str] = []
+    owners: list[int] = []
+    for n, ex in enumerate(examples):
+        question, previous = read(ex.question), read(ex.earlier[-1])
+        gold = fold(ex.gold)
+        evidence = Evidence.of(cached(ex.question), cached(ex.earlier[-1]))
+        for term, row in features(question, previous, [read(e) for e in ex.earlier], evidence):
+            xs.append(row)
+            ys.append(int((term.key or term.text) in gold))
+            groups.append(ex.group)
+            owners.append(n)
+    return Rows(
+        np.asarray(xs, dtype=np.float64).reshape(-1, len(FEATURES)),
+        np.asarray(ys),
+        np.asarray(groups),
+        np.asarray(owners),
+    )
+
+
+def _fit(x: np.ndarray, y: np.ndarray, c: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    from sklearn.linear_model import LogisticRegression
+
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    model = LogisticRegression(C=c, max_iter=2000, class_weight="balanced")
+    model.fit((x - mean) / scale, y)
+    return mean, scale, model.coef_[0], float(model.intercept_[0])
+
+
+def _probabilities(x: np.ndarray, mean: np.ndarray, scale: np.ndarray, coef: np.ndarray, b: float) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-(((x - mean) / scale) @ coef + b)))
+
+
+@dataclass(frozen=True, slots=True)
+class Scores:
+    """Term level: precision, recall, F1 of carried words. Question level: share of follow-ups given every word
+    their standalone form needs, share of topic switches and same-topic questions left exactly as asked."""
+
+    precision: float
+    recall: float
+    f1: float
+    followups_complete: float
+    switches_untouched: float
+    same_topic_untouched: float
+
+    def line(self) -> str:
+        return (
+            f"words P {self.precision:.3f} R {self.recall:.3f} F1 {self.f1:.3f}; follow-ups complete "
+            f"{self.followups_complete:.3f}, switches untouched {self.switches_untouched:.3f}, same-topic untouched "
+            f"{self.same_topic_untouched:.3f}"
+        )
+
+
+def score(examples: Sequence[Example], rows: Rows, carried: np.ndarray) -> Scores:
+    tp = int(np.sum(carried & (rows.y == 1)))
+    precision = tp / max(int(carried.sum()), 1)
+    recall = tp / max(int((rows.y == 1).sum()), 1)
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    complete: list[bool] = []
+    switches: list[bool] = []
+    same: list[bool] = []
+    for n, ex in enumerate(examples):
+        mine = rows.example == n
+        untouched = not carried[mine].any()
+        if ex.kind == "switch":
+            switches.append(untouched)
+        elif ex.kind == "same-topic":
+            same.append(untouched)
+        else:
+            complete.append(bool(np.all(carried[mine][rows.y[mine] == 1])))
+
+    def share(values: Iterable[bool]) -> float:
+        values = list(values)
+        return sum(values) / len(values) if values else float("nan")
+
+    return Scores(precision, recall, f1, share(complete), share(switches), share(same))
+
+
+def cross_validate(examples: Sequence[Example], rows: Rows, seed: int) -> tuple[float, float, Scores]:
+    """The (C, threshold) with the best mean of term F1 and untouched switches over grouped folds."""
+    from sklearn.model_selection import GroupKFold
+
+    folds = list(GroupKFold(n_splits=_FOLDS, shuffle=True, random_state=seed).split(rows.x, rows.y, rows.group))
+    best: tuple[float, float, float, Scores] | None = None
+    for c in _C_GRID:
+        probabilities = np.zeros(len(rows.y))
+        for train, test in folds:
+            mean, scale, coef, b = _fit(rows.x[train], rows.y[train], c)
+            probabilities[test] = _probabilities(rows.x[test], mean, scale, coef, b)
+        for threshold in _THRESHOLDS:
+            scores = score(examples, rows, probabilities >= threshold)
+            objective = (scores.f1 + scores.switches_untouched) / 2
+            if best is None or objective > best[0]:
+                best = (objective, c, float(threshold), scores)
+    assert best is not None
+    return best[1], best[2], best[3]
+
+
+def _searcher(index_dir: Path, collection: str) -> Search:
+    """Retrieval as the service does it, as deep as its candidate lists (so every passage has both ranks)."""
+    from qa.config import Settings
+    from qa.service import QAService
+
+    service = QAService(Settings(index_dir=index_dir))
+    depth = service.settings.candidates
+    return lambda text: service.search(text, collection, depth)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m qa.conversation.fit", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dialogues", type=Path, action="append", default=[], help="development dialogues (JSONL)")
+    parser.add_argument("--cmrc", type=Path, help="the CMRC 2018 trial folder (questions.jsonl, corpus/)")
+    parser.add_argument(
+        "--exclude", type=Path, action="append", default=[], help="held-out sets: the passages they cite are skipped"
+    )
+    parser.add_argument("--check", type=Path, action="append", default=[], help="held-out dialogues to score only")
+    parser.add_argument("--index-dir", type=Path, required=True, help="an index holding the dialogues' documents")
+    parser.add_argument("--collection", default="default")
+    parser.add_argument("--out", type=Path, default=MODEL_FILE)
+    parser.add_argument("--seed", type=int, default=13)
+    args = parser.parse_args(argv)
+
+    rng = random.Random(args.seed)
+    examples: list[Example] = []
+    for path in args.dialogues:
+        examples += dialogue_examples(path)
+    if args.cmrc:
+        excluded = {
+            d
+            for path in args.exclude
+            for line in path.read_text().splitlines()
+            if line.strip()
+            for d in json.loads(line).get("docs", [])
+        }
+        examples += cmrc_examples(args.cmrc, excluded, rng)
+        examples += ellipsis_examples(args.cmrc, excluded, rng)
+    if not examples:
+        parser.error("no training examples: give --dialogues and/or --cmrc")
+    search = _searcher(args.index_dir, args.collection)
+    rows = build_rows(examples, search)
+    kinds = {k: sum(e.kind == k for e in examples) for k in ("followup", "same-topic", "switch")}
+    print(f"fitting on {len(examples)} examples {kinds}, {len(rows.y)} candidate words ({int(rows.y.sum())} carried)")
+    c, threshold, cv = cross_validate(examples, rows, args.seed)
+    print(f"cross-validated: C={c} threshold={threshold}: {cv.line()}")
+    mean, scale, coef, b = _fit(rows.x, rows.y, c)
+    model = CarryModel(FEATURES, tuple(mean), tuple(scale), tuple(coef), b, threshold)
+    for name, weight in sorted(zip(FEATURES, coef, strict=True), key=lambda p: -abs(p[1])):
+        print(f"  {name:24s} {weight:+.3f}")
+    for path in args.check:
+        held = dialogue_examples(path)
+        held_rows = build_rows(held, search)
+        carried = _probabilities(held_rows.x, mean, scale, coef, b) >= threshold
+        print(f"held out {path}: {len(held)} examples: {score(held, held_rows, carried).line()}")
+    args.out.write_text(json.dumps(model.to_dict(), indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,147 @@
+"""The words of a question that could carry over into a follow-up, with how much each one says.
+
+A word's weight is its rarity in general language, 8 minus its Zipf frequency from `wordfreq` (the answer
+stage weighs question words the same way), so a place or a species name outweighs "面积" or "town" without
+reference to any collection. Words are jieba's, tagged with jieba's part of speech, so proper nouns and
+pronouns are told apart by the tagger's model rather than by lists. The tagger is Python jieba's, not the
+rjieba that segments for retrieval (qa/segment.py): rjieba's tagger has no model for unknown words and cuts a
+name it does not know into single characters (乍|都|节|公园), while jieba's HMM keeps most of it together.
+
+jieba splits a name it does not know into pieces (乍都|节|公园, 萱|侬|律), and a follow-up needs the whole
+name. Adjacent nominal words, and single characters stuck to them, are read as one term (a noun phrase, as a
+chunker would read it), weighed by its rarest piece.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from functools import cache, lru_cache
+
+import jieba
+from jieba import posseg
+
+from qa.segment import STOP_WORDS
+from qa.text import fold, is_cjk
+
+# Zipf frequencies run from 0 (unseen) to ~8 ("的", "the"): an unseen word weighs the most.
+ZIPF_TOP = 8.0
+_MIN_WEIGHT = 0.5
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_WORD_CHAR = re.compile(r"\w")
+# jieba's tags for names of people, places, organisations and other proper nouns
+_PROPER_TAGS = frozenset({"nr", "nrt", "nrfg", "ns", "nt", "nz"})
+# nouns of every kind, morphemes and abbreviations: the tags a noun phrase is made of
+_NOMINAL_PREFIXES = ("n", "g", "j")
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """A content word of a question: its text (NFKC, lower case), weight, jieba tag and character span."""
+
+    text: str
+    weight: float
+    tag: str
+    start: int
+    end: int
+    # the rarest piece of a phrase (the term itself for a single word): what identifies it
+    key: str = ""
+
+    @property
+    def proper(self) -> bool:
+        return self.tag in _PROPER_TAGS
+
+    @property
+    def number(self) -> bool:
+        return bool(_NUMBER.fullmatch(self.text))
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """A question read into its content terms, plus whether it holds a pronoun-like word (jieba tag `r` that the
+    retrieval stop list does not already drop, e.g. 它, 那里, 该)."""
+
+    text: str
+    terms: tuple[Term, ...]
+    pronoun: bool
+
+    def has(self, word: str) -> bool:
+        return any(t.text == word or t.key == word for t in self.terms)
+
+    @property
+    def max_weight(self) -> float:
+        return max((t.weight for t in self.terms), default=0.0)
+
+
+@cache
+def _tagger() -> posseg.POSTokenizer:
+    # jieba logs its dictionary loading at DEBUG through its own handler; keep it out of the structured logs
+    jieba.setLogLevel(logging.WARNING)
+    tokenizer = jieba.Tokenizer()
+    tokenizer.initialize()
+    return posseg.POSTokenizer(tokenizer)
+
+
+@lru_cache(maxsize=65536)
+def term_weight(word: str) -> float:
+    """8 − the word's Zipf frequency in general language (numbers count as rare)."""
+    if _NUMBER.fullmatch(word):
+        return ZIPF_TOP
+    from wordfreq import zipf_frequency
+
+    return max(_MIN_WEIGHT, ZIPF_TOP - zipf_frequency(word, "zh" if is_cjk(word) else "en"))
+
+
+def _nominal(tag: str) -> bool:
+    return tag.startswith(_NOMINAL_PREFIXES) or tag in _PROPER_TAGS
+
+
+def _joins(left: Term, right: Term) -> bool:
+    """Whether two adjacent words read as one noun phrase: both nominal, or one nominal and the other a lone
+    character (a piece of a name jieba did not know)."""
+    if left.end != right.start:
+        return False
+    lone = [len(w.text) == 1 and is_cjk(w.text) for w in (left, right)]
+    nominal = [_nominal(w.tag) for w in (left, right)]
+    return (nominal[0] or lone[0]) and (nominal[1] or lone[1]) and (nominal[0] or nominal[1])
+
+
+def _phrase(text: str, words: list[Term]) -> Term:
+    rarest = max(words, key=lambda w: w.weight)
+    tag = next((w.tag for w in words if w.proper), rarest.tag)
+    start, end = words[0].start, words[-1].end
+    return Term(fold(text[start:end]), rarest.weight, tag, start, end, rarest.text)
+
+
+@lru_cache(maxsize=4096)
+def read(text: str) -> Reading:
+    """Content terms of `text` in order of first occurrence (stop words, punctuation and repeats dropped)."""
+    words: list[Term] = []
+    pronoun = False
+    at = 0
+    for pair in _tagger().lcut(text):
+        token, tag = pair.word, pair.flag
+        start = text.find(token, at)
+        start = at if start < 0 else start
+        at = start + len(token)
+        word = fold(token).strip()
+        if not word or not _WORD_CHAR.search(word) or word in STOP_WORDS:
+            continue
+        if tag == "r":
+            pronoun = True
+            continue
+        words.append(Term(word, term_weight(word), tag, start, at, word))
+    phrases: list[Term] = []
+    run: list[Term] = []
+    for term in words:
+        if run and not _joins(run[-1], term):
+            phrases.append(_phrase(text, run))
+            run = []
+        run.append(term)
+    if run:
+        phrases.append(_phrase(text, run))
+    unique: dict[str, Term] = {}
+    for phrase in phrases:
+        unique.setdefault(phrase.text, phrase)
+    return Reading(text, tuple(unique.values()), pronoun)

@@ -1,0 +1,156 @@
+"""Follow-up rewriting parts that need no collection: reading questions, the retrieval evidence, the fitted
+model file, the LLM prompt and the checks on its reply, the fallback when the LLM fails."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Sequence
+
+import pytest
+
+from qa.config import Settings
+from qa.conversation import Standalone, Turn, user_questions
+from qa.conversation.carry import FEATURES, MODEL_FILE, CarryModel, Evidence, packaged_model
+from qa.conversation.llm import LLMCondenser, build_messages, load_prompt, parse_rewrite
+from qa.conversation.terms import read
+from qa.errors import LLMUnavailable
+from qa.types import Passage
+
+
+def test_unknown_names_read_as_one_term_weighed_by_their_rarest_piece() -> None:
+    reading = read("乍都节公园位于什么地方？")
+    assert reading.terms[0].text == "乍都节公园"
+    assert reading.terms[0].weight > read("公园").terms[0].weight
+    assert [t.text for t in read("温泉关的音译是什么？").terms][:1] == ["温泉关"]
+
+
+def test_rare_subjects_outweigh_common_words_and_pronouns_are_noticed() -> None:
+    headline = read("房寺镇下放了多少项权力?")
+    weights = {t.text: t.weight for t in headline.terms}
+    assert weights["房寺镇"] > weights["下放"] > max(w for k, w in weights.items() if "权力" in k)
+    assert read("它的体重大约是多少？").pronoun
+    assert not read("尤金袋鼠的体重大约是多少？").pronoun
+    english = read("How many administrative powers were delegated to Fangsi town?")
+    assert max(english.terms, key=lambda t: t.weight).text == "fangsi"
+
+
+def _passage(doc: str, rank: int, dense: float) -> Passage:
+    return Passage(
+        chunk_id=rank,
+        doc_id=doc,
+        source=f"{doc}.txt",
+        title=doc,
+        text="",
+        start=0,
+        end=0,
+        score=1.0 / rank,
+        signals={"dense": dense, "dense_rank": float(rank), "bm25": 1.0, "bm25_rank": float(rank)},
+    )
+
+
+def test_evidence_compares_the_follow_up_alone_with_the_previous_documents() -> None:
+    previous = [_passage("town", 1, 0.9), _passage("town", 2, 0.88), _passage("report", 3, 0.85)]
+    follow_up = [_passage("lake", 1, 0.84), _passage("town", 2, 0.83), _passage("hill", 3, 0.8)]
+    new_topic = [_passage("lake", 1, 0.92), _passage("hill", 2, 0.85)]
+    near = Evidence.of(follow_up, previous)
+    far = Evidence.of(new_topic, previous)
+    assert near.top_in_previous == 0.0 and near.dense_rank == pytest.approx(0.693, abs=1e-3)
+    assert near.dense_gap == pytest.approx(0.01)
+    # none of the previous documents: ranked past the end, and the gap measured to the worst match
+    assert far.dense_rank > near.dense_rank and far.dense_gap == pytest.approx(0.07)
+    assert Evidence.of(previous, previous).top_in_previous == 1.0
+    assert Evidence.of([], previous) == Evidence()
+
+
+def test_the_packaged_model_matches_the_features_the_code_computes() -> None:
+    model = packaged_model()
+    assert model.features == FEATURES and 0.0 < model.threshold < 1.0
+    assert CarryModel.from_dict(model.to_dict()) == model
+    data = json.loads(MODEL_FILE.read_text(encoding="utf-8"))
+    data["features"] = [*data["features"][:-1], "renamed"]
+    with pytest.raises(ValueError, match="fitted on features"):
+        CarryModel.from_dict(data)
+
+
+def test_user_questions_skip_answers_and_blank_turns() -> None:
+    history = [Turn("user", "房寺镇下放了多少项权力?"), Turn("assistant", "64项。"), Turn("user", "  ")]
+    assert user_questions(history) == ["房寺镇下放了多少项权力?"]
+
+
+HISTORY = [Turn("user", "房寺镇下放了多少项权力?"), Turn("assistant", "64项行政权力事项[1],413项执法权限[2]。")]
+
+
+def test_the_condense_prompt_shows_the_turns_without_markers_in_the_question_language() -> None:
+    messages = build_messages("那执法权限呢?", HISTORY, load_prompt("zh", None))
+    assert messages[0]["role"] == "system" and "独立" in messages[0]["content"]
+    user = messages[1]["content"]
+    assert "用户: 房寺镇下放了多少项权力?" in user and "助手: 64项行政权力事项,413项执法权限。" in user
+    assert user.rstrip().endswith("问题:那执法权限呢?\n改写:")
+    english = build_messages("And its urbanization rate?", [Turn("user", "Where is Fangsi?")], load_prompt("en", None))
+    assert "User: Where is Fangsi?" in english[1]["content"]
+
+
+def test_a_rewrite_must_be_one_question_of_sensible_length() -> None:
+    asked = ["房寺镇下放了多少项权力?"]
+    assert parse_rewrite("改写:房寺镇下放了多少项执法权限?\n", "那执法权限呢?", asked) == "房寺镇下放了多少项执法权限?"
+    assert parse_rewrite("“房寺镇下放了多少项执法权限?”", "那执法权限呢?", asked) == "房寺镇下放了多少项执法权限?"
+    for raw, reason in (
+        ("", "empty"),
+        ("房寺镇下放了413项执法权限。\n这是因为……", "several lines"),
+        ("房寺镇" * 40, "not a question"),
+        ("???", "no words"),
+    ):
+        with pytest.raises(LLMUnavailable, match=reason):
+            parse_rewrite(raw, "那执法权限呢?", asked)
+
+
+class _Decided:
+    """The fallback condenser's decision (what TermCarry would say), recorded so a test can see it was asked."""
+
+    def __init__(self, standalone: bool) -> None:
+        self.standalone = standalone
+        self.calls = 0
+
+    async def run(self, question: str, history: Sequence[Turn]) -> Standalone:
+        self.calls += 1
+        return Standalone(question) if self.standalone else Standalone(f"房寺镇 {question}", "terms")
+
+
+def _condense(reply: str | Exception, question: str = "那执法权限呢?", standalone: bool = False) -> Standalone:
+    async def complete(messages: list[dict[str, str]]) -> str:
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
+
+    return asyncio.run(LLMCondenser(Settings(), _Decided(standalone), complete).run(question, HISTORY))
+
+
+def test_a_rewrite_keeping_the_asked_words_is_used() -> None:
+    assert _condense("房寺镇下放了多少项执法权限?") == Standalone("房寺镇下放了多少项执法权限?", "llm")
+
+
+def test_a_question_the_llm_leaves_as_it_is_goes_to_the_fallback() -> None:
+    assert _condense("那执法权限呢?") == Standalone("房寺镇 那执法权限呢?", "terms")
+    switch = "温州有多少个乡镇(街道)?"
+    assert _condense("温州有多少个乡镇（街道）？", switch, standalone=True) == Standalone(switch)
+
+
+def test_when_the_llm_fails_or_answers_instead_the_fallback_decides_and_says_why() -> None:
+    down = _condense(LLMUnavailable("no reply from http://127.0.0.1:9/v1 within 15 s"))
+    assert down.question == "房寺镇 那执法权限呢?"
+    assert down.warnings == ("question rewrite without the LLM: no reply from http://127.0.0.1:9/v1 within 15 s",)
+    chatty = _condense("房寺镇下放了413项执法权限。\n这些权限由综合执法办公室承接。")
+    assert "several lines" in chatty.warnings[0]
+    # the small model sometimes repeats the previous question: the asked words are gone, the fallback decides
+    assert _condense("房寺镇下放了多少项权力?") == Standalone("房寺镇 那执法权限呢?", "terms")
+
+
+def test_no_history_means_no_rewrite_and_no_llm_call() -> None:
+    async def complete(messages: list[dict[str, str]]) -> str:
+        raise AssertionError("the LLM must not be asked")
+
+    fallback = _Decided(standalone=False)
+    history = [Turn("assistant", "你好!请提问。")]
+    result = asyncio.run(LLMCondenser(Settings(), fallback, complete).run("房寺镇下放了多少项权力?", history))
+    assert result == Standalone("房寺镇下放了多少项权力?") and fallback.calls == 0
