@@ -65,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dataset", type=Path)
     p.add_argument("--out", type=Path, default=None, help="write report.md, results.jsonl and plots here")
     p.add_argument("--compare", action="store_true", help="evaluate every retrieval variant side by side")
+    p.add_argument(
+        "--ignore-history", action="store_true", help="ask multi-turn items without their history (a baseline)"
+    )
     _common(p)
 
     p = sub.add_parser("documents", help="list the documents of a collection")
@@ -186,7 +189,7 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from qa.eval.runner import run_eval
 
-    return run_eval(settings, args.dataset, args.out, compare=args.compare)
+    return run_eval(settings, args.dataset, args.out, compare=args.compare, ignore_history=args.ignore_history)
 
 
 def _cmd_documents(args: argparse.Namespace, settings: Settings) -> int:

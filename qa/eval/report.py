@@ -32,6 +32,7 @@ from qa.eval.metrics import (
 from qa.types import Answer
 
 __all__ = [
+    "ConversationScores",
     "DocRef",
     "EvalItem",
     "EvalSummary",
@@ -40,6 +41,7 @@ __all__ = [
     "RetrievalScores",
     "TagScores",
     "format_table",
+    "is_correct",
     "load_dataset",
     "score_result",
     "summarize",
@@ -95,6 +97,13 @@ class QuestionResult:
     expect_all: list[str] = field(default_factory=list)
     # set when the question could not be run at all (the run goes on; the report lists it)
     error: str | None = None
+    # conversations: earlier turns given, the dataset's standalone form, the question retrieval actually used
+    history_turns: int = 0
+    standalone: str = ""
+    used_question: str = ""
+    # the item's one verdict (see `is_correct`), and the same for its standalone form asked without history
+    correct: bool | None = None
+    standalone_correct: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -116,6 +125,26 @@ def _count_ungrounded(warnings: Sequence[str]) -> int:
     return sum(1 for w in warnings if w.lower().startswith("ungrounded number"))
 
 
+def is_correct(item: EvalItem, answer: Answer | None) -> bool | None:
+    """One verdict per item: an unanswerable item is right when refused; otherwise the answer must be found and
+    hold every `expect_all` string, else some gold span of `answers`, else cite one of `docs`."""
+    if answer is None:
+        return False
+    if item.unanswerable:
+        return not answer.found
+    if not answer.found:
+        return False
+    clean = strip_citation_markers(answer.answer)
+    if item.expect_all:
+        return expect_all_pass(clean, item.expect_all)
+    if item.answers:
+        return contains_gold(clean, item.answers) > 0
+    if item.docs:
+        wanted = set(item.docs)
+        return any(doc_matches(c.doc_id, c.source, wanted) for c in answer.citations)
+    return None
+
+
 def score_result(
     item: EvalItem,
     answer: Answer | None,
@@ -124,12 +153,14 @@ def score_result(
     timings_ms: Mapping[str, float] | None = None,
     ungrounded_numbers: int | None = None,
     error: str | None = None,
+    standalone_answer: Answer | None = None,
 ) -> QuestionResult:
     """Score one answered question against its dataset item.
 
     `answer` is None when the question failed to run (pass `error`). `retrieved` maps a retrieval
     variant to its ranked passages (anything with doc_id and source). `ungrounded_numbers` defaults
-    to the number of answer warnings that mention "ungrounded".
+    to the number of answer warnings that mention "ungrounded". `standalone_answer` answers the item's
+    `standalone` form asked without history (conversations).
     """
     found = answer is not None and answer.found
     text = answer.answer if answer is not None else ""
@@ -177,6 +208,11 @@ def score_result(
         mode=answer.mode if answer is not None else "",
         expect_all=list(item.expect_all),
         error=error,
+        history_turns=len(item.history),
+        standalone=item.standalone,
+        used_question=(answer.question or item.question) if answer is not None else "",
+        correct=is_correct(item, answer),
+        standalone_correct=is_correct(item, standalone_answer) if item.standalone else None,
     )
 
 
@@ -210,6 +246,26 @@ class TagScores:
 
 
 @dataclass(frozen=True, slots=True)
+class ConversationScores:
+    """Accuracy (`is_correct`) by where an item sits in a conversation.
+
+    single: items without history. followup: items with history whose `standalone` form differs from the
+    question; `standalone_accuracy` is the same items asked as their standalone form, and `ratio` the share
+    of it the follow-ups keep. standing: items with history that stand alone (a topic switch, a question that
+    names its subject): they must be answered, and searched for, as asked (`standing_untouched`)."""
+
+    n_single: int
+    single_accuracy: float
+    n_followup: int
+    followup_accuracy: float
+    standalone_accuracy: float
+    ratio: float
+    n_standing: int
+    standing_accuracy: float
+    standing_untouched: float
+
+
+@dataclass(frozen=True, slots=True)
 class EvalSummary:
     n_questions: int
     n_answerable: int
@@ -233,6 +289,7 @@ class EvalSummary:
     per_tag: dict[str, TagScores]
     # ids of questions that went wrong: failed expect_all, answered when unanswerable, or errored
     failures: list[str]
+    conversation: ConversationScores | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return _nan_to_none(asdict(self))
@@ -322,6 +379,31 @@ def _tag_scores(tag: str, rows: Sequence[QuestionResult]) -> TagScores:
     )
 
 
+def _accuracy(values: Sequence[bool | None]) -> float:
+    return _mean([float(v) for v in values if v is not None])
+
+
+def _conversation(results: Sequence[QuestionResult]) -> ConversationScores | None:
+    if not any(r.history_turns for r in results):
+        return None
+    single = [r for r in results if not r.history_turns]
+    followups = [r for r in results if r.history_turns and r.standalone and r.standalone != r.question]
+    standing = [r for r in results if r.history_turns and r not in followups]
+    followup_accuracy = _accuracy([r.correct for r in followups])
+    standalone_accuracy = _accuracy([r.standalone_correct for r in followups])
+    return ConversationScores(
+        n_single=len(single),
+        single_accuracy=_accuracy([r.correct for r in single]),
+        n_followup=len(followups),
+        followup_accuracy=followup_accuracy,
+        standalone_accuracy=standalone_accuracy,
+        ratio=followup_accuracy / standalone_accuracy if standalone_accuracy else math.nan,
+        n_standing=len(standing),
+        standing_accuracy=_accuracy([r.correct for r in standing]),
+        standing_untouched=_mean([float(r.used_question == r.question) for r in standing if not r.error]),
+    )
+
+
 def summarize(results: Sequence[QuestionResult]) -> EvalSummary:
     """Aggregate per-question results into the numbers the report shows."""
     if not results:
@@ -358,6 +440,7 @@ def summarize(results: Sequence[QuestionResult]) -> EvalSummary:
         latency=_latency(results),
         per_tag={t: _tag_scores(t, [r for r in results if t in r.tags]) for t in tags},
         failures=failures,
+        conversation=_conversation(results),
     )
 
 
@@ -402,6 +485,20 @@ def _retrieval_rows(s: EvalSummary) -> list[tuple[str, ...]]:
 
 
 _RETRIEVAL_HEAD = ("variant", "n", "hit@1", "hit@5", "hit@10", "MRR@10", "nDCG@10")
+_CONVERSATION_HEAD = ("items", "n", "accuracy")
+
+
+def _conversation_rows(c: ConversationScores) -> list[tuple[str, str, str]]:
+    return [
+        ("single-turn (no history)", str(c.n_single), _fmt(c.single_accuracy)),
+        ("follow-ups, with their history", str(c.n_followup), _fmt(c.followup_accuracy)),
+        ("  the same, written standalone", str(c.n_followup), _fmt(c.standalone_accuracy)),
+        ("  follow-up / standalone", str(c.n_followup), _fmt(c.ratio)),
+        ("standing alone after earlier turns", str(c.n_standing), _fmt(c.standing_accuracy)),
+        ("  searched as asked (not rewritten)", str(c.n_standing), _fmt(c.standing_untouched)),
+    ]
+
+
 _LATENCY_HEAD = ("stage", "n", "p50 ms", "p95 ms", "mean ms", "max ms")
 
 
@@ -431,6 +528,8 @@ def format_table(summary: EvalSummary) -> str:
     if s.retrieval:
         parts += ["", "Retrieval", _text_table(_RETRIEVAL_HEAD, _retrieval_rows(s))]
     parts += ["", "Answers", _text_table(("metric", "value", "n"), _answer_rows(s))]
+    if s.conversation is not None:
+        parts += ["", "Conversations", _text_table(_CONVERSATION_HEAD, _conversation_rows(s.conversation))]
     if s.latency:
         parts += ["", "Latency", _text_table(_LATENCY_HEAD, _latency_rows(s))]
     if s.failures:
@@ -450,6 +549,21 @@ def _md_table(head: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
         *("| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows),
     ]
     return "\n".join(lines)
+
+
+def _conversation_markdown(c: ConversationScores | None) -> list[str]:
+    if c is None:
+        return []
+    return [
+        "## Conversations",
+        "",
+        "Accuracy: refused when unanswerable; else found and holding every `expect_all` string (else a gold span, "
+        "else citing a gold document). Follow-ups are asked with their `history`, and again as their `standalone` "
+        "form without history; items that stand alone after earlier turns must be searched for as asked.",
+        "",
+        _md_table(_CONVERSATION_HEAD, _conversation_rows(c)),
+        "",
+    ]
 
 
 def _markdown(summary: EvalSummary, results: Sequence[QuestionResult], plots: Sequence[str]) -> str:
@@ -474,6 +588,7 @@ def _markdown(summary: EvalSummary, results: Sequence[QuestionResult], plots: Se
         "",
         _md_table(("metric", "value", "n"), _answer_rows(s)),
         "",
+        *_conversation_markdown(s.conversation),
         "## By tag",
         "",
         _md_table(

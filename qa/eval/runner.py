@@ -3,6 +3,11 @@
 With `--compare` each retrieval variant (fused, dense alone, BM25 alone, and fused/dense with passages
 embedded without their title in front) is scored on the same questions in one run, so the effect of a
 retrieval change is one command away.
+
+A multi-turn item is asked with its `history`, as /v1/ask would be, and retrieval is scored on the standalone
+question the service searched for; an item with a `standalone` form is asked that way too, without history, so
+the report can set follow-up accuracy beside standalone accuracy. `ignore_history` asks every item alone (what
+a service without conversations would do).
 """
 
 from __future__ import annotations
@@ -55,7 +60,9 @@ class _UntitledView:
         return self._collection.chunks(chunk_ids)
 
 
-def run_eval(settings: Settings, dataset: Path, out: Path | None, *, compare: bool = False) -> int:
+def run_eval(
+    settings: Settings, dataset: Path, out: Path | None, *, compare: bool = False, ignore_history: bool = False
+) -> int:
     items = load_dataset(dataset)
     service = QAService(settings)
     service.collections.get(settings.collection)  # fail early, naming the missing collection
@@ -71,26 +78,33 @@ def run_eval(settings: Settings, dataset: Path, out: Path | None, *, compare: bo
         for item in tqdm(items, desc="eval", unit="q", file=sys.stderr):
             retrieved: dict[str, list[Passage]] = {}
             timings: dict[str, float] = {}
+            history = () if ignore_history else item.history
             try:
+                answer = await service.ask(item.question, settings.collection, history=history)
+                searched = answer.question or item.question
                 for name, fusion in variants.items():
                     started = time.perf_counter()
-                    retrieved[name] = service.search(item.question, settings.collection, EVAL_DEPTH, fusion=fusion)
+                    retrieved[name] = service.search(searched, settings.collection, EVAL_DEPTH, fusion=fusion)
                     timings[f"search_{name}"] = (time.perf_counter() - started) * 1000
                 if untitled is not None:
                     for name, fusion in (("fused_no_title", "rrf"), ("dense_no_title", "dense")):
-                        retrieved[name] = service.retriever.run(untitled, item.question, EVAL_DEPTH, fusion=fusion)
-                answer = await service.ask(item.question, settings.collection)
+                        retrieved[name] = service.retriever.run(untitled, searched, EVAL_DEPTH, fusion=fusion)
+                standalone = None
+                if item.standalone and item.standalone != item.question:
+                    standalone = await service.ask(item.standalone, settings.collection)
             except Exception as exc:  # one failing question must not end the run; it is reported as failed
                 results.append(score_result(item, None, retrieved, error=f"{type(exc).__name__}: {exc}"))
                 continue
             timings.update(answer.timings_ms)
-            results.append(score_result(item, answer, retrieved, timings_ms=timings))
+            results.append(score_result(item, answer, retrieved, timings_ms=timings, standalone_answer=standalone))
 
     try:
         asyncio.run(run_all())
     finally:
         service.close()
     summary = summarize(results)
+    if ignore_history:
+        print("history ignored: every item was asked alone")
     print(format_table(summary))
     if out is not None:
         write_report(summary, results, out)

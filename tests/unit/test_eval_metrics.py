@@ -214,6 +214,34 @@ def test_load_dataset_reports_every_bad_line(tmp_path: Path) -> None:
     assert "line 1:" not in msg
 
 
+def test_load_dataset_reads_multi_turn_items_and_reports_bad_history(tmp_path: Path) -> None:
+    history = '[{"role": "user", "content": "房寺镇下放了多少项权力?"}, {"role": "assistant", "content": "64项。"}]'
+    path = _write(
+        tmp_path,
+        [
+            f'{{"id": "q1", "question": "那执法权限呢?", "history": {history}, "standalone": "房寺镇下放了多少项'
+            f'执法权限?", "expect_all": ["413"]}}',
+        ],
+    )
+    (item,) = load_dataset(path)
+    assert [t.role for t in item.history] == ["user", "assistant"] and item.standalone.endswith("执法权限?")
+    bad = _write(
+        tmp_path,
+        [
+            '{"id": "q1", "question": "x?", "expect_all": ["1"], "history": [{"role": "system", "content": "x"}]}',
+            '{"id": "q2", "question": "x?", "expect_all": ["1"], "history": "房寺镇"}',
+            '{"id": "q3", "question": "x?", "expect_all": ["1"], "standalone": "房寺镇x?"}',
+            '{"id": "q4", "question": "x?", "expect_all": ["1"], "history": [{"role": "user", "content": " "}]}',
+        ],
+    )
+    with pytest.raises(InvalidInput) as exc:
+        load_dataset(bad)
+    msg = exc.value.message
+    assert "line 1: history.0.role" in msg and "line 2: history" in msg
+    assert "line 3: standalone is only meaningful with a history" in msg
+    assert "line 4: history holds an empty message" in msg
+
+
 def test_load_dataset_missing_empty_and_non_utf8(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput, match="not found"):
         load_dataset(tmp_path / "nope.jsonl")

@@ -8,12 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from qa.conversation import Turn
 from qa.errors import InvalidInput
 from qa.eval.dataset import EvalItem
 from qa.eval.report import (
     PLOT_FILES,
     QuestionResult,
     format_table,
+    is_correct,
     score_result,
     summarize,
     write_report,
@@ -192,3 +194,54 @@ def test_write_report_with_no_timings_or_retrieval(tmp_path: Path) -> None:
     assert all((tmp_path / n).read_bytes().startswith(PNG_MAGIC) for n in PLOT_FILES)
     assert json.loads((tmp_path / "summary.json").read_text())["f1"] is None
     assert "n/a" in format_table(s)
+
+
+def _found(text: str, question: str = "") -> Answer:
+    return Answer(answer=text, found=True, citations=[_citation("d1", "000_a.txt")], question=question)
+
+
+def test_conversations_set_follow_ups_beside_their_standalone_form_and_check_switches() -> None:
+    history = (Turn("user", "房寺镇下放了多少项权力?"), Turn("assistant", "64项。"))
+    first = EvalItem(id="c-1", question="房寺镇下放了多少项权力?", expect_all=("64",))
+    follow_up = EvalItem(
+        id="c-2",
+        question="那执法权限呢?",
+        expect_all=("413",),
+        history=history,
+        standalone="房寺镇下放了多少项执法权限?",
+    )
+    missed = EvalItem(
+        id="d-2", question="它有多少人?", expect_all=("7万",), history=history, standalone="房寺镇有多少人?"
+    )
+    switch = EvalItem(id="e-2", question="温州有多少个乡镇?", expect_all=("185",), history=history)
+    dragged = EvalItem(id="f-2", question="谭坊镇有几个村?", expect_all=("10",), history=history)
+    results = [
+        score_result(first, _found("64项[1]", first.question)),
+        score_result(follow_up, _found("413项[1]", "房寺镇那执法权限呢?"), standalone_answer=_found("413项[1]")),
+        score_result(missed, _found("不知道[1]", missed.question), standalone_answer=_found("约7万人[1]")),
+        score_result(switch, _found("185个[1]", switch.question)),
+        score_result(dragged, _found("10个[1]", "房寺镇谭坊镇有几个村?")),
+    ]
+    assert [r.correct for r in results] == [True, True, False, True, True]
+    assert results[1].used_question == "房寺镇那执法权限呢?" and results[1].history_turns == 2
+    assert results[2].standalone_correct is True and results[0].standalone_correct is None
+    c = summarize(results).conversation
+    assert c is not None
+    assert (c.n_single, c.single_accuracy) == (1, 1.0)
+    assert (c.n_followup, c.followup_accuracy, c.standalone_accuracy, c.ratio) == (2, 0.5, 1.0, 0.5)
+    # a question standing alone must be searched for as asked: the second one was not
+    assert (c.n_standing, c.standing_accuracy, c.standing_untouched) == (2, 1.0, 0.5)
+    table = format_table(summarize(results))
+    assert "follow-ups, with their history" in table and "searched as asked" in table
+    assert summarize(results[:1]).conversation is None  # no history anywhere: no section
+
+
+def test_is_correct_follows_the_strongest_gold_the_item_gives() -> None:
+    refused = Answer(answer="资料中没有找到答案。", found=False, citations=[])
+    assert is_correct(EvalItem(id="u", question="?", unanswerable=True), refused) is True
+    assert is_correct(EvalItem(id="u", question="?", unanswerable=True), _found("5[1]")) is False
+    assert is_correct(EvalItem(id="s", question="?", answers=("64项",)), _found("共64项[1]")) is True
+    assert is_correct(EvalItem(id="d", question="?", docs=("000_a",)), _found("x[1]")) is True
+    assert is_correct(EvalItem(id="d", question="?", docs=("001_b",)), _found("x[1]")) is False
+    assert is_correct(EvalItem(id="e", question="?", expect_all=("64",)), refused) is False
+    assert is_correct(EvalItem(id="e", question="?", expect_all=("64",)), None) is False
