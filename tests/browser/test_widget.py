@@ -428,3 +428,60 @@ def test_public_key_asks_and_falls_back_to_the_cited_excerpt(
     expect(card.locator(".note")).to_contain_text("仅显示引用片段")
     expect(card.locator(".card-title")).to_contain_text(citation["title"])
     page.screenshot(path=str(screenshots / "widget_public_key_excerpt.png"))
+
+
+def test_a_follow_up_is_answered_in_context_and_the_conversation_survives_a_reload(
+    page: Page, server_url: str, screenshots: Path
+) -> None:
+    page.add_init_script(_KEEP_ASK_STREAMS)
+    page.goto(f"{server_url}/")
+    page.locator("[data-qa-widget] button.launcher").click()
+    headline = "房寺镇下放了多少项权力?"
+    first = _ask(page, headline)
+    assert "history" not in json.loads(first.request.post_data or "{}")
+    first_answer = _received_answer(page)
+
+    second = _ask(page, "那执法权限呢?")
+    sent = json.loads(second.request.post_data or "{}")
+    assert sent["history"] == [
+        {"role": "user", "content": headline},
+        {"role": "assistant", "content": first_answer["answer"]},
+    ]
+    answer = _received_answer(page)
+    cited = [c for c in answer["citations"] if "413项执法权" in c["text"]]
+    assert cited, answer
+    bot = _last_bot(page)
+    expect(bot.locator(".answer")).to_contain_text("413")
+    _expect_rendered(bot, answer)
+    # the question the service searched for is shown, because it differs from the one typed
+    assert answer["question"] != "那执法权限呢?"
+    expect(bot.locator(".standalone")).to_have_text(f"按此问题检索：{answer['question']}")
+    chip = bot.locator(f'button.chip[data-ref="{cited[0]["ref"]}"]').first
+    chip.click()
+    expect(bot.locator(".card mark")).to_have_text(cited[0]["text"])
+    page.screenshot(path=str(screenshots / "widget_follow_up.png"))
+
+    # A reload keeps the conversation: the panel, both turns, the answers with their chips and the rewrite.
+    page.reload()
+    expect(page.locator("[data-qa-widget] .panel")).to_be_visible()
+    expect(page.locator("[data-qa-widget] .msg.user")).to_have_count(2)
+    restored = _last_bot(page)
+    expect(restored.locator(".answer")).to_contain_text("413")
+    _expect_rendered(restored, answer)
+    expect(restored.locator(".standalone")).to_have_text(f"按此问题检索：{answer['question']}")
+    # ... and the next question still carries it
+    third = _ask(page, "来自多少个执法部门?")
+    assert [m["content"] for m in json.loads(third.request.post_data or "{}")["history"][::2]] == [
+        headline,
+        "那执法权限呢?",
+    ]
+    page.screenshot(path=str(screenshots / "widget_follow_up_reloaded.png"))
+
+    # "New conversation" empties it, also for the next reload, and the next question goes without history.
+    page.locator("[data-qa-widget] button.clear").click()
+    expect(page.locator("[data-qa-widget] .msg.user")).to_have_count(0)
+    page.reload()
+    expect(page.locator("[data-qa-widget] .panel")).to_be_visible()
+    expect(page.locator("[data-qa-widget] .msg.user")).to_have_count(0)
+    fresh = _ask(page, headline)
+    assert "history" not in json.loads(fresh.request.post_data or "{}")

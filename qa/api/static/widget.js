@@ -14,6 +14,11 @@
  *
  * Everything lives in a shadow root so the host page's CSS cannot reach in and ours cannot leak out; the only
  * global is window.QAWidget (open/close/toggle/clear/ask for the first widget on the page).
+ *
+ * A conversation: each question is sent with the earlier turns as `history`, so a follow-up ("那执法权限呢?")
+ * is answered in context; when the service searched for a rewritten question, the answer shows it. The
+ * conversation is kept in sessionStorage (this tab, this service and collection), so it survives a reload;
+ * "new conversation" starts over.
  */
 (() => {
   "use strict";
@@ -29,8 +34,9 @@
       title: "文档问答",
       open: "打开问答",
       close: "关闭问答",
-      clear: "清空对话",
-      cleared: "对话已清空",
+      clear: "新对话",
+      cleared: "已开始新对话",
+      searchedFor: "按此问题检索：",
       inputLabel: "输入问题",
       placeholder: "输入问题（Shift+Enter 换行）",
       send: "发送",
@@ -66,8 +72,9 @@
       title: "Ask the documents",
       open: "Open the assistant",
       close: "Close the assistant",
-      clear: "Clear conversation",
-      cleared: "Conversation cleared",
+      clear: "New conversation",
+      cleared: "New conversation started",
+      searchedFor: "Searched for: ",
       inputLabel: "Your question",
       placeholder: "Ask a question (Shift+Enter: new line)",
       send: "Send",
@@ -102,6 +109,12 @@
   };
 
   const CONTEXT_CHARS = 200; // passage shown on each side of a cited span
+  // Earlier turns sent with a question: a follow-up leans on the last few, and the service bounds history
+  // (QA_MAX_HISTORY_MESSAGES, QA_MAX_HISTORY_CHARS); an answer is cut before it is sent back.
+  const HISTORY_TURNS = 4;
+  const HISTORY_ANSWER_CHARS = 600;
+  // Turns kept in sessionStorage (each with its citations): enough to scroll back, small next to the quota.
+  const STORED_TURNS = 30;
   const MARKER = /\[(\d{1,3})\]/g;
 
   const data = script.dataset;
@@ -286,6 +299,7 @@ svg { width: 20px; height: 20px; fill: none; stroke: currentColor; stroke-width:
 .msg .label { font-size: 12px; font-weight: 600; color: var(--qa-muted); display: block; margin-bottom: 2px; }
 .answer { white-space: pre-wrap; }
 .detail { display: block; font-size: 12px; margin-top: 4px; opacity: .85; }
+.standalone { display: block; font-size: 12px; color: var(--qa-muted); margin-bottom: 4px; }
 .thinking { color: var(--qa-muted); }
 .thinking::after { content: ""; display: inline-block; width: 1.2em; text-align: left;
   animation: qa-dots 1.2s steps(4, end) infinite; }
@@ -445,6 +459,8 @@ a.card-source { color: var(--qa-accent); text-decoration: underline; }
     const ids = { panel: `qa-panel-${uid}`, title: `qa-title-${uid}`, input: `qa-input-${uid}` };
     const docCache = new Map(); // doc_id -> Promise of the document (or of an ApiError)
     let controller = null; // AbortController of the answer being streamed
+    const storageKey = `qa-widget:${config.endpoint}:${config.collection}`;
+    let turns = []; // the conversation: {question, answer} with the service's final answer body
     let lastFocusedChip = null;
     let cardSeq = 0;
 
@@ -497,25 +513,30 @@ a.card-source { color: var(--qa-accent); text-decoration: underline; }
     shadow.appendChild(root);
 
     addGreeting();
+    const saved = load();
+    turns = saved.turns;
+    for (const turn of turns) showTurn(turn);
 
     // ---- open / close -------------------------------------------------------------------------------------
     function isOpen() {
       return !panel.hidden;
     }
 
-    function open() {
+    function open(focus = true) {
       if (isOpen()) return;
       panel.hidden = false;
+      save(true);
       launcher.setAttribute("aria-expanded", "true");
       launcher.setAttribute("aria-label", t.close);
       launcher.replaceChildren(svgIcon(ICONS.close));
-      input.focus();
+      if (focus !== false) input.focus();
       log.scrollTop = log.scrollHeight;
     }
 
     function close() {
       if (!isOpen()) return;
       panel.hidden = true;
+      save(false);
       launcher.setAttribute("aria-expanded", "false");
       launcher.setAttribute("aria-label", t.open);
       launcher.replaceChildren(svgIcon(ICONS.chat));
@@ -581,6 +602,8 @@ a.card-source { color: var(--qa-accent); text-decoration: underline; }
 
     function clear() {
       if (controller) controller.abort();
+      turns = [];
+      save(isOpen());
       log.replaceChildren();
       addGreeting();
       announce(t.cleared);
@@ -597,13 +620,65 @@ a.card-source { color: var(--qa-accent); text-decoration: underline; }
       log.scrollTop = log.scrollHeight;
     }
 
-    async function ask(question) {
-      const asked = h("div", { class: "msg user" }, h("span", { class: "sr-only" }, `${t.you}: `), question);
-      log.appendChild(asked);
+    // ---- the conversation, kept for this tab -----------------------------------------------------------------
+    function load() {
+      try {
+        const stored = JSON.parse(sessionStorage.getItem(storageKey) || "null");
+        if (stored && Array.isArray(stored.turns)) {
+          const valid = stored.turns.filter(
+            (turn) => turn && typeof turn.question === "string" && turn.answer && typeof turn.answer.answer === "string",
+          );
+          return { turns: valid, open: stored.open === true };
+        }
+      } catch {
+        // storage blocked (a sandboxed frame, privacy settings) or unreadable: start a fresh conversation
+      }
+      return { turns: [], open: false };
+    }
+
+    function save(opened) {
+      try {
+        sessionStorage.setItem(storageKey, JSON.stringify({ turns: turns.slice(-STORED_TURNS), open: opened }));
+      } catch {
+        // storage full or blocked: the conversation still works, it just won't survive a reload
+      }
+    }
+
+    /** The earlier turns as the service takes them, oldest first. */
+    function history() {
+      const out = [];
+      for (const turn of turns.slice(-HISTORY_TURNS)) {
+        out.push({ role: "user", content: turn.question });
+        out.push({ role: "assistant", content: turn.answer.answer.slice(0, HISTORY_ANSWER_CHARS) });
+      }
+      return out;
+    }
+
+    function userMessage(question) {
+      return h("div", { class: "msg user" }, h("span", { class: "sr-only" }, `${t.you}: `), question);
+    }
+
+    function botMessage() {
       const body = h("div", { class: "answer thinking" }, t.thinking);
       const msg = h("div", { class: "msg bot" }, h("span", { class: "sr-only" }, `${t.assistant}: `), body);
+      return { msg, body };
+    }
+
+    /** A stored turn, shown again after a reload. */
+    function showTurn(turn) {
+      log.appendChild(userMessage(turn.question));
+      const { msg, body } = botMessage();
+      log.appendChild(msg);
+      renderAnswer(msg, body, turn.answer, turn.question);
+    }
+
+    async function ask(question) {
+      const asked = userMessage(question);
+      log.appendChild(asked);
+      const { msg, body } = botMessage();
       log.appendChild(msg);
       scrollToEnd();
+      const earlier = history();
 
       const own = new AbortController();
       controller = own;
@@ -614,7 +689,11 @@ a.card-source { color: var(--qa-accent); text-decoration: underline; }
         const response = await fetch(`${config.endpoint}/v1/ask`, {
           method: "POST",
           headers: headers(false),
-          body: JSON.stringify({ question, collection: config.collection, stream: true }),
+          body: JSON.stringify(
+            earlier.length
+              ? { question, collection: config.collection, stream: true, history: earlier }
+              : { question, collection: config.collection, stream: true },
+          ),
           signal: own.signal,
           credentials: "omit",
         });
@@ -639,7 +718,17 @@ a.card-source { color: var(--qa-accent); text-decoration: underline; }
           }
         }
         if (!final || typeof final.answer !== "string") throw new ApiError(0, "interrupted", "");
-        renderAnswer(msg, body, final);
+        renderAnswer(msg, body, final, question);
+        turns.push({
+          question,
+          answer: {
+            answer: final.answer,
+            found: final.found === true,
+            citations: Array.isArray(final.citations) ? final.citations : [],
+            question: typeof final.question === "string" ? final.question : question,
+          },
+        });
+        save(isOpen());
       } catch (err) {
         if (own.signal.aborted) {
           body.classList.remove("thinking");
@@ -674,8 +763,9 @@ a.card-source { color: var(--qa-accent); text-decoration: underline; }
       );
     }
 
-    /** The authoritative answer: text with [n] markers turned into buttons, then the list of sources. */
-    function renderAnswer(msg, body, answer) {
+    /** The authoritative answer: text with [n] markers turned into buttons, then the list of sources. When the
+     * service searched for a rewritten question (a follow-up made standalone), that question comes first. */
+    function renderAnswer(msg, body, answer, asked) {
       const citations = new Map();
       for (const c of Array.isArray(answer.citations) ? answer.citations : []) {
         if (c && Number.isInteger(c.ref)) citations.set(c.ref, c);
@@ -686,6 +776,9 @@ a.card-source { color: var(--qa-accent); text-decoration: underline; }
       if (!answer.found) {
         msg.classList.add("refusal");
         body.appendChild(h("span", { class: "sr-only" }, `${t.notFound}: `));
+      }
+      if (typeof answer.question === "string" && answer.question.trim() && answer.question.trim() !== asked.trim()) {
+        msg.insertBefore(h("span", { class: "standalone" }, t.searchedFor, answer.question), body);
       }
       const text = answer.answer;
       let last = 0;
@@ -820,7 +913,18 @@ a.card-source { color: var(--qa-accent); text-decoration: underline; }
       if (text && !controller) ask(text);
     }
 
-    return { host, root, shadow, open, close, toggle: () => (isOpen() ? close() : open()), clear, ask: askFromPage };
+    return {
+      host,
+      root,
+      shadow,
+      open: () => open(),
+      close,
+      toggle: () => (isOpen() ? close() : open()),
+      clear,
+      ask: askFromPage,
+      // reopened after a reload when it was open, without taking the page's focus
+      restore: () => saved.open && open(false),
+    };
   }
 
   /** Accent colour from data-color, with black or white text on it, whichever reads better. */
@@ -845,6 +949,7 @@ a.card-source { color: var(--qa-accent); text-decoration: underline; }
     const widget = createWidget();
     (document.body || document.documentElement).appendChild(widget.host);
     applyColor(widget.root, widget.shadow); // computed styles exist only once the host is in the document
+    widget.restore();
     if (!window.QAWidget) {
       const { open, close, toggle, clear, ask } = widget;
       window.QAWidget = Object.freeze({ open, close, toggle, clear, ask });
