@@ -111,7 +111,15 @@ def brings_context(rewrite: str, question: str, history: Sequence[Turn]) -> bool
     makes something up), which is no reason to search for anything but the question as asked."""
     asked = fold(question)
     earlier = fold(" ".join(t.content for t in history))
-    return any((k := t.key or t.text) not in asked and k in earlier for t in read(rewrite).terms)
+    words = {w for t in read(rewrite).terms for w in (t.pieces or (t.text,))}
+    return any(w not in asked and w in earlier for w in words)
+
+
+def is_question_like(rewrite: str, question: str) -> bool:
+    """A question that ends with a question mark is rewritten into one that does too: a rewrite ending as a
+    statement is the model answering (the small local model sometimes states an answer from the history)."""
+    marks = "?？"
+    return not question.rstrip().endswith(tuple(marks)) or rewrite.rstrip().endswith(tuple(marks))
 
 
 class LLMCondenser:
@@ -139,7 +147,8 @@ class LLMCondenser:
         except BaseException:
             fallback.cancel()
             raise
-        if not (keeps_asked_words(rewrite, question) and brings_context(rewrite, question, history)):
+        usable = is_question_like(rewrite, question) and keeps_asked_words(rewrite, question)
+        if not (usable and brings_context(rewrite, question, history)):
             return await fallback
         fallback.cancel()
         return Standalone(rewrite, self.method)

@@ -47,6 +47,8 @@ class Term:
     end: int
     # the rarest piece of a phrase (the term itself for a single word): what identifies it
     key: str = ""
+    # the words a phrase is made of
+    pieces: tuple[str, ...] = ()
 
     @property
     def proper(self) -> bool:
@@ -111,7 +113,8 @@ def _phrase(text: str, words: list[Term]) -> Term:
     rarest = max(words, key=lambda w: w.weight)
     tag = next((w.tag for w in words if w.proper), rarest.tag)
     start, end = words[0].start, words[-1].end
-    return Term(fold(text[start:end]), rarest.weight, tag, start, end, rarest.text)
+    pieces = tuple(w.text for w in words)
+    return Term(fold(text[start:end]), rarest.weight, tag, start, end, rarest.text, pieces)
 
 
 @lru_cache(maxsize=4096)

@@ -144,6 +144,11 @@ def test_when_the_llm_fails_or_answers_instead_the_fallback_decides_and_says_why
     assert "several lines" in chatty.warnings[0]
     # the small model sometimes repeats the previous question: the asked words are gone, the fallback decides
     assert _condense("房寺镇下放了多少项权力?") == Standalone("房寺镇 那执法权限呢?", "terms")
+    # ... or states an answer instead of asking
+    assert _condense("房寺镇下放了413项执法权限。") == Standalone("房寺镇 那执法权限呢?", "terms")
+    # ... or only rephrases the question, with nothing from the conversation: searched for as asked
+    switch = "温州有多少个乡镇(街道)?"
+    assert _condense("温州共有多少个乡镇(街道)?", switch, standalone=True) == Standalone(switch)
 
 
 def test_no_history_means_no_rewrite_and_no_llm_call() -> None:
