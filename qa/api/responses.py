@@ -155,7 +155,8 @@ class Usage(BaseModel):
 
 
 class ChatCompletionResponse(BaseModel):
-    """OpenAI's chat.completion object, plus the answer's citations, `found` and `warnings`."""
+    """OpenAI's chat.completion object, plus the answer's citations, `found`, `warnings` and the standalone
+    `question` searched for (the last user message, or that message rewritten with the earlier ones)."""
 
     id: str
     object: Literal["chat.completion"] = "chat.completion"
@@ -166,6 +167,7 @@ class ChatCompletionResponse(BaseModel):
     citations: list[CitationOut]
     found: bool
     warnings: list[str]
+    question: str = ""
 
 
 class JobProgress(BaseModel):

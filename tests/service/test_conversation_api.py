@@ -120,8 +120,9 @@ def test_the_openai_client_sends_a_three_message_conversation(server: str, first
     ]
     completion = openai.chat.completions.create(model="default", messages=messages)
     assert "413" in (completion.choices[0].message.content or "")
-    citations = (completion.model_extra or {})["citations"]
-    assert any("413项执法权" in c["text"] for c in citations)
+    extra = completion.model_extra or {}
+    assert any("413项执法权" in c["text"] for c in extra["citations"])
+    assert extra["question"] != FOLLOW_UP and "房寺镇" in extra["question"]
 
     streamed = openai.chat.completions.create(model="default", messages=messages[1:], stream=True)
     chunks = list(streamed)

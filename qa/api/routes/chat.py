@@ -1,9 +1,10 @@
 """POST /v1/chat/completions and GET /v1/models in OpenAI's formats, so the official client works.
 
 `model` names the collection. The assistant message carries the answer with its [n] markers, and the
-response has a top-level `citations` list (in a stream: on the last chunk). Every message counts: the user and
-assistant messages before the last user message are that question's conversation (system messages are the
-client's instructions to a model, and this service's answers follow its own rules).
+response has a top-level `citations` list and the standalone `question` searched for (in a stream: on the last
+chunk). Every message counts: the user and assistant messages before the last user message are that question's
+conversation (system messages are the client's instructions to a model, and this service's answers follow its
+own rules).
 """
 
 from __future__ import annotations
@@ -92,6 +93,7 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> obj
         choices=[ChatChoice(message=ChatMessageOut(content=answer.answer))],
         citations=[CitationOut.model_validate(c.as_dict()) for c in answer.citations],
         found=answer.found,
+        question=answer.question or question,
         warnings=answer.warnings,
     )
 
@@ -128,6 +130,7 @@ async def _chunks(
                     "stop",
                     citations=[c.as_dict() for c in event.citations],
                     found=event.found,
+                    question=event.question or question,
                     answer=event.answer,
                     warnings=event.warnings,
                 )
