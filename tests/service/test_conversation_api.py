@@ -118,13 +118,13 @@ def test_the_openai_client_sends_a_three_message_conversation(server: str, first
         {"role": "assistant", "content": first["answer"]},
         {"role": "user", "content": FOLLOW_UP},
     ]
-    completion = openai.chat.completions.create(model="default", messages=messages)
+    completion = openai.chat.completions.create(model="default", messages=messages[1:])  # three messages
     assert "413" in (completion.choices[0].message.content or "")
     extra = completion.model_extra or {}
     assert any("413项执法权" in c["text"] for c in extra["citations"])
     assert extra["question"] != FOLLOW_UP and "房寺镇" in extra["question"]
 
-    streamed = openai.chat.completions.create(model="default", messages=messages[1:], stream=True)
+    streamed = openai.chat.completions.create(model="default", messages=messages, stream=True)  # and a system one
     chunks = list(streamed)
     content = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert "413" in content
