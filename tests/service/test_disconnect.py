@@ -27,7 +27,13 @@ def llm_backed(seed_index: Path, tmp_path_factory: pytest.TempPathFactory, llm_s
     index_dir = copy_index(seed_index, tmp_path_factory.mktemp("disconnect") / "index")
     env = {"QA_LLM_BASE_URL": llm_server.base_url, "QA_LLM_MAX_TOKENS": "1024"}
     with running_server(index_dir, env) as base:
+        # A first question sets up the collection and the answerers, which takes the server seconds: asked here, so
+        # the questions below reach the LLM before their clients leave.
+        httpx.post(f"{base}/v1/ask", json={"question": "火星上的液氦沸点是多少?"}, timeout=300).raise_for_status()
         yield base
+
+
+_POLL_S = 1.5
 
 
 def _generating(llm: LocalLLMServer) -> bool:
@@ -50,8 +56,11 @@ def test_non_streamed_answer_stops_generating_when_the_client_leaves(
     with pytest.raises(httpx.ReadTimeout):
         httpx.post(f"{llm_backed}{path}", json=body, timeout=httpx.Timeout(120, read=1.0))
     left = time.monotonic()
+    assert _generating(llm_server), "the client left before the LLM started: nothing was tested"
     while _generating(llm_server) and time.monotonic() - left < 10:
-        time.sleep(0.1)
+        # Not faster: llama.cpp looks at a waiting request's connection after 1 s without news, and every /slots
+        # call is news, so polling every 0.1 s kept it from ever seeing that the client had left.
+        time.sleep(_POLL_S)
     idle_after = time.monotonic() - left
     # Left running, the generation goes on for tens of seconds on this machine (28 s measured before the fix).
     assert idle_after < 5, f"the LLM was still generating {idle_after:.1f} s after the client left"
