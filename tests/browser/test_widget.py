@@ -409,7 +409,8 @@ def test_public_key_asks_and_falls_back_to_the_cited_excerpt(
     # the cited excerpt from the answer itself.
     page.add_init_script(_KEEP_ASK_STREAMS)
     page.goto(_host_page(page, keyed_server_url, "/__test/publickey.html", host(f'data-key="{public_key}"')))
-    page.locator("[data-qa-widget] button.launcher").click()
+    # Another page of the same site in the same tab: the widget comes back open, as it was left.
+    expect(page.locator("[data-qa-widget] .panel")).to_be_visible()
     question = "房寺镇下放了多少项权力?"
     response = _ask(page, question)
     assert response.request.headers["authorization"] == f"Bearer {public_key}"
