@@ -9,5 +9,8 @@ from setuptools import find_packages, setup
 setup(
     packages=[*find_packages(include=["qa", "qa.*"]), "qa.prompts"],
     package_dir={"qa.prompts": "prompts"},
-    package_data={"qa": ["py.typed", "api/static/*", "conversation/*.json"], "qa.prompts": ["*.md"]},
+    package_data={
+        "qa": ["py.typed", "api/static/*", "conversation/*.json", "answer/models/*.json"],
+        "qa.prompts": ["*.md", "*.txt"],
+    },
 )

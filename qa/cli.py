@@ -15,7 +15,7 @@ from typing import Any, cast
 from pydantic import ValidationError
 
 from qa.config import Settings
-from qa.errors import QAError
+from qa.errors import InvalidInput, QAError
 
 STORES = ("embedded", "milvus")
 
@@ -68,6 +68,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--ignore-history", action="store_true", help="ask multi-turn items without their history (a baseline)"
     )
+    _common(p)
+
+    p = sub.add_parser("calibrate", help="refit the answer model on JSONL datasets over this collection")
+    p.add_argument("datasets", nargs="+", type=Path, help="evaluation sets whose documents the collection holds")
+    p.add_argument("--folds", type=int, default=5, help="cross-validation folds to report (0: none; default 5)")
+    p.add_argument(
+        "--coverage",
+        type=float,
+        default=0.95,
+        help="quote sentences until they hold the answer with this probability (default 0.95)",
+    )
+    p.add_argument(
+        "--max-false-refusals",
+        type=float,
+        default=0.03,
+        help="refuse at most this share of the questions the documents answer (default 0.03)",
+    )
+    p.add_argument("--out", type=Path, default=None, help="where to write the model (default: the index dir)")
     _common(p)
 
     p = sub.add_parser("documents", help="list the documents of a collection")
@@ -192,6 +210,25 @@ def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     return run_eval(settings, args.dataset, args.out, compare=args.compare, ignore_history=args.ignore_history)
 
 
+def _cmd_calibrate(args: argparse.Namespace, settings: Settings) -> int:
+    from qa.eval.calibrate import run_calibrate
+
+    if args.folds == 1 or args.folds < 0:
+        raise InvalidInput(f"--folds must be 0 or at least 2, got {args.folds}")
+    if not 0.0 < args.coverage <= 1.0:
+        raise InvalidInput(f"--coverage must be in (0, 1], got {args.coverage}")
+    if not 0.0 <= args.max_false_refusals < 1.0:
+        raise InvalidInput(f"--max-false-refusals must be in [0, 1), got {args.max_false_refusals}")
+    return run_calibrate(
+        settings,
+        args.datasets,
+        folds=args.folds,
+        coverage=args.coverage,
+        max_false_refusals=args.max_false_refusals,
+        out=args.out,
+    )
+
+
 def _cmd_documents(args: argparse.Namespace, settings: Settings) -> int:
     from qa.service import QAService
 
@@ -258,6 +295,7 @@ _COMMANDS = {
     "ask": _cmd_ask,
     "serve": _cmd_serve,
     "eval": _cmd_eval,
+    "calibrate": _cmd_calibrate,
     "documents": _cmd_documents,
     "delete": _cmd_delete,
     "migrate": _cmd_migrate,

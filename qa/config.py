@@ -79,6 +79,13 @@ class Settings(BaseSettings):
     rrf_bm25_weight: float = Field(default=2.0, ge=0.0)
     candidates: int = Field(default=30, ge=1, le=1000)
     top_k: int = Field(default=5, ge=1, le=100)
+    # the answerer reads each retrieved passage with this many times its length of text on either side
+    # (whole sentences): the answer often sits next to the chunk that matched the question
+    context_reach: float = Field(default=1.0, ge=0.0, le=5.0)
+
+    # the fitted answer model (`qa calibrate`); unset: <index_dir>/calibration/<embedding model>.json, else the
+    # packaged one
+    answer_model: Path | None = None
 
     # answering with an OpenAI-compatible LLM; unset base URL means the extractive answerer
     llm_base_url: str | None = None

@@ -7,8 +7,9 @@ Fusion variants are selectable (`QA_FUSION`) so evaluation can compare them side
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import numpy as np
@@ -16,9 +17,9 @@ import numpy as np
 from qa.config import Settings
 from qa.embed.base import Embedder
 from qa.index.docstore import StoredChunk
+from qa.query import Query
 from qa.segment import index_terms
-from qa.text import is_cjk
-from qa.types import Passage
+from qa.types import Document, Hit, Passage, Signals
 
 FUSION_MODES = ("rrf", "dense", "bm25")
 
@@ -37,7 +38,7 @@ class Searchable(Protocol):
 class _Candidate:
     chunk_id: int
     score: float
-    signals: dict[str, float]
+    signals: Signals
 
 
 class HybridRetriever:
@@ -48,7 +49,7 @@ class HybridRetriever:
         self._candidates = settings.candidates
         self._fusion = settings.fusion
 
-    def run(self, collection: Searchable, query: str, top_k: int, *, fusion: str | None = None) -> list[Passage]:
+    def run(self, collection: Searchable, query: Query, top_k: int, *, fusion: str | None = None) -> list[Passage]:
         mode = fusion or self._fusion
         if mode not in FUSION_MODES:
             raise ValueError(f"unknown fusion mode {mode!r}; expected one of {FUSION_MODES}")
@@ -56,34 +57,23 @@ class HybridRetriever:
         dense: list[tuple[int, float]] = []
         keyword: list[tuple[int, float]] = []
         if mode in ("rrf", "dense"):
-            dense = collection.dense_search(self._embedder.embed_query(query), depth)
+            dense = collection.dense_search(self._embedder.embed_query(query.text), depth)
         if mode in ("rrf", "bm25"):
-            keyword = collection.keyword_search(index_terms(query) + self._cross_lingual_terms(query), depth)
+            # an English question over Chinese text also searches its words' translations (harmless for
+            # English collections: they match nothing there)
+            keyword = collection.keyword_search(index_terms(query.text) + list(query.expansions), depth)
         fused = self._fuse(dense, keyword)[: max(top_k, 0)]
         return self._hydrate(collection, fused)
 
-    @staticmethod
-    def _cross_lingual_terms(query: str) -> list[str]:
-        """An English question shares no word with Chinese text, which leaves BM25 blind; its content
-        words' plain Chinese translations give the keyword side something to rank (harmless for English
-        collections: the extra terms match nothing there)."""
-        if is_cjk(query):
-            return []
-        from qa.answer.lexicon import chinese_query_terms
-        from qa.answer.question import analyze
-
-        info = analyze(query)
-        return chinese_query_terms(info.keywords, info.qualifiers)
-
     def _fuse(self, dense: Sequence[tuple[int, float]], keyword: Sequence[tuple[int, float]]) -> list[_Candidate]:
-        signals: dict[int, dict[str, float]] = {}
+        signals: dict[int, Signals] = {}
         fused: dict[int, float] = {}
-        for name, ranking in (("dense", dense), ("bm25", keyword)):
-            for rank, (chunk_id, score) in enumerate(ranking, start=1):
-                entry = signals.setdefault(chunk_id, {})
-                entry[name] = score
-                entry[f"{name}_rank"] = float(rank)
-                fused[chunk_id] = fused.get(chunk_id, 0.0) + self._weights[name] / (self._rrf_k + rank)
+        for rank, (chunk_id, score) in enumerate(dense, start=1):
+            signals[chunk_id] = Signals(dense=score, dense_rank=rank)
+            fused[chunk_id] = self._weights["dense"] / (self._rrf_k + rank)
+        for rank, (chunk_id, score) in enumerate(keyword, start=1):
+            signals[chunk_id] = replace(signals.get(chunk_id, Signals()), bm25=score, bm25_rank=rank)
+            fused[chunk_id] = fused.get(chunk_id, 0.0) + self._weights["bm25"] / (self._rrf_k + rank)
         if not (dense and keyword):
             # One retriever alone: keep its own score, which carries more information than 1/(k+rank).
             only = dense or keyword
@@ -113,3 +103,80 @@ class HybridRetriever:
                 )
             )
         return passages
+
+
+class HasDocuments(Protocol):
+    def document(self, doc_id: str) -> Document | None: ...
+
+
+_BOUNDARY = re.compile(r"[。！？!?；;…\n]|\.(?=\s)")
+
+
+def _snap(text: str, a: int, b: int, keep_start: int, keep_end: int) -> tuple[int, int]:
+    """Shrink [a, b) to whole sentences, never past [keep_start, keep_end)."""
+    if a > 0:
+        cut = None
+        for m in _BOUNDARY.finditer(text, a, keep_start):
+            cut = m.end()
+            break
+        a = keep_start if cut is None else cut
+    if b < len(text):
+        last = None
+        for m in _BOUNDARY.finditer(text, keep_end, b):
+            last = m.end()
+        b = keep_end if last is None else last
+    while a < b and text[a].isspace():
+        a += 1
+    while b > a and text[b - 1].isspace():
+        b -= 1
+    return a, b
+
+
+def widen(collection: HasDocuments, passages: Sequence[Passage], reach: float = 1.0) -> list[Passage]:
+    """Each passage with its surroundings: `reach` times its own length of the document's text on either
+    side, cut to whole sentences, overlapping windows of one document merged.
+
+    A chunk is where retrieval found the question's words; the sentence that answers often sits just before
+    or after it (a chunk boundary cuts a paragraph, the answer follows the sentence that names the subject).
+    Windows keep the order, score and signals of the best passage they contain, and their text is still a
+    slice of the stored document, so citations into them stay exact."""
+    texts: dict[str, str] = {}
+    windows: list[list[int]] = []  # [start, end] of each window, grown as passages merge into it
+    owners: list[Passage] = []
+    hits: list[list[Hit]] = []
+    for rank, p in enumerate(passages):
+        if p.doc_id not in texts:
+            doc = collection.document(p.doc_id)
+            if doc is None:  # deleted since retrieval: never cited
+                continue
+            texts[p.doc_id] = doc.text
+        text = texts[p.doc_id]
+        extent = int((p.end - p.start) * reach)
+        a, b = _snap(text, max(0, p.start - extent), min(len(text), p.end + extent), p.start, p.end)
+        for i, owner in enumerate(owners):
+            if owner.doc_id == p.doc_id and a <= windows[i][1] and b >= windows[i][0]:
+                windows[i] = [min(a, windows[i][0]), max(b, windows[i][1])]
+                hits[i].append(Hit(p.start, p.end, rank))
+                break
+        else:
+            owners.append(p)
+            windows.append([a, b])
+            hits.append([Hit(p.start, p.end, rank)])
+    out: list[Passage] = []
+    for owner, (a, b), found in zip(owners, windows, hits, strict=True):
+        text = texts[owner.doc_id]
+        out.append(
+            Passage(
+                chunk_id=owner.chunk_id,
+                doc_id=owner.doc_id,
+                source=owner.source,
+                title=owner.title,
+                text=text[a:b],
+                start=a,
+                end=b,
+                score=owner.score,
+                signals=owner.signals,
+                hits=tuple(found),
+            )
+        )
+    return out

@@ -19,6 +19,7 @@ from pathlib import Path, PurePath
 import numpy as np
 
 from qa.answer.base import Answerer, AnswerEvent
+from qa.answer.model import AnswerModel
 from qa.chunk.chunker import Chunker
 from qa.config import Settings
 from qa.conversation import Condenser, Standalone, Turn
@@ -29,7 +30,8 @@ from qa.index import Collections, CollectionStore, DocumentChange, DocumentInfo
 from qa.index.backends import make_backend
 from qa.index.docstore import NewChunks
 from qa.ingest import iter_sources
-from qa.retrieve import HybridRetriever
+from qa.query import Query, analyze
+from qa.retrieve import HybridRetriever, widen
 from qa.types import Answer, Document, Passage
 from qa.worker import IngestControl, IngestWorker, Parsed, Source
 
@@ -99,10 +101,16 @@ class QAService:
         return HybridRetriever(self.settings, self.embedder)
 
     @cached_property
+    def answer_model(self) -> AnswerModel:
+        from qa.answer.model import resolve
+
+        return resolve(self.settings.answer_model, self.settings.index_dir, self.settings.embedding_model)
+
+    @cached_property
     def answerer(self) -> Answerer:
         from qa.answer.extractive import ExtractiveAnswerer
 
-        extractive = ExtractiveAnswerer(self.settings, self.embedder)
+        extractive = ExtractiveAnswerer(self.answer_model, self.settings.prompts_dir)
         if not self.settings.llm_enabled:
             return extractive
         from qa.answer.fallback import FallbackAnswerer
@@ -132,9 +140,13 @@ class QAService:
         """Load models and open the default collection now, so the first request doesn't pay for it."""
         self.embedder.embed_query("warm up")
         _ = self.chunker
-        from qa.answer.lexicon import translations
+        from qa.answer.entities import typed_spans
+        from qa.query.lexicon import translations
 
         translations("warm up")  # the English→Chinese dictionary loads in ~0.5 s
+        analyze("预热一下?")  # the segmenter's dictionary and the word frequencies
+        typed_spans("预热")  # the part-of-speech tagger
+        _ = self.answerer
         if self.collections.exists(self.settings.collection):
             self.collections.get(self.settings.collection)
 
@@ -321,8 +333,18 @@ class QAService:
         self, query: str, collection: str, top_k: int | None = None, *, fusion: str | None = None
     ) -> list[Passage]:
         require_letter_or_digit(query)
+        return self.retrieve(analyze(query), collection, top_k, fusion=fusion)
+
+    def retrieve(
+        self, query: Query, collection: str, top_k: int | None = None, *, fusion: str | None = None
+    ) -> list[Passage]:
         coll = self.collections.get(collection)
         return self.retriever.run(coll, query, top_k or self.settings.top_k, fusion=fusion)
+
+    def evidence(self, query: Query, collection: str, top_k: int | None = None) -> list[Passage]:
+        """What the answerer reads: the retrieved passages widened to the sentences around them."""
+        passages = self.retrieve(query, collection, top_k)
+        return widen(self.collections.get(collection), passages, self.settings.context_reach)
 
     async def ask(
         self, question: str, collection: str, top_k: int | None = None, *, history: Sequence[Turn] = ()
@@ -339,15 +361,16 @@ class QAService:
     ) -> AsyncIterator[AnswerEvent]:
         """Answer `question`; with `history` (earlier turns, oldest first) a follow-up is first rewritten into the
         standalone question that retrieval and the answerer get, and the final Answer says which it was."""
+        require_letter_or_digit(question)
         started = time.perf_counter()
         standalone = Standalone(question)
         if history:
-            require_letter_or_digit(question)
             standalone = await self.condenser(collection).run(question, history)
         condensed = time.perf_counter()
-        passages = await asyncio.to_thread(self.search, standalone.question, collection, top_k)
+        query = analyze(standalone.question)
+        passages = await asyncio.to_thread(self.evidence, query, collection, top_k)
         retrieved = time.perf_counter()
-        async for event in self.answerer.stream(standalone.question, passages):
+        async for event in self.answerer.stream(query, passages):
             if isinstance(event, Answer):
                 event.question = standalone.question
                 event.warnings.extend(standalone.warnings)

@@ -28,8 +28,28 @@ class Chunk:
 
 
 @dataclass(frozen=True, slots=True)
+class Signals:
+    """How retrieval found a passage: each retriever's score and 1-based rank, None where it did not."""
+
+    dense: float | None = None
+    dense_rank: int | None = None
+    bm25: float | None = None
+    bm25_rank: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A retrieved chunk inside a widened passage: its span in the document and its 0-based rank."""
+
+    start: int
+    end: int
+    rank: int
+
+
+@dataclass(frozen=True, slots=True)
 class Passage:
-    """A retrieved chunk with its document's metadata and a fused relevance score (higher is better)."""
+    """A retrieved chunk (or a window of its document around retrieved chunks, see `qa.retrieve.widen`)
+    with its document's metadata and a fused relevance score (higher is better)."""
 
     chunk_id: int
     doc_id: str
@@ -39,8 +59,9 @@ class Passage:
     start: int
     end: int
     score: float
-    # per-retriever detail, e.g. {"dense": 0.83, "dense_rank": 1, "bm25": 7.1, "bm25_rank": 3}
-    signals: dict[str, float] = field(default_factory=dict)
+    signals: Signals = field(default_factory=Signals)
+    # for a widened passage, the retrieved chunks it holds (document offsets)
+    hits: tuple[Hit, ...] = ()
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -71,26 +92,46 @@ class Citation:
         return {**asdict(self), "score": round(self.score, 6)}
 
 
+@dataclass(frozen=True, slots=True)
+class ShortAnswer:
+    """The minimal span that answers a factoid question: `text == stored document text[start:end]`, inside
+    the span of citation `ref`."""
+
+    text: str
+    ref: int
+    start: int
+    end: int
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
 @dataclass(slots=True)
 class Answer:
     answer: str
     found: bool
     citations: list[Citation]
-    # how the answer was made: "extractive", "llm", or "extractive_fallback" when the LLM failed
-    mode: str = "extractive"
-    # e.g. an ungrounded number, or why the LLM was not used
-    warnings: list[str] = field(default_factory=list)
-    timings_ms: dict[str, float] = field(default_factory=dict)
+    short_answer: ShortAnswer | None = None
     # the standalone question retrieval used: the asked one, or a follow-up rewritten with its conversation
     question: str = ""
+    # how the answer was made: "extractive", "llm", or "extractive_fallback" when the LLM failed
+    mode: str = "extractive"
+    # warning codes for clients (e.g. "llm_unavailable"); details go to the server log
+    warnings: list[str] = field(default_factory=list)
+    # numbers the answer states that no citation holds (always empty for a shown answer: such an LLM answer
+    # is replaced by the extractive one)
+    ungrounded_numbers: list[str] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
-        return {
+        body: dict[str, object] = {
             "answer": self.answer,
             "found": self.found,
             "citations": [c.as_dict() for c in self.citations],
+            "short_answer": self.short_answer.as_dict() if self.short_answer else None,
             "mode": self.mode,
             "warnings": list(self.warnings),
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
             "question": self.question,
         }
+        return body

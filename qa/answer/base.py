@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from qa.query import Query
 from qa.types import Answer, Passage
 
 
@@ -21,10 +22,10 @@ AnswerEvent = AnswerDelta | Answer
 
 
 class Answerer(Protocol):
-    async def run(self, question: str, passages: Sequence[Passage]) -> Answer:
-        """Answer `question` from `passages` (best first). Never raises for an LLM outage."""
+    async def run(self, query: Query, passages: Sequence[Passage]) -> Answer:
+        """Answer `query` from `passages` (best first). Never raises for an LLM outage."""
         ...
 
-    def stream(self, question: str, passages: Sequence[Passage]) -> AsyncIterator[AnswerEvent]:
+    def stream(self, query: Query, passages: Sequence[Passage]) -> AsyncIterator[AnswerEvent]:
         """Like `run`, yielding text deltas first and the final `Answer` last."""
         ...

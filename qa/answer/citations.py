@@ -11,19 +11,20 @@ shifted by `passage.start`), never a paraphrase.
 from __future__ import annotations
 
 import itertools
+import logging
 import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
-from qa.answer.grounding import number_values, strip_markers, ungrounded_numbers
-from qa.answer.question import detect_lang
+from qa.answer.grounding import MARKER_RE, number_values, strip_markers, ungrounded_numbers
+from qa.answer.prompts import REFUSAL_MARKERS, refusal_sentence
 from qa.chunk.sentences import split_sentences
-from qa.text import CJK_CHAR
+from qa.text import CJK_CHAR, detect_lang
 from qa.types import Answer, Citation, Passage
 
-REFUSAL_ZH = "资料中没有找到与该问题相关的内容。"
-REFUSAL_EN = "The documents don't say: no passage answers this question."
+log = logging.getLogger(__name__)
 
 # Phrases beyond the LLM prompt's own REFUSAL_MARKERS that also mean "not in the passages". They only count
 # when the answer cites nothing, since a cited answer may well say "X is not mentioned, but Y [1]".
@@ -48,34 +49,22 @@ _EXTRA_REFUSAL_MARKERS = (
     "no passage answers",
 )
 
-# [1] / [1,2] / [1-3] / 【1】 / 【1，2】
-_MARKER = re.compile(r"\[\s*(\d+(?:\s*[,，、\-–]\s*\d+)*)\s*\]|【\s*(\d+(?:\s*[,，、\-–]\s*\d+)*)\s*】")
 _REF_PART = re.compile(r"(\d+)\s*[\-–]\s*(\d+)|(\d+)")
 _WORD = re.compile(r"[a-z0-9]+")
 _MAX_RANGE = 20
 _MAX_SPANS_PER_CLAIM = 3
 
 
-def refusal_text(question: str) -> str:
-    return REFUSAL_ZH if detect_lang(question) == "zh" else REFUSAL_EN
+def refusal_answer(question: str, *, mode: str, prompts_dir: Path | None = None) -> Answer:
+    """The answer that says the documents hold none, in the question's language."""
+    text = refusal_sentence(detect_lang(question), prompts_dir)
+    return Answer(answer=text, found=False, citations=[], question=question, mode=mode)
 
 
-def refusal_answer(question: str, *, mode: str, warnings: Sequence[str] = ()) -> Answer:
-    return Answer(answer=refusal_text(question), found=False, citations=[], mode=mode, warnings=list(warnings))
-
-
-def refusal_markers() -> tuple[str, ...]:
-    """The LLM prompt's refusal phrases (owned by prompts.py) plus a few broader paraphrases."""
-    try:
-        from qa.answer.prompts import REFUSAL_MARKERS
-    except ImportError:  # prompts are optional for extractive-only deployments
-        return _EXTRA_REFUSAL_MARKERS
-    return tuple(REFUSAL_MARKERS) + _EXTRA_REFUSAL_MARKERS
-
-
-def looks_like_refusal(text: str) -> bool:
-    low = text.lower()
-    return low.strip() in {REFUSAL_ZH.lower(), REFUSAL_EN.lower()} or any(m.lower() in low for m in refusal_markers())
+def looks_like_refusal(text: str, prompts_dir: Path | None = None) -> bool:
+    low = text.lower().strip()
+    sentences = {refusal_sentence(lang, prompts_dir).lower() for lang in ("zh", "en")}
+    return low in sentences or any(m.lower() in low for m in (*REFUSAL_MARKERS, *_EXTRA_REFUSAL_MARKERS))
 
 
 def _grams(text: str) -> set[str]:
@@ -191,11 +180,11 @@ def _claim_sentences(claim: str) -> list[str]:
 def finalize_answer(raw_text: str, question: str, passages: Sequence[Passage], *, mode: str) -> Answer:
     """Turn an answerer's raw text with [n] markers into an `Answer` with verified, sentence-level citations."""
     text = raw_text.strip()
-    warnings: list[str] = []
-    matches = list(_MARKER.finditer(text))
+    dropped: list[int] = []
+    matches = list(MARKER_RE.finditer(text))
     any_valid = any(1 <= r <= len(passages) for m in matches for r in parse_refs(m.group(1) or m.group(2) or ""))
     if not strip_markers(text).strip():
-        return refusal_answer(question, mode=mode, warnings=["empty answer"] if not text else [])
+        return refusal_answer(question, mode=mode)
     if not any_valid and looks_like_refusal(text):
         return refusal_answer(question, mode=mode)
 
@@ -216,7 +205,7 @@ def finalize_answer(raw_text: str, question: str, passages: Sequence[Passage], *
         new_refs: list[int] = []
         for ref in parse_refs(m.group(1) or m.group(2) or ""):
             if not 1 <= ref <= len(passages):
-                warnings.append(f"dropped citation [{ref}]: no passage {ref}")
+                dropped.append(ref)
                 continue
             passage = passages[ref - 1]
             sents = sentence_cache.setdefault(ref, _passage_sentences(passage))
@@ -251,10 +240,16 @@ def finalize_answer(raw_text: str, question: str, passages: Sequence[Passage], *
     answer_text = re.sub(r"[ \t]+\n", "\n", "".join(out)).strip()
     # A marker that repeats the previous one ("…[1]，…[1]") is fine; identical adjacent groups are not.
     answer_text = re.sub(r"((?:\[\d+\])+)\1", r"\1", answer_text)
-    if not citations:
-        warnings.append("answer cites no passage")
-    warnings.extend(f"ungrounded number: {n}" for n in ungrounded_numbers(answer_text, citations))
-    return Answer(answer=answer_text, found=True, citations=citations, mode=mode, warnings=warnings)
+    if dropped:
+        log.info("dropped citation markers naming no passage: %s", dropped)
+    return Answer(
+        answer=answer_text,
+        found=True,
+        citations=citations,
+        question=question,
+        mode=mode,
+        ungrounded_numbers=ungrounded_numbers(answer_text, citations),
+    )
 
 
 def _merge_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

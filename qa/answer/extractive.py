@@ -1,307 +1,223 @@
-"""The extractive answerer: quote the sentence(s) of the retrieved passages that answer the question.
+"""The extractive answerer: the short answer and the sentences that hold it, quoted and cited.
 
-No generation means no invented facts: every word of the answer (apart from a fixed lead-in) is a slice of a
-stored document. The work is choosing sentences: each is scored on the kind of fact the question wants
-(a number with the unit asked for, a date, …), IDF-weighted keyword overlap, dense similarity to the
-question when an embedder is available, and the rank of its passage. Complementary facts (two counts in
-two sentences) are all given, each cited; the same fact stated again elsewhere is given once.
+No generation means no invented facts: every word of the answer, apart from a fixed lead-in for English
+questions over Chinese text, is a slice of a stored document. All the choices are the fitted answer model's
+(`qa.answer.model`): the sentence ranker orders the candidate sentences of the retrieved passages, the
+refusal classifier decides whether they answer at all, the span ranker picks the short answer inside the
+best sentences, and sentences are quoted, most probable first, until their probability adds up to the
+model's coverage. An answer looks like "42公分[1] — 全长可达42公分，…[1]".
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import AsyncIterator, Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
 
 from qa.answer.base import AnswerDelta, AnswerEvent
-from qa.answer.citations import finalize_answer, refusal_answer
-from qa.answer.grounding import number_values
-from qa.answer.question import QuestionInfo, analyze, detect_lang
-from qa.answer.relevance import (
-    HEADING_FACTOR,
-    YEAR_CONFLICT_FACTOR,
-    SentenceCandidate,
-    assess,
-    clauses,
-    cue_weight,
-    fact_numbers,
-    keyword_coverage,
-    rescore,
-    satisfies_constraints,
-    sentence_candidates,
-    subject_terms,
-    type_cue,
-)
-from qa.config import Settings
-from qa.text import CJK_CHAR
-from qa.types import Answer, Passage
-
-if TYPE_CHECKING:
-    from qa.embed.base import Embedder
+from qa.answer.citations import refusal_answer
+from qa.answer.evidence import Sentence, candidate_sentences, sentence_features
+from qa.answer.model import AnswerModel
+from qa.answer.refusal import refusal_features
+from qa.answer.spans import SpanCandidate, offered_types, span_candidates, span_features
+from qa.query import Query
+from qa.text import detect_lang, is_cjk
+from qa.types import Answer, Citation, Passage, ShortAnswer
 
 MODE = "extractive"
-# weight of the retrieval prior of a sentence's passage next to keyword coverage (0..1) and the answer cue
-PRIOR_WEIGHT = 0.2
-# how much the attribute share (keywords other than the subject's name) counts next to the focused coverage
-# Sentences embedded per question: sentence-transformers runs ~22 passages/s on this CPU class, so this
-# bounds the dense step to about a second.
-MAX_DENSE_SENTENCES = 16
-# with words in common the lexical ranking is good; dense only reorders its top few
-MAX_DENSE_SAME_LANG = 8
-# how far (chars) a complementary fact may sit from a chosen sentence of the same passage
-NEAR_CHARS = 160
-# below this keyword coverage the best sentence was chosen without word evidence (e.g. across languages)
-NO_LEXICAL_EVIDENCE = 0.2
-MAX_PASSAGES = 8
-MAX_FACTS = 4
-# a sentence longer than this is quoted by its tightest clause window (an English word is ~5 characters
-# where a Chinese one is ~2, so English sentences get a larger budget: they are quoted whole far more often)
-LONG_SENTENCE_CHARS = 150
-CLAUSE_WINDOW_CHARS = 110
-LATIN_LENGTH_FACTOR = 2.5
-# e5 cosines live in a narrow band; this maps the band to 0..1 for mixing with the other signals
-DENSE_FLOOR, DENSE_CEIL = 0.75, 0.92
-_TERMINAL = re.compile(r"([。！？；!?;.…]+[”’」』）)\]】》\"']*)$")
+# the short answer is looked for in this many of the best sentences (the span ranker is fitted on as many)
+SPAN_SENTENCES = 2
+# the span score of a question with no span candidate at all (below any ranker's output)
+NO_SPAN_SCORE = -10.0
+# at most this many sentences are quoted, however spread the ranker's probability is
+MAX_QUOTED = 3
+# a short answer this close to its whole sentence is not repeated in front of the quote
+_LEAD_MAX_SHARE = 0.8
+_TRAILING = " ,，;；:：、"
 
 
-def _context(p: Passage) -> str:
-    return f"{p.title}\n{p.text}"
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """What the answer model makes of one question's passages."""
+
+    sentences: list[Sentence]
+    rows: list[list[float]]
+    scores: np.ndarray
+    probabilities: np.ndarray
+    span: SpanCandidate | None  # sentence index is into `order`
+    span_score: float
+    order: np.ndarray  # sentence indices, best first
+    answerable: float  # the refusal classifier's probability that the passages answer
+
+    def span_sentence(self) -> Sentence | None:
+        return self.sentences[int(self.order[self.span.sentence])] if self.span is not None else None
 
 
-def _bigrams(text: str) -> set[str]:
-    t = re.sub(r"\s+", "", text.lower())
-    return {t[i : i + 2] for i in range(len(t) - 1)}
-
-
-def _jaccard(a: set[str], b: set[str]) -> float:
-    return len(a & b) / len(a | b) if a and b else 0.0
+def softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
+    z = scores / max(temperature, 1e-6)
+    e = np.exp(z - z.max())
+    return np.asarray(e / e.sum())
 
 
 class ExtractiveAnswerer:
     """Implements `qa.answer.base.Answerer` by quoting and citing passage sentences."""
 
-    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
-        self._settings = settings
-        self._embedder = embedder
+    def __init__(self, model: AnswerModel, prompts_dir: Path | None = None) -> None:
+        self.model = model
+        self.prompts_dir = prompts_dir
 
-    async def run(self, question: str, passages: Sequence[Passage]) -> Answer:
-        # jieba and the embedder are CPU-bound: keep the event loop free for other requests
-        return await asyncio.to_thread(self.answer, question, passages)
+    async def run(self, query: Query, passages: Sequence[Passage]) -> Answer:
+        # segmentation and scoring are CPU-bound: keep the event loop free for other requests
+        return await asyncio.to_thread(self.answer, query, passages)
 
-    async def stream(self, question: str, passages: Sequence[Passage]) -> AsyncIterator[AnswerEvent]:
-        answer = await self.run(question, passages)
+    async def stream(self, query: Query, passages: Sequence[Passage]) -> AsyncIterator[AnswerEvent]:
+        answer = await self.run(query, passages)
         yield AnswerDelta(answer.answer)
         yield answer
 
     # -- synchronous core -----------------------------------------------------------------------------
-    def answer(self, question: str, passages: Sequence[Passage]) -> Answer:
+    def assess(self, query: Query, passages: Sequence[Passage]) -> Assessment | None:
+        """Score the candidate sentences and spans; None when the passages have no sentence at all."""
+        sentences = candidate_sentences(passages)
+        if not sentences:
+            return None
+        rows = sentence_features(query, passages, sentences)
+        scores = self.model.sentence.score(rows)
+        probabilities = softmax(scores, self.model.temperature)
+        order = np.argsort(-scores, kind="stable")
+        top = [int(i) for i in order[:SPAN_SENTENCES]]
+        folded = [sentences[i].folded for i in top]
+        candidates = span_candidates(query, folded)
+        span: SpanCandidate | None = None
+        best: int | None = None
+        span_score = NO_SPAN_SCORE
+        if candidates:
+            span_rows = span_features(query, folded, candidates, [scores[i] for i in top], self.model.type_prior)
+            span_scores = self.model.span.score(span_rows)
+            best = int(np.argmax(span_scores))
+            span, span_score = candidates[best], float(span_scores[best])
+        row = refusal_features(
+            len(query.terms),
+            passages,
+            rows,
+            scores,
+            probabilities,
+            span,
+            span_score,
+            offered_types(query, folded, candidates),
+            self.model.type_prior.get(query.kind, {}),
+        )
+        answerable = float(self.model.refusal.score([row])[0])
+        return Assessment(sentences, rows, scores, probabilities, span, span_score, order, answerable)
+
+    def answers(self, assessment: Assessment | None) -> bool:
+        return assessment is not None and assessment.answerable >= self.model.threshold
+
+    def answer(self, query: Query, passages: Sequence[Passage]) -> Answer:
         t0 = time.perf_counter()
-        info = analyze(question)
-        passages = list(passages[:MAX_PASSAGES])
-        relevance = assess(info, passages)
-        if not relevance.answerable:
-            result = refusal_answer(question, mode=MODE)
-        else:
-            chosen = self._choose(info, passages, cross_only=relevance.cross)
-            if not chosen:
-                result = refusal_answer(question, mode=MODE)
-            else:
-                raw = self._compose(info, passages, chosen)
-                result = finalize_answer(raw, question, passages, mode=MODE)
+        result = self.finish(query, passages, self.assess(query, passages))
         result.timings_ms["answer"] = (time.perf_counter() - t0) * 1000.0
         return result
 
-    def _choose(
-        self, info: QuestionInfo, passages: Sequence[Passage], cross_only: bool = False
-    ) -> list[SentenceCandidate]:
-        # a multi-part question's stated periods and numbers belong to its parts: each part checks its own;
-        # when only passages in the other language vouched for an answer, the answer comes from them
-        cands = [
-            c
-            for c in sentence_candidates(info, passages, MAX_PASSAGES)
-            if (info.parts or satisfies_constraints(info, passages[c.passage_index], passages))
-            and (c.cross or not cross_only)
-        ]
-        if not cands:
-            return []
-        self._score(info, passages, cands)
-        if not info.parts:
-            return self._select(info, cands, [])
-        # A multi-part question: answer each part on its own, then give all the answers together.
-        chosen: list[SentenceCandidate] = []
-        for part in info.parts:
-            pinfo = analyze(part)
-            subjects = subject_terms(pinfo, passages[:MAX_PASSAGES])
-            rescored = [
-                rescore(pinfo, c, passages[c.passage_index], subjects[c.passage_index])
-                for c in cands
-                if satisfies_constraints(pinfo, passages[c.passage_index], passages)
-            ]
-            if not rescored:
-                continue
-            self._lexical_score(pinfo, rescored, self._passage_prior(passages))
-            for c in self._select(pinfo, rescored, chosen, cap=2):
-                if not any((c.passage_index, c.start) == (o.passage_index, o.start) for o in chosen):
-                    chosen.append(c)
-        return chosen[:MAX_FACTS]
+    def finish(self, query: Query, passages: Sequence[Passage], assessment: Assessment | None) -> Answer:
+        """The answer for an assessment: a refusal when the model says the passages don't answer."""
+        if assessment is None or not self.answers(assessment):
+            return refusal_answer(query.text, mode=MODE, prompts_dir=self.prompts_dir)
+        return self.compose(query, passages, assessment)
 
-    def _select(
-        self,
-        info: QuestionInfo,
-        cands: list[SentenceCandidate],
-        already: list[SentenceCandidate],
-        cap: int | None = None,
-    ) -> list[SentenceCandidate]:
-        """The best sentence, plus ones that add facts the question asks for (not the same fact again)."""
-        ranked = sorted(cands, key=lambda c: -c.score)
-        best = ranked[0]
-        chosen = [best]
-        facts = set(self._facts(info, best.meaning))
-        details = self._all_numbers(best.text)
-        grams = [_bigrams(c.text) for c in [*already, best]]
-        wants_facts = info.kind in ("number", "date")
-        cap = cap or (MAX_FACTS if wants_facts else 2)
-        for c in ranked[1:]:
-            if len(chosen) >= cap:
+    def quoted(self, assessment: Assessment) -> list[int]:
+        """Sentence indices to quote: most probable first until the model's coverage, plus the short answer's."""
+        chosen: list[int] = []
+        total = 0.0
+        for i in assessment.order[:MAX_QUOTED]:
+            chosen.append(int(i))
+            total += float(assessment.probabilities[i])
+            if total >= self.model.coverage:
                 break
-            if c.score < 0.75 * best.score or c.coverage < 0.6 * best.coverage:
-                break
-            g = _bigrams(c.text)
-            if any(_jaccard(g, other) >= 0.5 for other in grams):
-                continue  # the same sentence again (another copy of the document, a reprint)
-            near = any(o.passage_index == c.passage_index and abs(o.start - c.start) <= NEAR_CHARS for o in chosen)
-            if not near and c.coverage < 0.95 * best.coverage:
-                # a complementary fact sits next to the best one, or matches the question just as well
-                continue
-            if best.coverage < NO_LEXICAL_EVIDENCE and not (near and c.score >= 0.9 * best.score):
-                # across languages only the dense score ranks: take its neighbours only when it rates them alike
-                continue
-            if wants_facts:
-                own = set(self._facts(info, c.meaning))
-                # New: a count the question asks for, or the same count with detail the chosen sentences lack
-                # (a summary "510项, 其中…64项…413项" next to "18个部门64项…" adds the 18 departments).
-                new_detail = bool(own) and not self._all_numbers(c.text) <= details
-                if c.cue < min(best.cue, 1.0) or not (own - facts or new_detail):
-                    continue  # nothing the chosen sentences don't already say
-                facts |= own
-                details |= self._all_numbers(c.text)
-            elif c.score < 0.9 * best.score:
-                continue
-            chosen.append(c)
-            grams.append(g)
+        if assessment.span is not None:
+            holder = int(assessment.order[assessment.span.sentence])
+            if holder not in chosen:
+                chosen.append(holder)
         return chosen
 
-    @staticmethod
-    def _all_numbers(text: str) -> set[str]:
-        return {value for _, value in number_values(text)}
-
-    @staticmethod
-    def _facts(info: QuestionInfo, text: str) -> list[str]:
-        """The facts a sentence contributes to a fact-shaped question.
-
-        For "多少项" these are the numbers counted in 项, not the "18个部门" around them: a sentence that only
-        repeats counts already given adds nothing, however many other numbers it has.
-        """
-        return fact_numbers(info, text)
-
-    @staticmethod
-    def _passage_prior(passages: Sequence[Passage]) -> list[float]:
-        """How strongly retrieval backs each passage (0..1), from its own evidence rather than a re-embedding.
-
-        The fused score is a reciprocal-rank sum, so a passage both retrievers ranked high stands out from one
-        only a single retriever found; dividing by the best keeps the prior comparable across questions.
-        """
-        if not passages:
-            return []
-        top = max(p.score for p in passages)
-        out: list[float] = []
-        for i, p in enumerate(passages):
-            share = p.score / top if top > 0 else 0.0
-            both = 1.0 if ("dense" in p.signals and "bm25" in p.signals) else 0.0
-            out.append(0.5 * share + 0.25 * both + 0.25 / (1.0 + 0.5 * i))
-        return out
-
-    @staticmethod
-    def _lexical_score(
-        info: QuestionInfo, cands: Sequence[SentenceCandidate], prior: Sequence[float] | None = None
-    ) -> None:
-        cw = cue_weight(info)
-        for c in cands:
-            rank_score = prior[c.passage_index] if prior else 1.0 / (1.0 + 0.25 * c.passage_index)
-            length_penalty = 0.1 * max(0.0, len(c.text) / 200.0 - 1.0)
-            c.score = c.focused + cw * c.cue + PRIOR_WEIGHT * rank_score - length_penalty
-            if info.kind in ("number", "date") and c.cue == 0.0:
-                c.score *= 0.5  # the sentence cannot state the number or date asked for
-            if c.heading:
-                c.score *= HEADING_FACTOR
-            if c.year_conflict:
-                c.score *= YEAR_CONFLICT_FACTOR
-
-    @staticmethod
-    def _dense_bonus(c: SentenceCandidate) -> float:
-        if c.dense is None:
-            return 0.0
-        return 0.6 * min(1.0, max(0.0, (c.dense - DENSE_FLOOR) / (DENSE_CEIL - DENSE_FLOOR)))
-
-    def _score(self, info: QuestionInfo, passages: Sequence[Passage], cands: list[SentenceCandidate]) -> None:
-        # No sentence re-embedding: measured on the sample set it changed one answer in a hundred while
-        # costing ~0.5 s a question; the retriever's passage evidence is the dense signal that is used.
-        self._lexical_score(info, cands, self._passage_prior(passages))
-
-    def _quote(self, info: QuestionInfo, text: str) -> tuple[int, int]:
-        """The span of `text` to quote: the whole sentence, or its best clause window when very long."""
-        scale = 1.0 if CJK_CHAR.search(text) else LATIN_LENGTH_FACTOR
-        if len(text) <= LONG_SENTENCE_CHARS * scale:
-            return 0, len(text)
-        parts = clauses(text)
-        if len(parts) < 2:
-            return 0, len(text)
-        scores = [keyword_coverage(info, text[a:b]) + type_cue(info, text[a:b]) for a, b in parts]
-        i = j = max(range(len(parts)), key=lambda k: scores[k])
-        while True:
-            options = []
-            window = CLAUSE_WINDOW_CHARS * scale
-            if i > 0 and parts[j][1] - parts[i - 1][0] <= window and scores[i - 1] > 0:
-                options.append((scores[i - 1], i - 1, j))
-            if j < len(parts) - 1 and parts[j + 1][1] - parts[i][0] <= window and scores[j + 1] > 0:
-                options.append((scores[j + 1], i, j + 1))
-            if not options:
-                break
-            _, i, j = max(options)
-        a, b = parts[i][0], parts[j][1]
-        while a < b and text[a].isspace():
-            a += 1
-        return a, b
-
-    def _compose(self, info: QuestionInfo, passages: Sequence[Passage], chosen: list[SentenceCandidate]) -> str:
-        """Quoted sentences in reading order (grouped by document, best document first), each with its marker."""
-        doc_order: dict[str, int] = {}
-        for c in chosen:
-            doc_order.setdefault(passages[c.passage_index].doc_id, len(doc_order))
-        ordered = sorted(
-            chosen,
-            key=lambda c: (
-                doc_order[passages[c.passage_index].doc_id],
-                passages[c.passage_index].start + c.start,
-            ),
+    def compose(self, query: Query, passages: Sequence[Passage], assessment: Assessment) -> Answer:
+        """The answer text, its citations (one per quoted sentence) and the short answer."""
+        sentences = assessment.sentences
+        chosen = self.quoted(assessment)
+        # reading order: documents by their best quoted sentence, then position in the document
+        doc_rank: dict[str, int] = {}
+        for i in chosen:
+            doc_rank.setdefault(passages[sentences[i].passage].doc_id, len(doc_rank))
+        chosen.sort(key=lambda i: (doc_rank[passages[sentences[i].passage].doc_id], _offset(passages, sentences[i])))
+        citations: list[Citation] = []
+        ref_of: dict[int, int] = {}
+        for i in chosen:
+            s = sentences[i]
+            p = passages[s.passage]
+            ref_of[i] = len(citations) + 1
+            citations.append(
+                Citation(
+                    ref=ref_of[i],
+                    doc_id=p.doc_id,
+                    source=p.source,
+                    title=p.title,
+                    text=s.text,
+                    start=p.start + s.start,
+                    end=p.start + s.end,
+                    score=float(p.score),
+                )
+            )
+        quotes = [f"{_quote(sentences[i].text)}[{ref_of[i]}]{_terminal(sentences[i].text)}" for i in chosen]
+        body = ("" if any(is_cjk(q) for q in quotes) else " ").join(quotes)
+        short: ShortAnswer | None = None
+        lead = ""
+        holder = assessment.span_sentence()
+        if assessment.span is not None and holder is not None:
+            index = sentences.index(holder)
+            span = assessment.span
+            p = passages[holder.passage]
+            text = holder.text[span.start : span.end]
+            ref = ref_of[index]
+            short = ShortAnswer(
+                text=text, ref=ref, start=p.start + holder.start + span.start, end=p.start + holder.start + span.end
+            )
+            if len(text) < _LEAD_MAX_SHARE * len(holder.text.strip()):
+                lead = f"{text}[{ref}] — "
+        answer = f"{lead}{body}"
+        if query.lang == "en" and detect_lang(body) == "zh":
+            # We cannot translate; the lead-in tells the reader the quotes are the documents' own words.
+            answer = f"According to the documents: {answer}"
+        return Answer(
+            answer=answer,
+            found=True,
+            citations=citations,
+            short_answer=short,
+            question=query.text,
+            mode=MODE,
         )
-        pieces: list[str] = []
-        for c in ordered:
-            a, b = self._quote(info, c.text)
-            quote = c.text[a:b].rstrip(" ,，;；:：")
-            marker = f"[{c.passage_index + 1}]"
-            m = _TERMINAL.search(quote)
-            if m:
-                pieces.append(f"{quote[: m.start()]}{marker}{m.group(1)}")
-            else:
-                end = "。" if CJK_CHAR.search(quote) else "."
-                pieces.append(f"{quote}{marker}{end}")
-        zh_quotes = any(CJK_CHAR.search(p) for p in pieces)
-        joiner = "" if zh_quotes else " "
-        body = joiner.join(pieces)
-        if info.lang == "en" and detect_lang(body) == "zh":
-            # We cannot translate; a fixed lead-in tells the reader the quotes are the documents' own words.
-            return f"According to the documents: {body}"
-        return body
+
+
+def _offset(passages: Sequence[Passage], s: Sentence) -> int:
+    return passages[s.passage].start + s.start
+
+
+def _quote(text: str) -> str:
+    """The sentence without its final punctuation (the marker goes before it)."""
+    t = text.rstrip()
+    end = len(t)
+    while end > 0 and (t[end - 1] in "。！？!?；;.…" or t[end - 1] in _TRAILING):
+        end -= 1
+    return t[:end] if end > 0 else t
+
+
+def _terminal(text: str) -> str:
+    t = text.rstrip()
+    quoted = _quote(t)
+    tail = t[len(quoted) :].strip(_TRAILING)
+    if tail:
+        return tail
+    return "。" if is_cjk(t) else "."

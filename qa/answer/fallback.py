@@ -1,116 +1,136 @@
 """LLM answering that never fails the user: when the LLM can't answer, the extractive answerer does.
 
 An LLM endpoint is a dependency that goes down, times out or answers garbage; a question should still get
-a cited answer. The fallback's answer is marked mode="extractive_fallback" and carries a warning that says
-why, so the service can show it and operators can see the LLM is unhealthy.
+a cited answer. The fallback's answer is marked mode="extractive_fallback" and carries the warning code
+`llm_unavailable` (or `llm_ungrounded` when the LLM's answer stated a number its citations don't hold):
+clients see only the code, never the upstream message or address, which go to the server log.
 
 Streaming: if the LLM fails before its first delta, the fallback's own stream is passed through. If it fails
 mid-answer, some LLM text has already gone out; the stream then ends with the fallback's final Answer, whose
 text replaces everything streamed before it (the final Answer event is always authoritative).
+
+The short answer of an LLM answer is the extractive model's, kept only when it lies inside what the LLM
+cites: the LLM writes prose, the span ranker finds the minimal span.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Sequence
 
-from qa.answer.base import AnswerDelta, Answerer, AnswerEvent
+from qa.answer.base import AnswerDelta, AnswerEvent
+from qa.answer.extractive import Assessment, ExtractiveAnswerer
 from qa.answer.llm import LLMAnswerer
-from qa.answer.question import analyze
-from qa.answer.relevance import is_answerable
 from qa.errors import QAError
-from qa.types import Answer, Passage
+from qa.query import Query
+from qa.types import Answer, Passage, ShortAnswer
 
 log = logging.getLogger(__name__)
 
 FALLBACK_MODE = "extractive_fallback"
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, QAError):
-        return exc.message
-    # not an outage we expected (a bug in a later step): still answer, but leave a trace for operators
-    log.exception("LLM answering failed unexpectedly; answering extractively")
-    return f"{type(exc).__name__}: {str(exc)[:160]}"
-
-
-def _ungrounded(answer: Answer) -> list[str]:
-    return [w for w in answer.warnings if w.startswith("ungrounded number")]
-
-
-def _mark(answer: Answer, warning: str, llm_ms: float) -> Answer:
-    answer.mode = FALLBACK_MODE
-    answer.warnings.append(warning)
-    answer.timings_ms.setdefault("llm_failed_ms", llm_ms)
-    return answer
+LLM_UNAVAILABLE = "llm_unavailable"
+LLM_UNGROUNDED = "llm_ungrounded"
 
 
 class _UngroundedAnswer(Exception):
     pass
 
 
-class FallbackAnswerer:
-    """`primary` (the LLM) first; `fallback` (extractive) when it is down, slow, malformed, or its answer
-    states a number its citations don't hold. Never raises for an LLM failure."""
+def _log_failure(exc: BaseException) -> None:
+    if isinstance(exc, QAError):
+        log.warning("LLM unavailable, answering extractively: %s", exc.message)
+    else:  # not an outage we expected (a bug in a later step): still answer, but leave a trace for operators
+        log.exception("LLM answering failed unexpectedly; answering extractively")
 
-    def __init__(self, primary: LLMAnswerer, fallback: Answerer) -> None:
+
+def _mark(answer: Answer, code: str, llm_ms: float) -> Answer:
+    answer.mode = FALLBACK_MODE
+    answer.warnings.append(code)
+    answer.timings_ms.setdefault("llm_failed_ms", llm_ms)
+    return answer
+
+
+def _short_inside(answer: Answer, passages: Sequence[Passage], extractive: Answer) -> ShortAnswer | None:
+    """The extractive short answer re-pointed at the LLM answer's citation that contains it, if any does."""
+    short = extractive.short_answer
+    if short is None:
+        return None
+    doc = extractive.citations[short.ref - 1].doc_id
+    for c in answer.citations:
+        if c.doc_id == doc and c.start <= short.start and short.end <= c.end:
+            return ShortAnswer(short.text, c.ref, short.start, short.end)
+    return None
+
+
+class FallbackAnswerer:
+    """`primary` (the LLM) first; `fallback` (extractive) when the answer model says the passages answer
+    nothing (no seconds of generation spent on it), when the LLM is down, slow or malformed, or when its
+    answer states a number its citations don't hold. Never raises for an LLM failure."""
+
+    def __init__(self, primary: LLMAnswerer, fallback: ExtractiveAnswerer) -> None:
         self.primary = primary
         self.fallback = fallback
 
-    def _skip_llm(self, question: str, passages: Sequence[Passage]) -> bool:
-        """Retrieval shows nothing relevant: the extractive answerer refuses in milliseconds, with the same
-        gate, instead of spending seconds of generation on a question the documents don't answer."""
-        return not is_answerable(analyze(question), passages)
+    async def _assess(self, query: Query, passages: Sequence[Passage]) -> tuple[Assessment | None, Answer]:
+        """The answer model's reading of the passages and its own answer: the gate, the short answer and the
+        fallback all come from this one pass."""
 
-    async def run(self, question: str, passages: Sequence[Passage]) -> Answer:
-        if self._skip_llm(question, passages):
-            return await self.fallback.run(question, passages)
+        def both() -> tuple[Assessment | None, Answer]:
+            assessment = self.fallback.assess(query, passages)
+            return assessment, self.fallback.finish(query, passages, assessment)
+
+        return await asyncio.to_thread(both)
+
+    def _accept(self, answer: Answer, passages: Sequence[Passage], extractive: Answer) -> Answer:
+        if answer.ungrounded_numbers:
+            raise _UngroundedAnswer(", ".join(answer.ungrounded_numbers))
+        answer.short_answer = _short_inside(answer, passages, extractive) if answer.found else None
+        answer.question = extractive.question
+        return answer
+
+    async def run(self, query: Query, passages: Sequence[Passage]) -> Answer:
+        assessment, extractive = await self._assess(query, passages)
+        if not self.fallback.answers(assessment):
+            return extractive
         t0 = time.perf_counter()
         try:
-            answer = await self.primary.run(question, passages)
-            bad = _ungrounded(answer)
-            if not bad:
-                return answer
-            reason = f"its answer had {', '.join(bad)}"
+            return self._accept(await self.primary.run(query, passages), passages, extractive)
+        except _UngroundedAnswer as exc:
+            log.warning("LLM answer stated numbers its citations don't hold (%s): answering extractively", exc)
+            code = LLM_UNGROUNDED
         except Exception as exc:  # every failure, expected or not, must still produce an answer
-            reason = _reason(exc)
-        llm_ms = (time.perf_counter() - t0) * 1000
-        answer = await self.fallback.run(question, passages)
-        return _mark(answer, f"LLM unavailable ({reason}): answered extractively", llm_ms)
+            _log_failure(exc)
+            code = LLM_UNAVAILABLE
+        return _mark(extractive, code, (time.perf_counter() - t0) * 1000)
 
-    async def stream(self, question: str, passages: Sequence[Passage]) -> AsyncIterator[AnswerEvent]:
-        if self._skip_llm(question, passages):
-            async for event in self.fallback.stream(question, passages):
-                yield event
+    async def stream(self, query: Query, passages: Sequence[Passage]) -> AsyncIterator[AnswerEvent]:
+        assessment, extractive = await self._assess(query, passages)
+        if not self.fallback.answers(assessment):
+            yield AnswerDelta(extractive.answer)
+            yield extractive
             return
         t0 = time.perf_counter()
         streamed_text = False
         try:
-            async for event in self.primary.stream(question, passages):
+            async for event in self.primary.stream(query, passages):
                 if isinstance(event, AnswerDelta):
                     streamed_text = True
-                elif bad := _ungrounded(event):
-                    # A made-up number must never reach the user as an answer: replace it.
-                    raise _UngroundedAnswer(f"its answer had {', '.join(bad)}")
-                yield event
+                    yield event
+                else:
+                    yield self._accept(event, passages, extractive)
             return
         except _UngroundedAnswer as exc:
-            reason = str(exc)
+            log.warning("LLM answer stated numbers its citations don't hold (%s): answering extractively", exc)
+            code = LLM_UNGROUNDED
         except Exception as exc:
-            reason = _reason(exc)
-        llm_ms = (time.perf_counter() - t0) * 1000
+            _log_failure(exc)
+            code = LLM_UNAVAILABLE
+        answer = _mark(extractive, code, (time.perf_counter() - t0) * 1000)
         if not streamed_text:
-            warning = f"LLM unavailable ({reason}): answered extractively"
-            async for event in self.fallback.stream(question, passages):
-                yield _mark(event, warning, llm_ms) if isinstance(event, Answer) else event
-            return
-        answer = await self.fallback.run(question, passages)
-        yield _mark(
-            answer,
-            f"LLM failed mid-answer ({reason}): answered extractively; this answer replaces the streamed text",
-            llm_ms,
-        )
+            yield AnswerDelta(answer.answer)
+        yield answer
 
 
-__all__ = ["FALLBACK_MODE", "FallbackAnswerer"]
+__all__ = ["FALLBACK_MODE", "LLM_UNAVAILABLE", "LLM_UNGROUNDED", "FallbackAnswerer"]

@@ -14,7 +14,8 @@ from collections.abc import Iterable, Sequence
 from qa.types import Citation
 
 # Citation markers as any answerer writes them: [1], [1,2], [1-3], 【1】.
-MARKER_RE = re.compile(r"\[\s*\d+(?:\s*[,，、\-–]\s*\d+)*\s*\]|【\s*\d+(?:\s*[,，、\-–]\s*\d+)*\s*】")
+# Group 1 (square brackets) or group 2 (【】) holds the list of numbers.
+MARKER_RE = re.compile(r"\[\s*(\d+(?:\s*[,，、\-–]\s*\d+)*)\s*\]|【\s*(\d+(?:\s*[,，、\-–]\s*\d+)*)\s*】")
 
 # Digits with optional thousands separators and decimals; the separator form is tried first so 1,024 stays one.
 _ARABIC = re.compile(r"(?<![\d.])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?")

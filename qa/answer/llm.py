@@ -26,6 +26,8 @@ from qa.answer import prompts
 from qa.answer.base import AnswerDelta, AnswerEvent
 from qa.config import Settings
 from qa.errors import LLMUnavailable
+from qa.query import Query
+from qa.text import detect_lang
 from qa.types import Answer, Passage
 
 log = logging.getLogger(__name__)
@@ -246,10 +248,11 @@ class LLMAnswerer:
 
     def _no_passages(self, question: str) -> Answer:
         # nothing to answer from: say so without spending seconds of generation on it
-        refusal = prompts.REFUSAL_TEXT[prompts.question_language(question)]
+        refusal = prompts.refusal_sentence(detect_lang(question), self.settings.prompts_dir)
         return self._finalize_answer(refusal, question, [], {"llm_ms": 0.0})
 
-    async def run(self, question: str, passages: Sequence[Passage]) -> Answer:
+    async def run(self, query: Query, passages: Sequence[Passage]) -> Answer:
+        question = query.text
         shown = self.prompt_passages(passages)
         if not shown:
             return self._no_passages(question)
@@ -258,7 +261,8 @@ class LLMAnswerer:
         raw = await self.complete(messages)
         return self._finalize_answer(raw, question, shown, {"llm_ms": (time.perf_counter() - t0) * 1000})
 
-    async def stream(self, question: str, passages: Sequence[Passage]) -> AsyncIterator[AnswerEvent]:
+    async def stream(self, query: Query, passages: Sequence[Passage]) -> AsyncIterator[AnswerEvent]:
+        question = query.text
         shown = self.prompt_passages(passages)
         if not shown:
             yield self._no_passages(question)

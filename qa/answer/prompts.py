@@ -10,18 +10,15 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from string import Template
 
 from qa.errors import QAError
+from qa.text import detect_lang
 from qa.types import Passage
 
-# What the model is told to say when the passages hold no answer (rule 5 of the system prompts).
-REFUSAL_TEXT: dict[str, str] = {
-    "zh": "资料中没有找到这个问题的答案。",
-    "en": "The documents don't say.",
-}
-# Substrings that mark a refusal in a raw reply. Broader than REFUSAL_TEXT because a small model paraphrases
+# Substrings that mark a refusal in a raw reply. Broader than the refusal sentence because a small model paraphrases
 # ("资料中未提及…", "The documents do not say how many …"); the citation step decides `found` with these.
 REFUSAL_MARKERS: tuple[str, ...] = (
     "资料中没有找到",
@@ -39,8 +36,6 @@ REFUSAL_MARKERS: tuple[str, ...] = (
     "The passages do not say",
 )
 
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef]")
-_LATIN = re.compile(r"[A-Za-z]")
 # sentence ends, so a trimmed passage stops after a whole sentence rather than mid-clause
 _SENTENCE_END = re.compile(r"[。!?;!?;]|\.(?=\s)|\n")
 
@@ -53,15 +48,6 @@ _MAX_TITLE_CHARS = 60
 class PromptsNotFound(QAError):
     code = "prompts_not_found"
     status = 500
-
-
-def question_language(question: str) -> str:
-    """'zh' when the question has any CJK ideograph, else 'en': the answer follows the question's language."""
-    return "zh" if _CJK.search(question) else "en"
-
-
-def is_refusal(text: str) -> bool:
-    return any(marker.lower() in text.lower() for marker in REFUSAL_MARKERS)
 
 
 def packaged_prompts_dir() -> Path:
@@ -77,6 +63,19 @@ def prompts_dir_candidates(configured: Path | None) -> list[Path]:
     candidates = [configured] if configured is not None else []
     candidates.append(packaged_prompts_dir())
     return candidates
+
+
+@lru_cache(maxsize=16)
+def refusal_sentence(language: str, prompts_dir: Path | None = None) -> str:
+    """The one sentence that says the documents hold no answer, in `language` ('zh' or 'en'): what the
+    extractive answerer replies and what the LLM is told to reply (`refusal_<language>.txt`)."""
+    name = f"refusal_{language}.txt"
+    searched = prompts_dir_candidates(prompts_dir)
+    for folder in searched:
+        if (folder / name).is_file():
+            return (folder / name).read_text(encoding="utf-8").strip()
+    where = ", ".join(str(p) for p in searched)
+    raise PromptsNotFound(f"{name} not found in: {where}. Set QA_PROMPTS_DIR to a folder that has it.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +95,8 @@ def load_templates(language: str, prompts_dir: Path | None = None) -> PromptTemp
         files = [folder / name for name in names]
         if all(f.is_file() for f in files):
             system, refusal, user = (f.read_text(encoding="utf-8").strip() for f in files)
-            return PromptTemplates(system, refusal, Template(user), language, folder)
+            rule = Template(refusal).safe_substitute(refusal=refusal_sentence(language, prompts_dir))
+            return PromptTemplates(system, rule, Template(user), language, folder)
     where = ", ".join(str(p) for p in searched)
     raise PromptsNotFound(
         f"Prompt templates {', '.join(names)} not found in: {where}. Set QA_PROMPTS_DIR to a folder that has them."
@@ -104,12 +104,7 @@ def load_templates(language: str, prompts_dir: Path | None = None) -> PromptTemp
 
 
 def passages_language(passages: Sequence[Passage]) -> str:
-    """'zh' when CJK ideographs outnumber Latin letters in the passages' text, else 'en'."""
-    cjk = latin = 0
-    for passage in passages:
-        cjk += len(_CJK.findall(passage.text))
-        latin += len(_LATIN.findall(passage.text))
-    return "zh" if cjk > latin else "en"
+    return detect_lang("\n".join(p.text for p in passages))
 
 
 def select_passages(
@@ -140,6 +135,17 @@ def trim_text(text: str, max_chars: int) -> str:
     return head[:cut].rstrip() + "…"
 
 
+def _from_first_hit(passage: Passage) -> str:
+    """A widened passage's text from the sentence where its best retrieved chunk starts: the prompt's
+    character budget goes to what retrieval found, not to the context before it."""
+    if not passage.hits:
+        return passage.text
+    first = min(passage.hits, key=lambda h: h.rank)
+    offset = max(0, first.start - passage.start)
+    ends = [m.end() for m in _SENTENCE_END.finditer(passage.text, 0, offset)]
+    return passage.text[ends[-1] if ends else 0 :]
+
+
 def render_passages(
     passages: Sequence[Passage],
     max_passage_chars: int = DEFAULT_MAX_PASSAGE_CHARS,
@@ -150,7 +156,7 @@ def render_passages(
         if len(title) > _MAX_TITLE_CHARS:
             title = title[:_MAX_TITLE_CHARS] + "…"
         header = f"[{number}] 《{title}》" if title else f"[{number}]"
-        blocks.append(f"{header}\n{trim_text(passage.text, max_passage_chars)}")
+        blocks.append(f"{header}\n{trim_text(_from_first_hit(passage), max_passage_chars)}")
     return "\n\n".join(blocks)
 
 
@@ -161,7 +167,7 @@ def build_messages(
     max_passage_chars: int = DEFAULT_MAX_PASSAGE_CHARS,
 ) -> list[dict[str, str]]:
     """Chat messages for `question` over `passages` (already selected: every one is shown and numbered)."""
-    language = question_language(question)
+    language = detect_lang(question)
     templates = load_templates(language, prompts_dir)
     system = templates.system
     # The refusal rule only where the model can judge absence: see prompts/README.md for the measurement.

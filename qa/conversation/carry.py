@@ -87,11 +87,11 @@ class Evidence:
         absent = float(len(asked) + 1)
 
         def first_rank(signal: str) -> float:
-            ranks = [p.signals[signal] for p in mine if signal in p.signals]
+            ranks = [float(r) for p in mine if (r := getattr(p.signals, signal)) is not None]
             return math.log(min(ranks, default=absent))
 
-        dense = [p.signals["dense"] for p in asked if "dense" in p.signals]
-        their_dense = [p.signals["dense"] for p in mine if "dense" in p.signals]
+        dense = [p.signals.dense for p in asked if p.signals.dense is not None]
+        their_dense = [p.signals.dense for p in mine if p.signals.dense is not None]
         gap = max(dense) - max(their_dense, default=min(dense)) if dense else 0.0
         return cls(float(asked[0].doc_id in theirs), first_rank("dense_rank"), first_rank("bm25_rank"), gap)
 

@@ -27,6 +27,7 @@ from qa.eval.report import QuestionResult, format_table, score_result, summarize
 from qa.index import CollectionStore
 from qa.index.docstore import StoredChunk
 from qa.index.vectors import VectorIndex
+from qa.query import analyze
 from qa.retrieve import Searchable
 from qa.service import QAService
 from qa.types import Passage
@@ -88,7 +89,7 @@ def run_eval(
                     timings[f"search_{name}"] = (time.perf_counter() - started) * 1000
                 if untitled is not None:
                     for name, fusion in (("fused_no_title", "rrf"), ("dense_no_title", "dense")):
-                        retrieved[name] = service.retriever.run(untitled, searched, EVAL_DEPTH, fusion=fusion)
+                        retrieved[name] = service.retriever.run(untitled, analyze(searched), EVAL_DEPTH, fusion=fusion)
                 standalone = None
                 if item.standalone and item.standalone != item.question:
                     standalone = await service.ask(item.standalone, settings.collection)

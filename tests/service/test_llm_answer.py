@@ -16,13 +16,15 @@ import pytest
 
 from qa.answer.base import AnswerDelta, AnswerEvent
 from qa.answer.extractive import ExtractiveAnswerer
-from qa.answer.fallback import FALLBACK_MODE, FallbackAnswerer
+from qa.answer.fallback import FALLBACK_MODE, LLM_UNAVAILABLE, FallbackAnswerer
 from qa.answer.grounding import ungrounded_numbers
 from qa.answer.llm import LLMAnswerer
+from qa.answer.model import AnswerModel, packaged_path
 from qa.config import Settings
 from qa.errors import LLMUnavailable
 from qa.ingest.documents import load_file
 from qa.llm_server import LocalLLMServer, free_port
+from qa.query import analyze
 from qa.types import Answer, Document, Passage
 from tests.service import llm_fixtures
 from tests.support import SEEDS
@@ -102,10 +104,10 @@ def test_answer_over_real_passages_cites_them(
     llm_server: LocalLLMServer, passages: list[Passage], docs: dict[str, Document]
 ) -> None:
     answerer = LLMAnswerer(_settings(llm_server.base_url))
-    raw = asyncio.run(answerer.complete(answerer.build_messages(HEADLINE, passages)))
+    raw = asyncio.run(answerer.complete(answerer.build_messages(analyze(HEADLINE), passages)))
     assert "64" in raw and "[" in raw, raw
 
-    answer = asyncio.run(answerer.run(HEADLINE, passages))
+    answer = asyncio.run(answerer.run(analyze(HEADLINE), passages))
     assert answer.mode == "llm" and answer.found, answer
     assert "64" in answer.answer
     assert answer.citations, answer
@@ -118,7 +120,7 @@ def test_streamed_answer_yields_deltas_then_one_final_answer(
     llm_server: LocalLLMServer, passages: list[Passage], docs: dict[str, Document]
 ) -> None:
     answerer = LLMAnswerer(_settings(llm_server.base_url))
-    deltas, finals = asyncio.run(_collect(answerer.stream(HEADLINE, passages)))
+    deltas, finals = asyncio.run(_collect(answerer.stream(analyze(HEADLINE), passages)))
     assert len(deltas) > 1 and all(deltas), deltas  # token by token, and role-only chunks never surface
     assert len(finals) == 1
     final = finals[0]
@@ -130,7 +132,9 @@ def test_streamed_answer_yields_deltas_then_one_final_answer(
 
 @pytest.mark.llm
 def test_unanswerable_question_is_refused(llm_server: LocalLLMServer, passages: list[Passage]) -> None:
-    answer = asyncio.run(LLMAnswerer(_settings(llm_server.base_url)).run("房寺镇2030年的GDP目标是多少?", passages))
+    answer = asyncio.run(
+        LLMAnswerer(_settings(llm_server.base_url)).run(analyze("房寺镇2030年的GDP目标是多少?"), passages)
+    )
     assert not answer.found and not answer.citations, answer
 
 
@@ -141,11 +145,12 @@ def test_english_question_over_chinese_passages_is_answered_in_english_with_ever
     """Across languages the 1.5B model's figures are unreliable (measured in `qa eval`, not asserted here);
     what the pipeline guarantees is an English answer whose every number is grounded or flagged."""
     answerer = LLMAnswerer(_settings(llm_server.base_url))
-    answer = asyncio.run(answerer.run("How many administrative powers were delegated to Fangsi town?", passages))
+    answer = asyncio.run(
+        answerer.run(analyze("How many administrative powers were delegated to Fangsi town?"), passages)
+    )
     assert answer.found and answer.citations, answer
     assert sum(ch.isascii() for ch in answer.answer) > 0.8 * len(answer.answer)
-    flagged = {w.removeprefix("ungrounded number: ") for w in answer.warnings if w.startswith("ungrounded number")}
-    assert set(ungrounded_numbers(answer.answer, answer.citations)) == flagged, answer
+    assert ungrounded_numbers(answer.answer, answer.citations) == answer.ungrounded_numbers, answer
     for citation in answer.citations:
         passage = next(
             p for p in passages if p.doc_id == citation.doc_id and p.start <= citation.start and citation.end <= p.end
@@ -241,8 +246,8 @@ def fault_server() -> Iterator[FaultServer]:
 
 @pytest.fixture(scope="module")
 def extractive() -> ExtractiveAnswerer:
-    """The real extractive answerer is the fallback target."""
-    return ExtractiveAnswerer(Settings())
+    """The real extractive answerer, with the packaged answer model, is the fallback target."""
+    return ExtractiveAnswerer(AnswerModel.load(packaged_path()))
 
 
 def _fast_retries(base_url: str, retries: int = 2) -> LLMAnswerer:
@@ -252,30 +257,34 @@ def _fast_retries(base_url: str, retries: int = 2) -> LLMAnswerer:
     return LLMAnswerer(_settings(base_url, llm_max_retries=retries), sleep=no_wait)
 
 
-def test_connection_refused_falls_back_with_a_warning(extractive: ExtractiveAnswerer, passages: list[Passage]) -> None:
+def test_connection_refused_falls_back_with_a_warning_code(
+    extractive: ExtractiveAnswerer, passages: list[Passage], caplog: pytest.LogCaptureFixture
+) -> None:
     base = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there: a real refused connection
     answerer = FallbackAnswerer(_fast_retries(base), extractive)
-    answer = asyncio.run(answerer.run(HEADLINE, passages))
+    answer = asyncio.run(answerer.run(analyze(HEADLINE), passages))
     assert answer.mode == FALLBACK_MODE and answer.found, answer
     assert "64" in answer.answer
-    assert any(w.startswith(f"LLM unavailable (connect error to {base}") for w in answer.warnings), answer.warnings
+    # clients get the code only; the reason, with the upstream address, is in the server log
+    assert answer.warnings == [LLM_UNAVAILABLE]
+    assert f"connect error to {base}" in caplog.text
 
-    deltas, finals = asyncio.run(_collect(answerer.stream(HEADLINE, passages)))
+    deltas, finals = asyncio.run(_collect(answerer.stream(analyze(HEADLINE), passages)))
     assert len(finals) == 1 and finals[0].mode == FALLBACK_MODE
     assert "".join(deltas) == finals[0].answer  # the fallback's own stream, nothing from the dead LLM
 
 
 @pytest.mark.llm
 def test_stopped_local_server_falls_back(
-    llm_weights: Path, extractive: ExtractiveAnswerer, passages: list[Passage]
+    llm_weights: Path, extractive: ExtractiveAnswerer, passages: list[Passage], caplog: pytest.LogCaptureFixture
 ) -> None:
     """The real server, started and then stopped: the answer still comes, from the extractive answerer."""
     server = LocalLLMServer(llm_weights, threads=1).start()
     base = server.base_url
     server.stop()
-    answer = asyncio.run(FallbackAnswerer(_fast_retries(base, retries=1), extractive).run(HEADLINE, passages))
+    answer = asyncio.run(FallbackAnswerer(_fast_retries(base, retries=1), extractive).run(analyze(HEADLINE), passages))
     assert answer.mode == FALLBACK_MODE and answer.found
-    assert any("connect error" in w for w in answer.warnings)
+    assert answer.warnings == [LLM_UNAVAILABLE] and "connect error" in caplog.text
 
 
 @pytest.mark.parametrize(
@@ -294,11 +303,14 @@ def test_malformed_reply_falls_back(
     passages: list[Passage],
     reply: Callable[[BaseHTTPRequestHandler], None],
     reason: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     fault_server.replies = [reply]
-    answer = asyncio.run(FallbackAnswerer(_fast_retries(fault_server.base_url), extractive).run(HEADLINE, passages))
+    answerer = FallbackAnswerer(_fast_retries(fault_server.base_url), extractive)
+    answer = asyncio.run(answerer.run(analyze(HEADLINE), passages))
     assert answer.mode == FALLBACK_MODE and answer.found
-    assert any(reason in w for w in answer.warnings), answer.warnings
+    assert answer.warnings == [LLM_UNAVAILABLE]
+    assert reason in caplog.text
     assert fault_server.calls == 1  # a malformed reply is not retried
 
 
@@ -309,7 +321,7 @@ def test_retries_503_then_succeeds(fault_server: FaultServer, passages: list[Pas
         _json(200, _completion("房寺镇下放了64项行政权力事项[2]。")),
     ]
     settings = _settings(fault_server.base_url, llm_max_retries=2, llm_model="qwen", llm_api_key="sekret")
-    answer = asyncio.run(LLMAnswerer(settings).run(HEADLINE, passages))  # real backoff: 0.5 s + 1 s
+    answer = asyncio.run(LLMAnswerer(settings).run(analyze(HEADLINE), passages))  # real backoff: 0.5 s + 1 s
     assert fault_server.calls == 3
     assert answer.mode == "llm" and answer.found and answer.citations
     assert answer.citations[0].doc_id == passages[1].doc_id
@@ -321,7 +333,7 @@ def test_retries_503_then_succeeds(fault_server: FaultServer, passages: list[Pas
 def test_503_beyond_the_retry_budget_is_reported(fault_server: FaultServer, passages: list[Passage]) -> None:
     fault_server.replies = [_json(503, {"error": {"message": "busy"}})]
     with pytest.raises(LLMUnavailable, match=r"HTTP 503 .*busy after 3 attempts"):
-        asyncio.run(_fast_retries(fault_server.base_url).run(HEADLINE, passages))
+        asyncio.run(_fast_retries(fault_server.base_url).run(analyze(HEADLINE), passages))
     assert fault_server.calls == 3
 
 
@@ -337,7 +349,7 @@ def test_stream_skips_role_only_and_null_chunks(fault_server: FaultServer, passa
             ]
         )
     ]
-    deltas, finals = asyncio.run(_collect(_fast_retries(fault_server.base_url).stream(HEADLINE, passages)))
+    deltas, finals = asyncio.run(_collect(_fast_retries(fault_server.base_url).stream(analyze(HEADLINE), passages)))
     assert deltas == ["房寺镇下放了64项", "行政权力事项[2]。"]
     assert finals[0].mode == "llm" and finals[0].citations
 
@@ -347,17 +359,17 @@ def test_stream_cut_mid_answer_ends_with_the_fallback_answer(
 ) -> None:
     fault_server.replies = [_sse([{"choices": [{"index": 0, "delta": {"content": "房寺镇下放了"}}]}], cut=True)]
     answerer = FallbackAnswerer(_fast_retries(fault_server.base_url), extractive)
-    deltas, finals = asyncio.run(_collect(answerer.stream(HEADLINE, passages)))
+    deltas, finals = asyncio.run(_collect(answerer.stream(analyze(HEADLINE), passages)))
     assert deltas == ["房寺镇下放了"]
     assert len(finals) == 1 and finals[0].mode == FALLBACK_MODE and "64" in finals[0].answer
-    assert any("mid-answer" in w for w in finals[0].warnings), finals[0].warnings
+    assert finals[0].warnings == [LLM_UNAVAILABLE]
 
 
 def test_stream_of_garbage_falls_back_before_any_text(
-    fault_server: FaultServer, extractive: ExtractiveAnswerer, passages: list[Passage]
+    fault_server: FaultServer, extractive: ExtractiveAnswerer, passages: list[Passage], caplog: pytest.LogCaptureFixture
 ) -> None:
     fault_server.replies = [_sse(["{not json"])]
     answerer = FallbackAnswerer(_fast_retries(fault_server.base_url), extractive)
-    deltas, finals = asyncio.run(_collect(answerer.stream(HEADLINE, passages)))
+    deltas, finals = asyncio.run(_collect(answerer.stream(analyze(HEADLINE), passages)))
     assert finals[0].mode == FALLBACK_MODE and "".join(deltas) == finals[0].answer
-    assert any("malformed LLM stream" in w for w in finals[0].warnings)
+    assert finals[0].warnings == [LLM_UNAVAILABLE] and "malformed LLM stream" in caplog.text

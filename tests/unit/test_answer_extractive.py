@@ -1,142 +1,88 @@
-"""The extractive answerer over real slices of the sample corpus (lexical scoring, no embedder)."""
+"""The extractive answerer with the packaged answer model, over the sample corpus, through the service path.
+
+These are the acceptance checks of the answer stage on the sample corpus: every golden question passes, the
+headline question gives both figures with their sentences cited, a question the corpus does not answer
+is refused, and every citation and short answer is an exact slice of the stored text.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
 
-from qa.answer.base import AnswerDelta
-from qa.answer.citations import REFUSAL_EN, REFUSAL_ZH
-from qa.answer.extractive import ExtractiveAnswerer
+import pytest
+
 from qa.config import Settings
-from qa.types import Answer, Passage
+from qa.eval.dataset import load_dataset
+from qa.eval.metrics import doc_matches, expect_all_pass, strip_citation_markers
+from qa.service import QAService
+from qa.types import Answer
+from tests.support import GOLDEN
 
-SEEDS = Path(__file__).resolve().parents[2] / "data" / "seeds"
-DOC_A = "000_a7a2b6a9367c36c2"
-DOC_B = "001_d0c4d6f7d8e882fc"
-DOC_C = "003_99a266f6085778b9"
 
-ENGLISH_DOC = (
-    "Harbor District Annual Report\n\n"
-    "The district council met in March. It approved a new library for the east side. "
-    "The library will cost 4.2 million dollars and open in 2027. "
-    "The council also delegated 37 licensing powers to the district office. "
-    "Residents asked for more bus routes.\n"
+@pytest.fixture(scope="module")
+def service(seed_index: Path) -> QAService:
+    svc = QAService(Settings(index_dir=seed_index))
+    yield svc  # type: ignore[misc]
+    svc.close()
+
+
+def ask(service: QAService, question: str) -> Answer:
+    return asyncio.run(service.ask(question, "default"))
+
+
+def assert_exact(service: QAService, answer: Answer) -> None:
+    for c in answer.citations:
+        assert service.get_document("default", c.doc_id).text[c.start : c.end] == c.text
+    if answer.short_answer is not None:
+        short = answer.short_answer
+        cited = answer.citations[short.ref - 1]
+        stored = service.get_document("default", cited.doc_id).text
+        assert stored[short.start : short.end] == short.text
+        assert cited.start <= short.start and short.end <= cited.end
+
+
+def test_the_headline_question_gives_both_figures_each_cited(service: QAService) -> None:
+    answer = ask(service, "房寺镇下放了多少项权力?")
+    assert answer.found and answer.question == "房寺镇下放了多少项权力?"
+    for figure in ("64", "413"):
+        assert figure in answer.answer
+        assert any(figure in c.text for c in answer.citations), f"no citation holds {figure}"
+    assert answer.short_answer is not None
+    assert answer.answer.startswith(answer.short_answer.text) or answer.short_answer.text in answer.answer
+    assert answer.ungrounded_numbers == []
+    assert_exact(service, answer)
+
+
+def test_a_question_no_document_answers_is_refused(service: QAService) -> None:
+    answer = ask(service, "房寺镇2030年的GDP目标是多少?")
+    assert not answer.found, answer.answer
+    assert answer.citations == [] and answer.short_answer is None
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a near miss: the corpus speaks of 房寺镇 and of a 镇长 elsewhere but names no mayor; the fitted "
+    "refusal refuses about a quarter of such questions on cmrc2018-trial (evals/cmrc2018/unanswerable.jsonl)",
 )
+def test_a_near_miss_the_corpus_does_not_answer_is_refused(service: QAService) -> None:
+    assert not ask(service, "房寺镇的镇长是谁?").found
 
 
-def stored(doc_id: str) -> str:
-    if doc_id == "english":
-        return ENGLISH_DOC
-    return (SEEDS / f"{doc_id}.txt").read_text(encoding="utf-8")
+def test_every_golden_question_passes(service: QAService) -> None:
+    for item in load_dataset(GOLDEN):
+        answer = ask(service, item.question)
+        if item.unanswerable:
+            assert not answer.found, (item.id, answer.answer)
+            continue
+        assert answer.found, item.id
+        text = strip_citation_markers(answer.answer)
+        assert expect_all_pass(text, item.expect_all), (item.id, answer.answer)
+        assert any(doc_matches(c.doc_id, c.source, item.docs) for c in answer.citations), item.id
+        assert answer.ungrounded_numbers == []
+        assert_exact(service, answer)
 
 
-def passage(doc_id: str, anchor: str, *, before: int = 150, after: int = 250, rank: int = 0) -> Passage:
-    text = stored(doc_id)
-    at = text.index(anchor)
-    start, end = max(0, at - before), min(len(text), at + after)
-    return Passage(
-        chunk_id=rank,
-        doc_id=doc_id,
-        source=f"{doc_id}.txt",
-        title=text.splitlines()[0],
-        text=text[start:end],
-        start=start,
-        end=end,
-        score=1.0 / (rank + 1),
-    )
-
-
-def answer(question: str, passages: list[Passage]) -> Answer:
-    return asyncio.run(ExtractiveAnswerer(Settings()).run(question, passages))
-
-
-def assert_exact(ans: Answer) -> None:
-    for c in ans.citations:
-        assert stored(c.doc_id)[c.start : c.end] == c.text
-
-
-def test_headline_gives_both_counts_each_cited_to_its_sentence() -> None:
-    ans = answer("房寺镇下放了多少项权力?", [passage(DOC_A, "市直18个部门64项")])
-    assert ans.found and ans.mode == "extractive"
-    assert "64" in ans.answer and "413" in ans.answer
-    by_ref = {c.ref: c for c in ans.citations}
-    # each number is followed by the marker of the citation that contains it
-    for number in ("64项", "413项"):
-        after = ans.answer[ans.answer.index(number) :]
-        ref = int(after[after.index("[") + 1 : after.index("]")])
-        assert number in by_ref[ref].text
-    assert len(ans.citations) == 2
-    assert ans.warnings == []
-    assert_exact(ans)
-
-
-def test_two_documents_same_facts_not_repeated() -> None:
-    passages = [passage(DOC_B, "梳理行政权力事项510项", rank=0), passage(DOC_A, "市直18个部门64项", rank=1)]
-    ans = answer("房寺镇下放了多少项权力?", passages)
-    assert ans.found
-    assert "64" in ans.answer and "413" in ans.answer
-    # the sentence listing 510 = 33 + 64 + 413 already says everything: nothing is quoted twice
-    assert ans.answer.count("413") == 1
-    assert 1 <= len(ans.citations) <= 4
-    assert_exact(ans)
-
-
-def test_unanswerable_year_is_refused() -> None:
-    passages = [passage(DOC_A, "市直18个部门64项"), passage(DOC_B, "梳理行政权力事项510项", rank=1)]
-    ans = answer("房寺镇2030年的GDP目标是多少?", passages)
-    assert not ans.found
-    assert ans.citations == []
-    assert ans.answer == REFUSAL_ZH
-
-
-def test_off_topic_question_is_refused() -> None:
-    ans = answer("珠穆朗玛峰的海拔有多高?", [passage(DOC_A, "市直18个部门64项")])
-    assert not ans.found and ans.answer == REFUSAL_ZH
-
-
-def test_no_passages_is_refused_in_the_question_language() -> None:
-    ans = answer("How many powers were delegated?", [])
-    assert not ans.found and ans.answer == REFUSAL_EN
-
-
-def test_year_in_question_is_a_constraint_that_can_be_met() -> None:
-    ans = answer("谭坊镇2018年共梳理了多少个重点项目?", [passage(DOC_C, "全镇共梳理新建")])
-    assert ans.found
-    assert "22" in ans.answer
-    assert_exact(ans)
-
-
-def test_english_document_and_question() -> None:
-    doc = Passage(
-        chunk_id=0,
-        doc_id="english",
-        source="english.txt",
-        title="Harbor District Annual Report",
-        text=ENGLISH_DOC,
-        start=0,
-        end=len(ENGLISH_DOC),
-        score=1.0,
-    )
-    ans = answer("How many licensing powers were delegated to the district office?", [doc])
-    assert ans.found
-    assert "37" in ans.answer
-    assert ans.answer.count("[1]") == 1
-    (c,) = ans.citations
-    assert c.text == "The council also delegated 37 licensing powers to the district office."
-    assert_exact(ans)
-    when = answer("When will the library open?", [doc])
-    assert "2027" in when.answer
-    assert not answer("How many hospitals does the district have?", [doc]).found
-
-
-def test_stream_yields_the_text_then_the_answer() -> None:
-    async def collect() -> list[object]:
-        answerer = ExtractiveAnswerer(Settings())
-        return [e async for e in answerer.stream("房寺镇下放了多少项权力?", [passage(DOC_A, "市直18个部门64项")])]
-
-    events = asyncio.run(collect())
-    assert len(events) == 2
-    delta, final = events
-    assert isinstance(delta, AnswerDelta) and isinstance(final, Answer)
-    assert delta.text == final.answer
+def test_traditional_script_questions_are_answered_too(service: QAService) -> None:
+    answer = ask(service, "溫州有多少個鄉鎮(街道)?")
+    assert answer.found and "185" in answer.answer

@@ -15,7 +15,7 @@ from qa.conversation.carry import FEATURES, MODEL_FILE, CarryModel, Evidence, pa
 from qa.conversation.llm import LLMCondenser, build_messages, load_prompt, parse_rewrite
 from qa.conversation.terms import read
 from qa.errors import LLMUnavailable
-from qa.types import Passage
+from qa.types import Passage, Signals
 
 
 def test_unknown_names_read_as_one_term_weighed_by_their_rarest_piece() -> None:
@@ -45,7 +45,7 @@ def _passage(doc: str, rank: int, dense: float) -> Passage:
         start=0,
         end=0,
         score=1.0 / rank,
-        signals={"dense": dense, "dense_rank": float(rank), "bm25": 1.0, "bm25_rank": float(rank)},
+        signals=Signals(dense=dense, dense_rank=rank, bm25=1.0, bm25_rank=rank),
     )
 
 

@@ -75,3 +75,19 @@ def test_sample_set_covers_the_required_kinds() -> None:
 def test_sample_questions_are_distinct() -> None:
     questions = [item.question for item in _sample()]
     assert len(questions) == len(set(questions))
+
+
+CMRC_CORPUS = REPO.parent / "shared" / "datasets" / "cmrc2018-trial" / "corpus"
+
+
+def test_cmrc_near_misses_are_unanswerable_and_name_the_passage_they_ask_about() -> None:
+    # `docs` here is the passage a question is about (it keeps the question in that passage's fold),
+    # not a passage that answers it.
+    items = load_dataset(EVALS / "cmrc2018" / "unanswerable.jsonl")
+    assert len(items) >= 200
+    assert all(item.unanswerable and not item.expect_all and not item.answers for item in items)
+    assert all(len(item.docs) == 1 for item in items)
+    assert len({item.docs[0] for item in items}) == len(items), "one question per passage"
+    if CMRC_CORPUS.is_dir():
+        missing = [item.id for item in items if not (CMRC_CORPUS / f"{item.docs[0]}.txt").is_file()]
+        assert not missing, f"passages not in {CMRC_CORPUS}: {missing}"

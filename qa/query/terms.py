@@ -1,0 +1,70 @@
+"""Content words of a question and how much each one says.
+
+A word's weight is its rarity in general language: 8 minus its Zipf frequency from `wordfreq` (an
+open, corpus-independent frequency list over many sources, with one scale for Chinese and English), so
+"房寺镇" or "rebate" outweigh "的", "权力" or "town" without reference to any collection.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from functools import lru_cache
+
+from qa.segment import words
+
+# Function words of each language: a closed class, never the topic of a question.
+ZH_FUNCTION_WORDS = frozenset(
+    """的 了 是 在 有 和 与 及 或 也 都 就 而 被 把 对 于 为 以 之 其 这 那 这个 那个 这些 那些 个 吗 呢 吧 啊 呀 么
+    请问 请 一下 我 你 他 她 它 你们 他们 它们 我们 要 会 能 可以 应该 等 中 上 下 里 又 还 给 让 得 地 着 过 所 并 但
+    如果 因为 所以 由于 可 该 此 则 即 将 已 已经 曾 曾经 被称为 称为 叫做 共 共有 一共 总共 分别""".split()
+)
+EN_FUNCTION_WORDS = frozenset(
+    """a an the of to in on at by for from with about into over under and or but if then than as is are was were be
+    been being am do does did doing have has had having will would shall should can could may might must this that
+    these those it its they them their there here what which who whom whose when where why how many much any some
+    all each every no not i you he she we me my your our us his her one s t just also only very more most other such
+    own same so too please tell know give""".split()
+)
+
+_LATIN_WORD = re.compile(r"[a-z0-9]+(?:[.\-'][a-z0-9]+)*")
+_HAS_WORD_CHAR = re.compile(r"\w")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+# Zipf frequencies run from 0 (unseen) to ~8 ("的", "the"); a term unseen anywhere weighs the most.
+_ZIPF_TOP = 8.0
+_MIN_WEIGHT = 0.5
+
+
+def content_terms(folded: str) -> list[str]:
+    """Content words of folded text, function words and punctuation removed, first occurrence order."""
+    seen: dict[str, None] = {}
+    for token in words(folded):
+        if not _HAS_WORD_CHAR.search(token):
+            continue
+        if token.isascii():
+            for sub in _LATIN_WORD.findall(token):
+                if sub not in EN_FUNCTION_WORDS and (len(sub) > 1 or sub.isdigit()):
+                    seen.setdefault(sub, None)
+        elif token not in ZH_FUNCTION_WORDS:
+            seen.setdefault(token, None)
+    return list(seen)
+
+
+@lru_cache(maxsize=1)
+def _zipf() -> Callable[[str, str], float]:
+    import jieba
+    from wordfreq import zipf_frequency
+
+    # wordfreq segments Chinese with jieba, whose logger announces its dictionary at DEBUG on its own handler
+    jieba.setLogLevel(logging.WARNING)
+    return zipf_frequency
+
+
+@lru_cache(maxsize=65536)
+def term_weight(term: str) -> float:
+    """How much a term says: 8 − its Zipf frequency in general language (numbers count as rare)."""
+    if _NUMBER.fullmatch(term):
+        return _ZIPF_TOP
+    lang = "en" if term.isascii() else "zh"
+    return max(_MIN_WEIGHT, _ZIPF_TOP - _zipf()(term, lang))

@@ -1,0 +1,33 @@
+"""Typed spans: the shapes a factoid answer takes, found by their form."""
+
+from __future__ import annotations
+
+from qa.answer.entities import typed_spans
+from qa.text import fold
+
+
+def _found(text: str) -> set[tuple[str, str]]:
+    folded = fold(text)
+    return {(folded[s.start : s.end], s.type) for s in typed_spans(folded)}
+
+
+def test_numbers_keep_their_units() -> None:
+    found = _found("将18个市直部门的64项行政管理事项下放，全长可达42公分。")
+    assert {("18个", "number"), ("64项", "number"), ("达42公分", "number")} <= found
+
+
+def test_dates_are_dates_not_numbers() -> None:
+    found = _found("正德六年（1511年）刘六攻占县城，2009年3月17日宣布解散政府。")
+    assert ("1511年", "date") in found and ("2009年3月17日", "date") in found
+    assert not any(text == "2009" and kind == "number" for text, kind in found)
+
+
+def test_titles_quotes_and_names() -> None:
+    found = _found("莫瓦桑主持《Docking48》，人称「牛佬」。")
+    assert ("《docking48》", "title") in found
+    assert ("「牛佬」", "quote") in found
+    assert ("莫瓦桑", "person") in found
+
+
+def test_a_lone_numeral_character_is_a_word() -> None:
+    assert not any(kind == "number" for _, kind in _found("一是加强领导"))

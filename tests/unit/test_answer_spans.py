@@ -1,0 +1,50 @@
+"""Short-answer candidates: typed spans, clauses, and the gap the question's frame leaves open."""
+
+from __future__ import annotations
+
+from qa.answer.spans import SPAN_FEATURES, frame_gap, span_candidates, span_features
+from qa.query import analyze
+from qa.text import fold
+
+
+def test_the_frame_gap_is_what_the_question_asks_for() -> None:
+    q = analyze("怡良最初在哪里任职？")
+    s = fold("怡良最初在刑部任笔帖式，后升主事。")
+    gap = frame_gap(q, s)
+    assert gap is not None and s[gap.start : gap.end] == "刑部"
+    assert gap.left == len("怡良最初在") and gap.right == 1
+
+
+def test_a_frame_with_nothing_after_runs_to_the_end_of_its_clause() -> None:
+    q = analyze("尤金袋鼠的体重大约是多少？")
+    s = fold("尤金袋鼠的体重大约是8公斤，全长42公分。")
+    gap = frame_gap(q, s)
+    assert gap is not None and s[gap.start : gap.end] == "8公斤"
+
+
+def test_no_frame_gap_when_the_question_is_not_restated() -> None:
+    assert frame_gap(analyze("尤金袋鼠的体重大约是多少？"), fold("袋鼠岛上没有天敌。")) is None
+
+
+def test_candidates_hold_typed_spans_clauses_and_the_sentence_without_duplicates() -> None:
+    q = analyze("纽西兰鸡毛松有多高？")
+    sentences = [fold("树高可达55米，树干直径达1米，有巨大树基支撑。")]
+    cands = span_candidates(q, sentences)
+    texts = {(sentences[0][c.start : c.end], c.origin) for c in cands}
+    assert ("达55米", "typed") in texts
+    assert ("树高可达55米", "clause") in texts
+    assert ("树高可达55米,树干直径达1米,有巨大树基支撑", "sentence") in texts  # folded: full-width comma to ASCII
+    spans = [(c.sentence, c.start, c.end) for c in cands]
+    assert len(spans) == len(set(spans))
+    # punctuation never opens or closes a candidate
+    assert all(sentences[0][c.start] not in ",。" and sentences[0][c.end - 1] not in ",。" for c in cands)
+    rows = span_features(q, sentences, cands, [1.0], {"number": {"number": 0.8, "none": 0.2}})
+    assert len(rows) == len(cands) and all(len(r) == len(SPAN_FEATURES) for r in rows)
+    prior = {(c.origin, c.type): r[SPAN_FEATURES.index("type_prior")] for c, r in zip(cands, rows, strict=True)}
+    assert prior[("typed", "number")] == 0.8 and prior[("clause", "")] == 0.2
+
+
+def test_brackets_that_close_inside_a_span_are_kept() -> None:
+    q = analyze("阵内智则目前担任什么节目的主持人？")
+    s = fold("阵内智则目前担任《Docking48》的主持人。")
+    assert any(s[c.start : c.end] == "《docking48》" for c in span_candidates(q, [s]))

@@ -1,0 +1,78 @@
+"""The query stage: one reading of a question (kind, terms, numbers, frame) shared by every later stage."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.query import analyze
+from qa.text import fold
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("房寺镇下放了多少项权力?", "number"),
+        ("纽西兰鸡毛松有多高？", "number"),
+        ("尤金袋鼠最初是何时被发现的？", "date"),
+        ("硝酰氟首先被谁制成？", "person"),
+        ("严长寿的出生地在哪里？", "place"),
+        ("大冠鹫又叫做什么？", "name"),
+        ("为什么称猴面包树为笨蛋水果？", "reason"),
+        ("高英是怎么死的？", "manner"),
+        ("什么是羊水栓塞？", "definition"),
+        ("香港羽毛球公开赛每年都有比赛吗？", "yesno"),
+        ("How many villages does the town have?", "number"),
+        ("When did the library open?", "date"),
+        ("Who chairs the committee?", "person"),
+    ],
+)
+def test_answer_kind_comes_from_the_interrogative(question: str, kind: str) -> None:
+    assert analyze(question).kind == kind
+
+
+def test_terms_leave_out_the_interrogative_and_the_asked_unit() -> None:
+    q = analyze("房寺镇下放了多少项权力?")
+    assert "下放" in q.terms and "权力" in q.terms
+    assert "多少" not in q.terms and "项" not in q.terms
+    assert q.units == ("项",)
+    # rarer words weigh more than common ones
+    assert q.weights["下放"] > q.weights["权力"]
+
+
+def test_an_attribute_asked_with_duo_stays_a_term() -> None:
+    # "多高" asks for a height: 高 is what the answer sentence talks about ("树高可达55米")
+    assert "高" in analyze("纽西兰鸡毛松有多高？").terms
+
+
+def test_stated_numbers_are_constraints_and_terms() -> None:
+    q = analyze("2009年3月17日谁宣布解散政府？")
+    assert q.numbers == ("2009", "3", "17")
+    assert "2009" in q.terms
+
+
+def test_frame_is_the_question_around_its_interrogative() -> None:
+    q = analyze("尤金袋鼠的体重大约是多少？")
+    assert q.frame == ("尤金袋鼠的体重大约是", "")
+    assert analyze("怡良最初在哪里任职？").frame == ("怡良最初在", "任职")
+
+
+def test_traditional_and_simplified_questions_read_the_same() -> None:
+    simplified = analyze("尤金袋鼠最初是何时被发现的？")
+    traditional = analyze("尤金袋鼠最初是何時被發現的？")
+    assert traditional.terms == simplified.terms
+    assert traditional.kind == simplified.kind == "date"
+    assert traditional.text == "尤金袋鼠最初是何時被發現的？"  # the asked text is kept as asked
+
+
+def test_an_english_question_searches_chinese_translations_too() -> None:
+    q = analyze("How many administrative villages does the town have?")
+    assert q.lang == "en"
+    assert "行政" in q.expansions
+    assert analyze("房寺镇下放了多少项权力?").expansions == ()
+
+
+def test_fold_keeps_offsets() -> None:
+    for text in ("ＧＤＰ２０３０年①㎡…", "乾燥的頭髮 Ｈｅｌｌｏ", "𠮷野家"):
+        assert len(fold(text)) == len(text)
+    assert fold("ＧＤＰ２０３０年") == "gdp2030年"
+    assert fold("島嶼地區") == "岛屿地区"
