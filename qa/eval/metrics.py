@@ -9,7 +9,6 @@ same document reached through several chunks must not inflate hit or nDCG.
 from __future__ import annotations
 
 import math
-import re
 import string
 import unicodedata
 from collections import Counter
@@ -18,10 +17,10 @@ from pathlib import PurePosixPath
 
 import numpy as np
 
+from qa.answer.grounding import MARKER_RE
 from qa.errors import InvalidInput
 
 _ASCII_PUNCT = frozenset(string.punctuation)
-_CITATION_MARKER = re.compile(r"\[\d+\]")
 
 
 def normalize_zh(text: str) -> str:
@@ -41,7 +40,7 @@ def normalize_zh(text: str) -> str:
 
 def strip_citation_markers(answer: str) -> str:
     """Remove `[n]` markers so they do not count as answer characters."""
-    return _CITATION_MARKER.sub("", answer)
+    return MARKER_RE.sub("", answer)
 
 
 def char_f1(prediction: str, gold: str) -> float:

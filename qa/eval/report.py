@@ -93,6 +93,12 @@ class QuestionResult:
     citation_accuracy: float | None
     ungrounded_numbers: int
     timings_ms: dict[str, float]
+    # the reply's short answer, scored like a span against `answers` (0 when there is none)
+    short_answer: str = ""
+    short_em: float | None = None
+    short_f1: float | None = None
+    # an answerable item's answer cites one of its documents (a refusal does not)
+    cites_gold: bool | None = None
     mode: str = ""
     expect_all: list[str] = field(default_factory=list)
     # set when the question could not be run at all (the run goes on; the report lists it)
@@ -117,12 +123,6 @@ class QuestionResult:
             variant: [DocRef(**d) for d in docs] for variant, docs in values.get("retrieved", {}).items()
         }
         return cls(**values)
-
-
-def _count_ungrounded(warnings: Sequence[str]) -> int:
-    # Only the answer's own grounding warnings ("ungrounded number: 510"); a fallback's note that it replaced
-    # an ungrounded LLM answer describes an answer the user never saw.
-    return sum(1 for w in warnings if w.lower().startswith("ungrounded number"))
 
 
 def is_correct(item: EvalItem, answer: Answer | None) -> bool | None:
@@ -159,8 +159,8 @@ def score_result(
 
     `answer` is None when the question failed to run (pass `error`). `retrieved` maps a retrieval
     variant to its ranked passages (anything with doc_id and source). `ungrounded_numbers` defaults
-    to the number of answer warnings that mention "ungrounded". `standalone_answer` answers the item's
-    `standalone` form asked without history (conversations).
+    to the numbers the shown answer states that its citations don't hold. `standalone_answer` answers the
+    item's `standalone` form asked without history (conversations).
     """
     found = answer is not None and answer.found
     text = answer.answer if answer is not None else ""
@@ -174,8 +174,11 @@ def score_result(
     passed: bool | None = None
     if answerable and item.expect_all:
         passed = found and expect_all_pass(clean, item.expect_all)
-    em = f1 = has_gold = None
+    em = f1 = has_gold = short_em = short_f1 = None
+    short = answer.short_answer.text if answer is not None and answer.short_answer is not None else ""
     if answerable and item.answers:
+        short_em = exact_match(short, item.answers) if found and short else 0.0
+        short_f1 = max_f1(short, item.answers) if found and short else 0.0
         # A refusal's wording must not earn partial character overlap with the gold span.
         em = exact_match(clean, item.answers) if found else 0.0
         f1 = max_f1(clean, item.answers) if found else 0.0
@@ -185,8 +188,11 @@ def score_result(
         wanted = set(item.docs)
         # an answer with no citation at all cannot be checked by a reader: count it as wrong
         cit_acc = sum(doc_matches(c.doc_id, c.source, wanted) for c in citations) / len(citations) if citations else 0.0
+    cites_gold: bool | None = None
+    if answerable and item.docs:
+        cites_gold = found and any(doc_matches(c.doc_id, c.source, set(item.docs)) for c in citations)
     if ungrounded_numbers is None:
-        ungrounded_numbers = _count_ungrounded(answer.warnings) if answer is not None else 0
+        ungrounded_numbers = len(answer.ungrounded_numbers) if answer is not None else 0
 
     return QuestionResult(
         id=item.id,
@@ -213,6 +219,10 @@ def score_result(
         used_question=(answer.question or item.question) if answer is not None else "",
         correct=is_correct(item, answer),
         standalone_correct=is_correct(item, standalone_answer) if item.standalone else None,
+        short_answer=short,
+        short_em=short_em,
+        short_f1=short_f1,
+        cites_gold=cites_gold,
     )
 
 
@@ -278,6 +288,10 @@ class EvalSummary:
     em: float
     f1: float
     contains_gold_rate: float
+    short_em: float
+    short_f1: float
+    n_gold_docs: int
+    cites_gold_rate: float
     n_cited: int
     citation_accuracy: float
     answered_rate: float
@@ -412,6 +426,7 @@ def summarize(results: Sequence[QuestionResult]) -> EvalSummary:
     passes = [float(r.expect_all_pass) for r in results if r.expect_all_pass is not None]
     spans = [r for r in results if r.f1 is not None]
     cited = [r.citation_accuracy for r in results if r.citation_accuracy is not None]
+    gold_docs = [r for r in results if r.cites_gold is not None]
     found = [r for r in results if r.found]
     precision, recall = refusal_precision_recall([not r.found for r in results], [r.unanswerable for r in results])
     tags = sorted({t for r in results for t in r.tags})
@@ -430,6 +445,10 @@ def summarize(results: Sequence[QuestionResult]) -> EvalSummary:
         em=_mean([r.em for r in spans if r.em is not None]),
         f1=_mean([r.f1 for r in spans if r.f1 is not None]),
         contains_gold_rate=_mean([r.contains_gold for r in spans if r.contains_gold is not None]),
+        short_em=_mean([r.short_em for r in spans if r.short_em is not None]),
+        short_f1=_mean([r.short_f1 for r in spans if r.short_f1 is not None]),
+        n_gold_docs=len(gold_docs),
+        cites_gold_rate=_mean([float(bool(r.cites_gold)) for r in gold_docs]),
         n_cited=len(cited),
         citation_accuracy=_mean(cited),
         answered_rate=_mean([float(r.found) for r in answerable]),
@@ -461,6 +480,9 @@ def _answer_rows(s: EvalSummary) -> list[tuple[str, str, str]]:
         ("exact match", _fmt(s.em), str(s.n_spans)),
         ("char F1", _fmt(s.f1), str(s.n_spans)),
         ("contains gold span", _fmt(s.contains_gold_rate), str(s.n_spans)),
+        ("short answer exact match", _fmt(s.short_em), str(s.n_spans)),
+        ("short answer char F1", _fmt(s.short_f1), str(s.n_spans)),
+        ("cites a gold document", _fmt(s.cites_gold_rate), str(s.n_gold_docs)),
         ("citation accuracy", _fmt(s.citation_accuracy), str(s.n_cited)),
         ("answered (answerable)", _fmt(s.answered_rate), str(s.n_answerable)),
         ("refusal precision", _fmt(s.refusal_precision), str(s.n_questions)),

@@ -20,7 +20,7 @@ from qa.eval.report import (
     summarize,
     write_report,
 )
-from qa.types import Answer, Citation, Passage
+from qa.types import Answer, Citation, Passage, ShortAnswer
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -56,6 +56,7 @@ def _results() -> list[QuestionResult]:
         answer="房寺镇下放了64项权力[1]",
         found=True,
         citations=[_citation("d1", "/data/seeds/000_a.txt")],
+        short_answer=ShortAnswer("64项权力", 1, 6, 11),
         timings_ms={"retrieve": 10.0, "answer": 30.0},
     )
     a2 = Answer(answer="资料中没有找到答案。", found=False, citations=[], timings_ms={"retrieve": 20.0})
@@ -64,7 +65,7 @@ def _results() -> list[QuestionResult]:
         answer="镇长是张三,任期5年[1]",
         found=True,
         citations=[_citation("d3", "other.txt")],
-        warnings=["ungrounded number: 5"],
+        ungrounded_numbers=["5"],
         timings_ms={"retrieve": 40.0, "answer": 50.0},
     )
     return [
@@ -129,6 +130,11 @@ def test_summarize_hand_computed() -> None:
     assert s.em == 0.0
     assert s.f1 == pytest.approx(3 / 14)
     assert s.contains_gold_rate == 0.5
+    # q1's short answer "64项权力" against "64项": P=3/5, R=1; q2 was refused (0)
+    assert s.short_f1 == pytest.approx((2 * 0.6 / 1.6) / 2)
+    assert s.short_em == 0.0
+    # q1 cites its document (by file stem); q2 was refused
+    assert s.cites_gold_rate == 0.5 and s.n_gold_docs == 2
     assert s.citation_accuracy == 1.0
     assert s.answered_rate == 0.5
     # refused q2 and q3; unanswerable q3 and q4 → TP=1 → P=1/2, R=1/2
