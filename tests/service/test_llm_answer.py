@@ -22,12 +22,11 @@ from qa.answer.llm import LLMAnswerer
 from qa.answer.model import AnswerModel, packaged_path
 from qa.config import Settings
 from qa.errors import LLMUnavailable
-from qa.ingest.documents import load_file
 from qa.llm_server import LocalLLMServer, free_port
 from qa.query import analyze
+from qa.service import QAService
 from qa.types import Answer, Document, Passage
 from tests.service import llm_fixtures
-from tests.support import SEEDS
 
 llm_weights = llm_fixtures.llm_weights
 llm_server = llm_fixtures.llm_server
@@ -40,30 +39,22 @@ HEADLINE = "房寺镇下放了多少项权力?"
 # -- real passages from the sample corpus ---------------------------------------------------------------
 
 
-def _doc(prefix: str) -> Document:
-    return load_file(next(SEEDS.glob(f"{prefix}_*.txt")))
-
-
-def _window(doc: Document, anchor: str, before: int, after: int, chunk_id: int) -> Passage:
-    """A passage as retrieval would hand it over: a span of the stored text with offsets into it."""
-    at = doc.text.index(anchor)
-    start, end = max(0, at - before), min(len(doc.text), at + after)
-    return Passage(chunk_id, doc.doc_id, doc.source, doc.title, doc.text[start:end], start, end, 1.0 / chunk_id)
+@pytest.fixture(scope="module")
+def service(seed_index: Path) -> Iterator[QAService]:
+    service = QAService(Settings(index_dir=seed_index))
+    yield service
+    service.close()
 
 
 @pytest.fixture(scope="module")
-def docs() -> dict[str, Document]:
-    return {d.doc_id: d for d in (_doc("000"), _doc("001"))}
+def passages(service: QAService) -> list[Passage]:
+    """What the service hands an answerer for the headline question: retrieved, then widened."""
+    return service.evidence(analyze(HEADLINE), "default")
 
 
 @pytest.fixture(scope="module")
-def passages(docs: dict[str, Document]) -> list[Passage]:
-    d0, d1 = (docs[k] for k in sorted(docs))
-    return [
-        _window(d1, "413", 160, 20, 1),
-        _window(d0, "413", 230, 20, 2),
-        _window(d1, d1.text[:12], 0, 200, 3),
-    ]
+def docs(service: QAService, passages: list[Passage]) -> dict[str, Document]:
+    return {p.doc_id: service.get_document("default", p.doc_id) for p in passages}
 
 
 def _settings(base_url: str, **over: object) -> Settings:
@@ -104,7 +95,7 @@ def test_answer_over_real_passages_cites_them(
     llm_server: LocalLLMServer, passages: list[Passage], docs: dict[str, Document]
 ) -> None:
     answerer = LLMAnswerer(_settings(llm_server.base_url))
-    raw = asyncio.run(answerer.complete(answerer.build_messages(analyze(HEADLINE), passages)))
+    raw = asyncio.run(answerer.complete(answerer.build_messages(HEADLINE, passages)))
     assert "64" in raw and "[" in raw, raw
 
     answer = asyncio.run(answerer.run(analyze(HEADLINE), passages))
@@ -140,14 +131,13 @@ def test_unanswerable_question_is_refused(llm_server: LocalLLMServer, passages: 
 
 @pytest.mark.llm
 def test_english_question_over_chinese_passages_is_answered_in_english_with_every_number_checked(
-    llm_server: LocalLLMServer, passages: list[Passage]
+    llm_server: LocalLLMServer, service: QAService
 ) -> None:
     """Across languages the 1.5B model's figures are unreliable (measured in `qa eval`, not asserted here);
     what the pipeline guarantees is an English answer whose every number is grounded or flagged."""
-    answerer = LLMAnswerer(_settings(llm_server.base_url))
-    answer = asyncio.run(
-        answerer.run(analyze("How many administrative powers were delegated to Fangsi town?"), passages)
-    )
+    query = analyze("How many administrative powers were delegated to Fangsi town?")
+    passages = service.evidence(query, "default")
+    answer = asyncio.run(LLMAnswerer(_settings(llm_server.base_url)).run(query, passages))
     assert answer.found and answer.citations, answer
     assert sum(ch.isascii() for ch in answer.answer) > 0.8 * len(answer.answer)
     assert ungrounded_numbers(answer.answer, answer.citations) == answer.ungrounded_numbers, answer
