@@ -40,10 +40,12 @@ _COLUMNS = (
 
 
 def format_figures(rows: Sequence[tuple[str, Figures]]) -> str:
-    header = ["", *(title for _, title, _ in _COLUMNS)]
+    # a run that never cut answers out (evals/crossval.py deletes whole documents) has no such columns
+    columns = [c for c in _COLUMNS if "answer_removed" not in c[0] or any(fig.answer_removed for _, fig in rows)]
+    header = ["", *(title for _, title, _ in columns)]
     table = [header]
     for name, fig in rows:
-        table.append([name, *(format(getattr(fig, attr), spec) for attr, _, spec in _COLUMNS)])
+        table.append([name, *(format(getattr(fig, attr), spec) for attr, _, spec in columns)])
     widths = [max(len(r[i]) for r in table) for i in range(len(header))]
     lines = [
         "  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(r, widths, strict=True)))
