@@ -13,8 +13,8 @@ from functools import lru_cache
 
 # CJK unified ideographs: extension A, the basic block, the compatibility ideographs, and the supplementary
 # planes' extensions B–F (rare characters of personal and place names, such as 𠮷 in 𠮷野家).
-_IDEOGRAPHS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef"
-CJK_CHAR = re.compile(f"[{_IDEOGRAPHS}]")
+IDEOGRAPHS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef"
+CJK_CHAR = re.compile(f"[{IDEOGRAPHS}]")
 
 # Scripts written without spaces between words (Chinese, Japanese), with their punctuation and full-width
 # forms: two pieces of such text join without a space (CJK radicals through the unified ideographs — CJK

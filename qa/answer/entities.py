@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import rjieba
 
+from qa.text import IDEOGRAPHS
+
 SPAN_TYPES = ("number", "date", "title", "quote", "person", "place", "org", "proper", "latin")
 
 _CN = "零〇一二两三四五六七八九十百千万亿"
@@ -35,7 +37,8 @@ _NUMBER = re.compile(
 )
 _DATE = re.compile(
     r"(?:公元前?|西元前?)?\d{1,4}\s*年(?:\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?)?|\d{1,2}\s*月\s*\d{1,2}\s*[日号]|"
-    r"\d{1,2}\s*月(?!份?\d)|[一二三四五六七八九十〇零]{2,4}年|[\u4e00-\u9fff]{1,3}[元一二三四五六七八九十]{1,3}年|"
+    r"\d{1,2}\s*月(?!份?\d)|[一二三四五六七八九十〇零]{2,4}年|"
+    rf"[{IDEOGRAPHS}]{{1,3}}[元一二三四五六七八九十]{{1,3}}年|"
     r"\d{1,2}\s*世纪|\d{2,4}\s*年代|"
     r"\b(?:january|february|march|april|may|june|july|august|september|october|november|december)\b"
     r"(?:\s+\d{1,2})?(?:,?\s+\d{4})?|\b(?:19|20)\d{2}\b",
