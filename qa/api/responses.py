@@ -1,4 +1,4 @@
-"""Response bodies, so /openapi.json describes what every route returns (CONTRACT.md's shapes)."""
+"""Response bodies, so /openapi.json describes what every route returns, in the shapes clients rely on."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Loading and validating evaluation sets (the JSONL format in CONTRACT.md, "Evaluation data format").
+"""Loading and validating evaluation sets: one JSON object a line, `{"id", "question", "expect_all"?, "answers"?,
+"docs"?, "unanswerable"?, "history"?}` (`expect_all`: strings the answer must all hold; `answers`: gold spans, any
+one counts; `docs`: document ids or file stems a correct citation points into).
 
 A multi-turn item carries `history`, the earlier turns as `/v1/ask` takes them, and may carry `standalone`: the
 same question written out so it stands alone, which the evaluation also asks (without history) to measure
