@@ -66,7 +66,16 @@ def _source_id(source: Path) -> dict[str, object]:
 
 
 def _is_complete(folder: Path, source: Path) -> bool:
-    return (folder / MODEL_FILE).is_file() and _read_json(folder / _MARKER) == _source_id(source)
+    return (folder / MODEL_FILE).is_file() and _to_seconds(_read_json(folder / _MARKER)) == _to_seconds(
+        _source_id(source)
+    )
+
+
+def _to_seconds(source_id: dict[str, object]) -> dict[str, object]:
+    """The source's mtime to the whole second: copying a Docker image layer (COPY --from, a registry push and
+    pull) keeps mtimes to the second only, and the build is no less current for it."""
+    mtime = source_id.get("mtime_ns")
+    return {**source_id, "mtime_ns": mtime // 1_000_000_000 if isinstance(mtime, int) else None}
 
 
 def _export(source: Path, folder: Path) -> None:

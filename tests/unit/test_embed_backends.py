@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,7 +15,7 @@ from qa.config import Settings
 from qa.embed.base import Embedder
 from qa.embed.batching import QueryBatcher
 from qa.embed.load import load_embedder
-from qa.embed.onnx_int8 import MODEL_FILE, OnnxInt8Embedder, build_onnx_int8, onnx_int8_folder
+from qa.embed.onnx_int8 import MODEL_FILE, OnnxInt8Embedder, _source_id, build_onnx_int8, onnx_int8_folder
 from qa.errors import ModelUnavailable
 
 TEXTS = [
@@ -75,6 +76,25 @@ def test_the_build_is_made_once(tmp_path: Path) -> None:
     stamp = (first / MODEL_FILE).stat().st_mtime_ns
     assert onnx_int8_folder(settings.embedding_model, settings.cache_dir) == first
     assert (first / MODEL_FILE).stat().st_mtime_ns == stamp
+
+
+def test_a_build_stays_current_when_a_copy_keeps_its_source_mtime_to_the_second(tmp_path: Path) -> None:
+    # a Docker image layer keeps mtimes to the second: the build copied with its source is still current
+    source, dest = tmp_path / "model", tmp_path / "model-onnx-int8"
+    source.mkdir()
+    dest.mkdir()
+    weights = source / "model.safetensors"
+    weights.write_bytes(b"weights")
+    os.utime(weights, ns=(1_795_986_243_929_185_617, 1_795_986_243_929_185_617))
+    (dest / MODEL_FILE).write_bytes(b"onnx")
+    (dest / "qa_onnx_build.json").write_text(json.dumps(_source_id(source)), encoding="utf-8")
+    os.utime(weights, ns=(1_795_986_243_000_000_000, 1_795_986_243_000_000_000))
+    assert build_onnx_int8(source, dest) == dest and (dest / MODEL_FILE).read_bytes() == b"onnx"
+    # a source that really changed is built again (here refused before the export: a stand-in with no pooling)
+    weights.write_bytes(b"other weights")
+    (source / "modules.json").write_text("[]")
+    with pytest.raises(ModelUnavailable, match="QA_EMBED_BACKEND=torch"):
+        build_onnx_int8(source, dest)
 
 
 def test_a_model_without_mean_pooling_is_refused_with_a_way_out(tmp_path: Path) -> None:
