@@ -113,4 +113,6 @@ def test_compose_file_is_valid(tmp_path: Path) -> None:
     assert "pip install" not in config, config
     dockerfile = (REPO / "Dockerfile").read_text(encoding="utf-8")
     assert {"api", "llm"} <= set(re.findall(r"^FROM \S+ AS (\w+)$", dockerfile, re.MULTILINE))
-    assert "pip install --no-cache-dir ." in dockerfile and "install -e" not in dockerfile
+    # a regular install of the checkout (with or without extras), never an editable one
+    assert re.search(r'pip install --no-cache-dir "?\.(\[[\w,]+\])?"?\s', dockerfile), dockerfile
+    assert "install -e" not in dockerfile and "--editable" not in dockerfile
