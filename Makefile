@@ -8,7 +8,7 @@ SAMPLE := data/seeds
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup serve test test-deps llm llm-weights lint bench eval clean-index
+.PHONY: setup serve test test-deps docker-test llm llm-weights lint bench eval clean-index
 
 setup: $(VENV)/.setup-stamp
 
@@ -42,6 +42,12 @@ test: test-deps
 	$(BIN)/ruff check qa tests
 	$(BIN)/mypy qa
 	$(BIN)/pytest -q --durations=15
+
+# Both images built and the compose stack run for real, then all of it removed: a private Docker engine when
+# none is reachable, a local Debian base image when no registry serves python:3.11-slim. Standard library
+# only, no set-up needed; docker/stack_test.py says what it checks.
+docker-test:
+	$(PYTHON) docker/stack_test.py run
 
 llm-weights: setup
 	$(BIN)/pip install -qq --disable-pip-version-check -e ".[llm]"
