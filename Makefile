@@ -38,9 +38,12 @@ $(VENV)/.test-stamp: pyproject.toml
 	$(BIN)/python -m qa.llm_server fetch
 	touch $@
 
+# The Docker images and the compose stack (`make docker-test`, ~11 min) run only when their inputs differ from
+# the ones a passing run recorded in docker/stack-verified: see the README's Docker section.
 test: test-deps
 	$(BIN)/ruff check qa tests
 	$(BIN)/mypy qa
+	$(PYTHON) docker/stack_test.py run --if-changed
 	$(BIN)/pytest -q --durations=15
 
 # Both images built and the compose stack run for real, then all of it removed: a private Docker engine when
