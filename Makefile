@@ -38,7 +38,7 @@ $(VENV)/.test-stamp: pyproject.toml
 	$(BIN)/python -m qa.llm_server fetch
 	touch $@
 
-# The Docker images and the compose stack (`make docker-test`, ~11 min) run only when their inputs differ from
+# The Docker images and the compose stack (`make docker-test`, ~12 min) run only when their inputs differ from
 # the ones a passing run recorded in docker/stack-verified: see the README's Docker section.
 test: test-deps
 	$(BIN)/ruff check qa tests
