@@ -74,6 +74,19 @@ class Passage:
             "score": round(self.score, 6),
         }
 
+    def cite(self, ref: int, a: int, b: int) -> Citation:
+        """Citation `ref` of this passage's text[a:b], with offsets into the stored document."""
+        return Citation(
+            ref=ref,
+            doc_id=self.doc_id,
+            source=self.source,
+            title=self.title,
+            text=self.text[a:b],
+            start=self.start + a,
+            end=self.start + b,
+            score=float(self.score),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Citation:

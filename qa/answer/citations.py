@@ -218,18 +218,7 @@ def finalize_answer(raw_text: str, question: str, passages: Sequence[Passage], *
                 key = (passage.doc_id, passage.start + a, passage.start + b)
                 if key not in keys:
                     keys[key] = len(citations) + 1
-                    citations.append(
-                        Citation(
-                            ref=keys[key],
-                            doc_id=passage.doc_id,
-                            source=passage.source,
-                            title=passage.title,
-                            text=passage.text[a:b],
-                            start=passage.start + a,
-                            end=passage.start + b,
-                            score=float(passage.score),
-                        )
-                    )
+                    citations.append(passage.cite(keys[key], a, b))
                 if keys[key] not in new_refs:
                     new_refs.append(keys[key])
         if new_refs:

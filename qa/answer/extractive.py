@@ -159,18 +159,7 @@ class ExtractiveAnswerer:
             s = sentences[i]
             p = passages[s.passage]
             ref_of[i] = len(citations) + 1
-            citations.append(
-                Citation(
-                    ref=ref_of[i],
-                    doc_id=p.doc_id,
-                    source=p.source,
-                    title=p.title,
-                    text=s.text,
-                    start=p.start + s.start,
-                    end=p.start + s.end,
-                    score=float(p.score),
-                )
-            )
+            citations.append(p.cite(ref_of[i], s.start, s.end))
         quotes = [f"{_quote(sentences[i].text)}[{ref_of[i]}]{_terminal(sentences[i].text)}" for i in chosen]
         body = ("" if any(is_cjk(q) for q in quotes) else " ").join(quotes)
         short: ShortAnswer | None = None
