@@ -15,6 +15,8 @@ setup: $(VENV)/.setup-stamp
 # Re-runs only when the project's dependencies change, so `make setup` is quick when nothing did.
 $(VENV)/.setup-stamp: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@# LightGBM's wheel (the answer model) links against the system's OpenMP runtime, which slim systems lack
+	ldconfig -p | grep -q 'libgomp\.so\.1' || (apt-get update -qq && apt-get install -y -qq libgomp1 >/dev/null)
 	$(BIN)/pip install -qq --disable-pip-version-check -e .
 	$(BIN)/python -m qa.embed.prepare
 	touch $@
