@@ -10,11 +10,18 @@ a candidate. A logistic model scores it from two kinds of evidence:
   that lacks its subject still finds those documents among its best, or nothing much better; a question on a
   new topic finds its own documents far ahead of them.
 
-Words scoring at or above the model's threshold go in front of the follow-up; when none does, the question
-stands alone and is used as asked.
+When no word scores at or above the model's threshold, the question stands alone and is used as asked.
+Otherwise the carried words are put where the follow-up needs them:
 
-The model is fitted on dialogues (`python -m qa.conversation.fit`, see evals/followup/README.md), never on the
-held-out evaluation dialogues, and ships as `carry_model.json` next to this module.
+- a follow-up with no interrogative of its own ("那执法权限呢?", "2017年4月呢？") asks the previous question
+  again about other words: its words take the place of the previous question's word they stand parallel to,
+  chosen by a second logistic model (the parallel model), so the standalone question keeps the previous one's
+  frame ("房寺镇下放了多少执法权限?"). The carry model is not asked;
+- a follow-up with a pronoun gets the carried words in the pronoun's place ("它的原名是什么？" → "X的原名是什么？");
+- any other follow-up gets them in front.
+
+Both models are fitted on dialogues (`python -m qa.conversation.fit`, see evals/followup/README.md), never on
+the held-out evaluation dialogues, and ship as `carry_model.json` and `parallel_model.json` next to this module.
 """
 
 from __future__ import annotations
@@ -29,10 +36,12 @@ from pathlib import Path
 
 from qa.conversation import Standalone, Turn, user_questions
 from qa.conversation.terms import ZIPF_TOP, Reading, Term, read
-from qa.text import fold, is_wide
+from qa.query.kinds import interrogative_span
+from qa.text import detect_lang, fold, is_wide
 from qa.types import Passage
 
 MODEL_FILE = Path(__file__).with_name("carry_model.json")
+PARALLEL_FILE = Path(__file__).with_name("parallel_model.json")
 # Earlier user questions read back when resolving the previous one: a follow-up leans on the last few turns.
 WINDOW = 4
 # The previous question's documents: those of its best few passages.
@@ -49,6 +58,7 @@ WORD_FEATURES = (
     "t_number",
     "t_overlap",
     "t_like_novel",
+    "t_chars_novel",
     "t_number_and_q_number",
     "t_proper_and_q_proper",
     "t_position_and_q_all_novel",
@@ -65,6 +75,22 @@ QUESTION_FEATURES = (
 )
 RETRIEVAL_FEATURES = ("r_top_in_previous", "r_dense_rank", "r_bm25_rank", "r_dense_gap")
 FEATURES = WORD_FEATURES + QUESTION_FEATURES + RETRIEVAL_FEATURES
+# a word of the previous question against the words of an elliptical follow-up ("X呢?"): is it the one X replaces?
+PARALLEL_FEATURES = (
+    "p_same_kind",
+    "p_same_tag",
+    "p_weight_close",
+    "p_chars",
+    "p_proper",
+    "p_number",
+    "p_weight_share",
+    "p_position",
+    "p_before_asked",
+    "p_from_asked",
+    "p_proper_and_q_proper",
+    "p_number_and_q_number",
+    "p_length",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +185,7 @@ def features(
             float(term.number),
             max((_chars_jaccard(term.text, t.text) for t in question.terms), default=0.0),
             max((_likeness(term, t) for t in novel), default=0.0),
+            max((_chars_jaccard(term.text, t.text) for t in novel), default=0.0),
             float(term.number) * novel_number,
             float(term.proper) * novel_proper,
             position * all_novel,
@@ -168,8 +195,9 @@ def features(
 
 
 @dataclass(frozen=True, slots=True)
-class CarryModel:
-    """A logistic model over `FEATURES`: p = σ(((x − mean) / scale) · coef + intercept); carry when p ≥ threshold."""
+class Logistic:
+    """A logistic model over named features: p = σ(((x − mean) / scale) · coef + intercept), with the threshold
+    it was fitted to decide at (the carry model carries a word when p ≥ threshold)."""
 
     features: tuple[str, ...]
     mean: tuple[float, ...]
@@ -195,10 +223,10 @@ class CarryModel:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, object]) -> CarryModel:
+    def from_dict(cls, data: dict[str, object], expected: tuple[str, ...] = FEATURES) -> Logistic:
         names = tuple(str(f) for f in data["features"])  # type: ignore[attr-defined]
-        if names != FEATURES:
-            raise ValueError(f"the carry model was fitted on features {names}, the code computes {FEATURES}")
+        if names != expected:
+            raise ValueError(f"the model was fitted on features {names}, the code computes {expected}")
 
         def floats(key: str) -> tuple[float, ...]:
             return tuple(float(v) for v in data[key])  # type: ignore[attr-defined]
@@ -214,8 +242,13 @@ class CarryModel:
 
 
 @cache
-def packaged_model() -> CarryModel:
-    return CarryModel.from_dict(json.loads(MODEL_FILE.read_text(encoding="utf-8")))
+def packaged_model() -> Logistic:
+    return Logistic.from_dict(json.loads(MODEL_FILE.read_text(encoding="utf-8")))
+
+
+@cache
+def packaged_parallel() -> Logistic:
+    return Logistic.from_dict(json.loads(PARALLEL_FILE.read_text(encoding="utf-8")), PARALLEL_FEATURES)
 
 
 def _join(pieces: Sequence[str]) -> str:
@@ -242,14 +275,88 @@ def _spans(previous: Reading, chosen: Sequence[Term]) -> list[str]:
     return out
 
 
+def _interrogative(text: str) -> tuple[int, int] | None:
+    """Where the text's own interrogative sits (the closed class `qa.query.kinds` reads), if it has one."""
+    return interrogative_span(fold(text), detect_lang(text))
+
+
+def elliptical(question: str, previous: str) -> bool:
+    """A follow-up with no interrogative of its own after a question that has one: it asks that question again
+    about other words."""
+    return _interrogative(question) is None and _interrogative(previous) is not None
+
+
+def parallel_features(previous: Reading, question: Reading) -> list[tuple[int, list[float]]]:
+    """One row (in `PARALLEL_FEATURES` order) per word of `previous` that an elliptical follow-up could replace
+    (not one it repeats, not the interrogative), keyed by the word's index in `previous.terms`."""
+    asked = _interrogative(previous.text) or (len(previous.text), len(previous.text))
+    length = max(len(previous.text), 1)
+    top = previous.max_weight or 1.0
+    q_proper = float(any(t.proper for t in question.terms))
+    q_number = float(any(t.number for t in question.terms))
+    rows: list[tuple[int, list[float]]] = []
+    for i, term in enumerate(previous.terms):
+        if _in_question(term, question) or asked[0] <= term.start < asked[1]:
+            continue
+        centre = (term.start + term.end) / 2
+        rows.append(
+            (
+                i,
+                [
+                    max(float(_kind(term) == _kind(t)) for t in question.terms),
+                    max(float(term.tag[:1] == t.tag[:1]) for t in question.terms),
+                    max(1.0 - abs(term.weight - t.weight) / ZIPF_TOP for t in question.terms),
+                    max(_chars_jaccard(term.text, t.text) for t in question.terms),
+                    float(term.proper),
+                    float(term.number),
+                    term.weight / top,
+                    term.start / length,
+                    float(term.end <= asked[0]),
+                    abs(centre - (asked[0] + asked[1]) / 2) / length,
+                    float(term.proper) * q_proper,
+                    float(term.number) * q_number,
+                    min(len(term.text), 10) / 10,
+                ],
+            )
+        )
+    return rows
+
+
+def _framed(previous: Reading, question: Reading, model: Logistic) -> str | None:
+    """The previous question with the follow-up's words in place of the previous word they stand parallel to
+    (the parallel model's most probable one), widened over neighbouring words the follow-up repeats
+    ("1992年4月" → "2017年4月"). None when the previous question has no interrogative or no such word."""
+    asked = _interrogative(previous.text)
+    if not question.terms or asked is None:
+        return None
+    rows = parallel_features(previous, question)
+    if not rows:
+        return None
+    best = max(rows, key=lambda r: model.probability(r[1]))[0]
+    terms = previous.terms
+
+    def joined(left: int, right: int) -> bool:
+        """`terms[left]` and `terms[right]` are neighbours with no interrogative between them."""
+        return not (terms[left].end <= asked[0] and asked[1] <= terms[right].start)
+
+    first = last = best
+    while first > 0 and _in_question(terms[first - 1], question) and joined(first - 1, first):
+        first -= 1
+    while last + 1 < len(terms) and _in_question(terms[last + 1], question) and joined(last, last + 1):
+        last += 1
+    said = question.text[question.terms[0].start : max(t.end for t in question.terms)]
+    return previous.text[: terms[first].start] + said + previous.text[terms[last].end :]
+
+
 class TermCarry:
     """The no-LLM condenser over one collection: `search` retrieves from it."""
 
     method = "terms"
 
-    def __init__(self, search: Search, model: CarryModel | None = None) -> None:
+    def __init__(self, search: Search, model: Logistic | None = None, parallel: Logistic | None = None) -> None:
         self.search = search
         self.model = model or packaged_model()
+        self.parallel = parallel or packaged_parallel()
         self._found: dict[str, Sequence[Passage]] = {}
 
     def _search(self, text: str) -> Sequence[Passage]:
@@ -268,10 +375,17 @@ class TermCarry:
         return [t for t, row in rows if self.model.probability(row) >= self.model.threshold]
 
     def rewrite(self, question: str, previous: str, earlier: Sequence[str] = ()) -> str:
+        q, prev = read(question), read(previous)
+        if elliptical(question, previous) and (framed := _framed(prev, q, self.parallel)) is not None:
+            return framed
         chosen = self.carried(question, previous, earlier)
         if not chosen:
             return question
-        return _join([*_spans(read(previous), chosen), question.strip()])
+        carried = _join(_spans(prev, chosen))
+        if q.pronoun_at is not None:
+            start, end = q.pronoun_at
+            return question[:start] + carried + question[end:]
+        return _join([carried, question.strip()])
 
     def resolve(self, question: str, asked_before: Sequence[str]) -> str:
         """`question` made standalone after the user's earlier questions (oldest first), each of which is made

@@ -1,4 +1,5 @@
-"""Fitting the follow-up word carry model (`carry_model.json`); run offline, never while serving.
+"""Fitting the follow-up carry and parallel models (`carry_model.json`, `parallel_model.json`); run offline,
+never while serving.
 
     python -m qa.conversation.fit --dialogues evals/followup/dev.jsonl \
         --cmrc ../shared/datasets/cmrc2018-trial --exclude evals/followup/test.jsonl
@@ -29,7 +30,18 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.conversation.carry import FEATURES, MODEL_FILE, CarryModel, Evidence, Search, features
+from qa.conversation.carry import (
+    FEATURES,
+    MODEL_FILE,
+    PARALLEL_FEATURES,
+    PARALLEL_FILE,
+    Evidence,
+    Logistic,
+    Search,
+    elliptical,
+    features,
+    parallel_features,
+)
 from qa.conversation.terms import read
 from qa.segment import STOP_WORDS, words
 from qa.text import fold
@@ -42,6 +54,9 @@ _PAIRS_PER_PASSAGE = 3
 _THRESHOLDS = np.round(np.arange(0.1, 0.951, 0.05), 2)
 _C_GRID = (0.03, 0.1, 0.3, 1.0, 3.0)
 _FOLDS = 5
+# A question that stands alone must be searched as asked: the carry threshold is the one with the best word F1
+# among those that leave at least this share of topic switches untouched out of fold.
+_SWITCHES_UNTOUCHED = 0.99
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +114,7 @@ def cmrc_examples(folder: Path, exclude_docs: set[str], rng: random.Random) -> l
         head = (folder / "corpus" / f"{doc}.txt").read_text(encoding="utf-8")[:_HEAD_CHARS]
         with_subject = [(q, _subject(q, head)) for q in asked]
         subjects = [s for _, s in with_subject if s]
-        common = max(set(subjects), key=subjects.count) if subjects else ""
+        common = max(sorted(set(subjects)), key=subjects.count) if subjects else ""
         if common and subjects.count(common) >= 2:
             named[doc] = [(q, s) for q, s in with_subject if s == common]
     docs = sorted(named)
@@ -259,11 +274,12 @@ def score(examples: Sequence[Example], rows: Rows, carried: np.ndarray) -> Score
 
 
 def cross_validate(examples: Sequence[Example], rows: Rows, seed: int) -> tuple[float, float, Scores]:
-    """The (C, threshold) with the best mean of term F1 and untouched switches over grouped folds."""
+    """The (C, threshold) with the best term F1 over grouped folds among those that leave `_SWITCHES_UNTOUCHED`
+    of the topic switches as asked (the most untouched switches, then F1, when none does)."""
     from sklearn.model_selection import GroupKFold
 
     folds = list(GroupKFold(n_splits=_FOLDS, shuffle=True, random_state=seed).split(rows.x, rows.y, rows.group))
-    best: tuple[float, float, float, Scores] | None = None
+    best: tuple[tuple[bool, float, float], float, float, Scores] | None = None
     for c in _C_GRID:
         probabilities = np.zeros(len(rows.y))
         for train, test in folds:
@@ -271,11 +287,91 @@ def cross_validate(examples: Sequence[Example], rows: Rows, seed: int) -> tuple[
             probabilities[test] = _probabilities(rows.x[test], mean, scale, coef, b)
         for threshold in _THRESHOLDS:
             scores = score(examples, rows, probabilities >= threshold)
-            objective = (scores.f1 + scores.switches_untouched) / 2
+            safe = scores.switches_untouched >= _SWITCHES_UNTOUCHED
+            objective = (safe, scores.f1 if safe else scores.switches_untouched, scores.f1)
             if best is None or objective > best[0]:
                 best = (objective, c, float(threshold), scores)
     assert best is not None
     return best[1], best[2], best[3]
+
+
+def fit_parallel(examples: Sequence[Example], seed: int) -> tuple[Logistic, float, int]:
+    """The parallel model, fitted on the elliptical follow-ups among `examples`: each word of the previous
+    question the follow-up could replace is labelled by whether the standalone question drops it. Returns the
+    model refitted on everything, the cross-validated share of follow-ups whose most probable word is one the
+    standalone question drops (C chosen by it, folds grouped by dialogue), and how many follow-ups there were."""
+    from sklearn.model_selection import GroupKFold
+
+    xs: list[list[float]] = []
+    ys: list[int] = []
+    groups: list[str] = []
+    owners: list[int] = []
+    n = 0
+    for ex in examples:
+        question, previous = read(ex.question), read(ex.earlier[-1])
+        if ex.kind != "followup" or not elliptical(ex.question, ex.earlier[-1]):
+            continue
+        rows = parallel_features(previous, question)
+        gold = fold(ex.gold)
+        labels = [int((previous.terms[i].key or previous.terms[i].text) not in gold) for i, _ in rows]
+        if not any(labels) or all(labels):
+            continue  # nothing to choose between
+        for (_, row), label in zip(rows, labels, strict=True):
+            xs.append(row)
+            ys.append(label)
+            groups.append(ex.group)
+            owners.append(n)
+        n += 1
+    x, y, group, owner = np.asarray(xs), np.asarray(ys), np.asarray(groups), np.asarray(owners)
+
+    def top1(probabilities: np.ndarray, among: np.ndarray) -> list[bool]:
+        return [bool(y[m][np.argmax(probabilities[m])]) for o in np.unique(owner[among]) if (m := owner == o).any()]
+
+    folds = list(GroupKFold(n_splits=_FOLDS, shuffle=True, random_state=seed).split(x, y, group))
+    best: tuple[float, float] | None = None
+    for c in _C_GRID:
+        probabilities = np.zeros(len(y))
+        for train, test in folds:
+            mean, scale, coef, b = _fit(x[train], y[train], c)
+            probabilities[test] = _probabilities(x[test], mean, scale, coef, b)
+        hits = top1(probabilities, np.arange(len(y)))
+        accuracy = sum(hits) / len(hits)
+        if best is None or accuracy > best[0]:
+            best = (accuracy, c)
+    assert best is not None
+    mean, scale, coef, b = _fit(x, y, best[1])
+    return Logistic(PARALLEL_FEATURES, tuple(mean), tuple(scale), tuple(coef), b, 0.5), best[0], n
+
+
+def write_dialogues(examples: Sequence[Example], folder: Path, path: Path) -> int:
+    """The CMRC-made examples as `qa eval` items (the earlier question and its first gold answer as history, the
+    standalone form for follow-ups), to measure the rewrite end to end. Returns how many were written."""
+    asked = {}
+    for line in (folder / "questions.jsonl").read_text(encoding="utf-8").splitlines():
+        item = json.loads(line)
+        asked[item["question"]] = item
+    with path.open("w", encoding="utf-8") as out:
+        n = 0
+        for ex in examples:
+            if ex.gold not in asked or ex.earlier[-1] not in asked:
+                continue  # a development dialogue, already in `qa eval` format
+            first, gold = asked[ex.earlier[-1]], asked[ex.gold]
+            item = {
+                "id": f"made-{n}",
+                "question": ex.question,
+                "history": [
+                    {"role": "user", "content": ex.earlier[-1]},
+                    {"role": "assistant", "content": first["answers"][0]},
+                ],
+                "answers": gold["answers"],
+                "docs": gold["docs"],
+                "tags": [ex.kind],
+            }
+            if ex.kind == "followup":
+                item["standalone"] = ex.gold
+            out.write(json.dumps(item, ensure_ascii=False) + "\n")
+            n += 1
+    return n
 
 
 def _searcher(index_dir: Path, collection: str) -> Search:
@@ -299,6 +395,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--index-dir", type=Path, required=True, help="an index holding the dialogues' documents")
     parser.add_argument("--collection", default="default")
     parser.add_argument("--out", type=Path, default=MODEL_FILE)
+    parser.add_argument("--parallel-out", type=Path, default=PARALLEL_FILE)
+    parser.add_argument("--write-dialogues", type=Path, help="also write the CMRC-made dialogues for `qa eval`")
     parser.add_argument("--seed", type=int, default=13)
     args = parser.parse_args(argv)
 
@@ -318,6 +416,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         examples += ellipsis_examples(args.cmrc, excluded, rng)
     if not examples:
         parser.error("no training examples: give --dialogues and/or --cmrc")
+    if args.write_dialogues and args.cmrc:
+        written = write_dialogues(examples, args.cmrc, args.write_dialogues)
+        print(f"wrote {written} CMRC-made dialogue turns to {args.write_dialogues}")
+    parallel, accuracy, n = fit_parallel(examples, args.seed)
+    # elliptical follow-ups take the previous question's frame through the parallel model, not word carrying
+    examples = [e for e in examples if not (e.kind == "followup" and elliptical(e.question, e.earlier[-1]))]
     search = _searcher(args.index_dir, args.collection)
     rows = build_rows(examples, search)
     kinds = {k: sum(e.kind == k for e in examples) for k in ("followup", "same-topic", "switch")}
@@ -325,7 +429,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     c, threshold, cv = cross_validate(examples, rows, args.seed)
     print(f"cross-validated: C={c} threshold={threshold}: {cv.line()}")
     mean, scale, coef, b = _fit(rows.x, rows.y, c)
-    model = CarryModel(FEATURES, tuple(mean), tuple(scale), tuple(coef), b, threshold)
+    model = Logistic(FEATURES, tuple(mean), tuple(scale), tuple(coef), b, threshold)
     for name, weight in sorted(zip(FEATURES, coef, strict=True), key=lambda p: -abs(p[1])):
         print(f"  {name:24s} {weight:+.3f}")
     for path in args.check:
@@ -335,6 +439,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"held out {path}: {len(held)} examples: {score(held, held_rows, carried).line()}")
     args.out.write_text(json.dumps(model.to_dict(), indent=2) + "\n", encoding="utf-8")
     print(f"wrote {args.out}")
+    print(f"parallel model: {n} elliptical follow-ups; cross-validated: right word replaced {accuracy:.3f}")
+    for name, weight in sorted(zip(PARALLEL_FEATURES, parallel.coef, strict=True), key=lambda p: -abs(p[1])):
+        print(f"  {name:24s} {weight:+.3f}")
+    args.parallel_out.write_text(json.dumps(parallel.to_dict(), indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {args.parallel_out}")
     return 0
 
 

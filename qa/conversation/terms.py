@@ -61,12 +61,16 @@ class Term:
 
 @dataclass(frozen=True, slots=True)
 class Reading:
-    """A question read into its content terms, plus whether it holds a pronoun-like word (jieba tag `r` that the
-    retrieval stop list does not already drop, e.g. 它, 那里, 该)."""
+    """A question read into its content terms, plus where its first pronoun-like word sits (jieba tag `r` that
+    the retrieval stop list does not already drop, e.g. 它, 那里, 该), if it has one."""
 
     text: str
     terms: tuple[Term, ...]
-    pronoun: bool
+    pronoun_at: tuple[int, int] | None = None
+
+    @property
+    def pronoun(self) -> bool:
+        return self.pronoun_at is not None
 
     def has(self, word: str) -> bool:
         return any(t.text == word or t.key == word for t in self.terms)
@@ -121,7 +125,7 @@ def _phrase(text: str, words: list[Term]) -> Term:
 def read(text: str) -> Reading:
     """Content terms of `text` in order of first occurrence (stop words, punctuation and repeats dropped)."""
     words: list[Term] = []
-    pronoun = False
+    pronoun_at: tuple[int, int] | None = None
     at = 0
     for pair in _tagger().lcut(text):
         token, tag = pair.word, pair.flag
@@ -132,7 +136,7 @@ def read(text: str) -> Reading:
         if not word or not _WORD_CHAR.search(word) or word in STOP_WORDS:
             continue
         if tag == "r":
-            pronoun = True
+            pronoun_at = pronoun_at or (start, at)
             continue
         words.append(Term(word, term_weight(word), tag, start, at, word))
     phrases: list[Term] = []
@@ -147,4 +151,4 @@ def read(text: str) -> Reading:
     unique: dict[str, Term] = {}
     for phrase in phrases:
         unique.setdefault(phrase.text, phrase)
-    return Reading(text, tuple(unique.values()), pronoun)
+    return Reading(text, tuple(unique.values()), pronoun_at)

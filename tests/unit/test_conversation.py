@@ -11,7 +11,17 @@ import pytest
 
 from qa.config import Settings
 from qa.conversation import Standalone, Turn, user_questions
-from qa.conversation.carry import FEATURES, MODEL_FILE, CarryModel, Evidence, packaged_model
+from qa.conversation.carry import (
+    FEATURES,
+    MODEL_FILE,
+    PARALLEL_FEATURES,
+    Evidence,
+    Logistic,
+    TermCarry,
+    elliptical,
+    packaged_model,
+    packaged_parallel,
+)
 from qa.conversation.llm import LLMCondenser, build_messages, load_prompt, parse_rewrite
 from qa.conversation.terms import read
 from qa.errors import LLMUnavailable
@@ -66,11 +76,38 @@ def test_evidence_compares_the_follow_up_alone_with_the_previous_documents() -> 
 def test_the_packaged_model_matches_the_features_the_code_computes() -> None:
     model = packaged_model()
     assert model.features == FEATURES and 0.0 < model.threshold < 1.0
-    assert CarryModel.from_dict(model.to_dict()) == model
+    assert Logistic.from_dict(model.to_dict()) == model
     data = json.loads(MODEL_FILE.read_text(encoding="utf-8"))
     data["features"] = [*data["features"][:-1], "renamed"]
     with pytest.raises(ValueError, match="fitted on features"):
-        CarryModel.from_dict(data)
+        Logistic.from_dict(data)
+
+
+def test_the_packaged_parallel_model_matches_its_features() -> None:
+    model = packaged_parallel()
+    assert model.features == PARALLEL_FEATURES
+    assert Logistic.from_dict(model.to_dict(), PARALLEL_FEATURES) == model
+    with pytest.raises(ValueError, match="fitted on features"):
+        Logistic.from_dict(model.to_dict())
+
+
+def test_a_follow_up_without_an_interrogative_is_elliptical() -> None:
+    assert elliptical("那执法权限呢?", "房寺镇下放了多少项权力?")
+    assert elliptical("2017年4月呢？", "1992年4月，罗保铭担任什么职务？")
+    assert not elliptical("那销售额是多少?", "五马街道今年一季度批零住餐销售额增长了多少?")
+    assert not elliptical("那执法权限呢?", "房寺镇的权力清单")  # nothing asked before: no frame to keep
+
+
+def _no_search(text: str) -> list[Passage]:
+    raise AssertionError(f"an elliptical follow-up needs no probe search, searched {text!r}")
+
+
+def test_an_elliptical_follow_up_keeps_the_previous_questions_frame() -> None:
+    carry = TermCarry(_no_search)
+    assert carry.rewrite("2017年4月呢？", "1992年4月，罗保铭担任什么职务？") == "2017年4月，罗保铭担任什么职务？"
+    assert carry.rewrite("软枝黄蝉呢？", "猴面包树的别名是什么？") == "软枝黄蝉的别名是什么？"
+    framed = carry.rewrite("那执法权限呢?", "房寺镇下放了多少项权力?")
+    assert framed.startswith("房寺镇下放了多少") and framed.endswith("执法权限?") and "权力" not in framed
 
 
 def test_user_questions_skip_answers_and_blank_turns() -> None:
