@@ -143,7 +143,9 @@ def _content(tokens: Sequence[str]) -> bool:
 def ellipsis_examples(folder: Path, exclude_docs: set[str], rng: random.Random, per_question: int = 2) -> list[Example]:
     """Pairs of CMRC questions that differ in one run of content words ("1992年4月，罗保铭担任什么职务？" and
     "2017年4月，…", or "猴面包树的别名是什么？" and "软枝黄蝉的别名是什么？"): the second, asked as just its
-    different words ("那2017年呢？", "软枝黄蝉呢？"), is a follow-up that keeps the first one's frame."""
+    different words ("那2017年呢？", "软枝黄蝉呢？"), is a follow-up that keeps the first one's frame. Asked in
+    full after the first, the second stands alone: when it is about another passage, it is a topic switch to a
+    parallel subject (the same frame, another name: the hard case for carrying words), and nothing is carried."""
     questions: list[tuple[str, str]] = []
     for line in (folder / "questions.jsonl").read_text(encoding="utf-8").splitlines():
         item = json.loads(line)
@@ -171,7 +173,10 @@ def ellipsis_examples(folder: Path, exclude_docs: set[str], rng: random.Random, 
             asked = f"那{said}呢？" if rng.random() < 0.5 else f"{said}呢？"
             found.append(Example(f"{doc}+{other_doc}", asked, second, (first,), "followup"))
         rng.shuffle(found)
-        out += found[:per_question]
+        for ex in found[:per_question]:
+            out.append(ex)
+            if ex.group != f"{doc}+{doc}":
+                out.append(Example(ex.group, ex.gold, ex.gold, ex.earlier, "switch"))
     return out
 
 
