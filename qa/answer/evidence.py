@@ -258,6 +258,13 @@ def sentence_features(query: Query, passages: Sequence[Passage], sentences: Sequ
     bigram_spread = _bigram_spread(q_bigrams, passages, sentences)
     char_spread = _bigram_spread(q_chars, passages, sentences)
     cross = query.lang == "en"
+    # weights that depend on the sentence's document only, computed once a document
+    per_doc: dict[str, tuple[dict[str, float], float, dict[str, float], float, dict[str, float], float]] = {}
+    for doc in {p.doc_id for p in passages}:
+        specific = {t: query.weights[t] * (1.0 - spread.get(doc, {}).get(t, 0.0)) for t in query.terms}
+        bigram = {g: 1.0 - bigram_spread.get(doc, {}).get(g, 0.0) for g in q_bigrams}
+        char = {c: 1.0 - char_spread.get(doc, {}).get(c, 0.0) for c in q_chars}
+        per_doc[doc] = (specific, sum(specific.values()), bigram, sum(bigram.values()), char, sum(char.values()))
     rows: list[dict[str, float]] = []
     for s in sentences:
         ctx = contexts[s.passage]
@@ -266,14 +273,9 @@ def sentence_features(query: Query, passages: Sequence[Passage], sentences: Sequ
         plain = _chars(f)
         present = {t: _term_present(t, f, cross and is_cjk(f)) for t in query.terms}
         overlap = sum(query.weights[t] * v for t, v in present.items()) / total if total > 0 else 0.0
-        specific_weights = {t: query.weights[t] * (1.0 - spread[doc].get(t, 0.0)) for t in query.terms}
-        specific_total = sum(specific_weights.values())
+        specific_weights, specific_total, bigram_weights, bigram_total, char_weights, char_total = per_doc[doc]
         s_bigrams = _bigrams(f)
         shared = q_bigrams & s_bigrams
-        bigram_weights = {g: 1.0 - bigram_spread[doc].get(g, 0.0) for g in q_bigrams}
-        bigram_total = sum(bigram_weights.values())
-        char_weights = {c: 1.0 - char_spread[doc].get(c, 0.0) for c in q_chars}
-        char_total = sum(char_weights.values())
         offset = passages[s.passage].start + s.start
         hit_ranks = [h.rank for h in passages[s.passage].hits if h.start < offset + len(s.text) and h.end > offset]
         types = {span.type for span in typed_spans(f) if span.type in _FORM_TYPES}

@@ -87,8 +87,10 @@ def _lemmas(word: str) -> list[str]:
     return forms
 
 
+@lru_cache(maxsize=16384)
 def translations(word: str) -> tuple[str, ...]:
-    """Chinese words that translate an English word (empty when the dictionary has none)."""
+    """Chinese words that translate an English word (empty when the dictionary has none). Cached: the answer
+    stage asks for a question term's translations once per candidate sentence."""
     exact, loose = _en_to_zh()
     forms = _lemmas(word)
     ranked: list[str] = []
