@@ -329,8 +329,9 @@ def fit_parallel(examples: Sequence[Example], seed: int) -> tuple[Logistic, floa
         n += 1
     x, y, group, owner = np.asarray(xs), np.asarray(ys), np.asarray(groups), np.asarray(owners)
 
-    def top1(probabilities: np.ndarray, among: np.ndarray) -> list[bool]:
-        return [bool(y[m][np.argmax(probabilities[m])]) for o in np.unique(owner[among]) if (m := owner == o).any()]
+    def top1(probabilities: np.ndarray) -> list[bool]:
+        """Per follow-up, whether its most probable word is one the standalone question drops."""
+        return [bool(y[m][np.argmax(probabilities[m])]) for o in np.unique(owner) if (m := owner == o).any()]
 
     folds = list(GroupKFold(n_splits=_FOLDS, shuffle=True, random_state=seed).split(x, y, group))
     best: tuple[float, float] | None = None
@@ -339,7 +340,7 @@ def fit_parallel(examples: Sequence[Example], seed: int) -> tuple[Logistic, floa
         for train, test in folds:
             mean, scale, coef, b = _fit(x[train], y[train], c)
             probabilities[test] = _probabilities(x[test], mean, scale, coef, b)
-        hits = top1(probabilities, np.arange(len(y)))
+        hits = top1(probabilities)
         accuracy = sum(hits) / len(hits)
         if best is None or accuracy > best[0]:
             best = (accuracy, c)
@@ -349,7 +350,7 @@ def fit_parallel(examples: Sequence[Example], seed: int) -> tuple[Logistic, floa
 
 
 def write_dialogues(examples: Sequence[Example], folder: Path, path: Path) -> int:
-    """The CMRC-made examples as `qa eval` items (the earlier question and its first gold answer as history, the
+    """CMRC-made examples as `qa eval` items (the earlier question and its first gold answer as history, the
     standalone form for follow-ups), to measure the rewrite end to end. Returns how many were written."""
     asked = {}
     for line in (folder / "questions.jsonl").read_text(encoding="utf-8").splitlines():
@@ -358,8 +359,6 @@ def write_dialogues(examples: Sequence[Example], folder: Path, path: Path) -> in
     with path.open("w", encoding="utf-8") as out:
         n = 0
         for ex in examples:
-            if ex.gold not in asked or ex.earlier[-1] not in asked:
-                continue  # a development dialogue, already in `qa eval` format
             first, gold = asked[ex.earlier[-1]], asked[ex.gold]
             item = {
                 "id": f"made-{n}",
@@ -417,13 +416,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             if line.strip()
             for d in json.loads(line).get("docs", [])
         }
-        examples += cmrc_examples(args.cmrc, excluded, rng)
-        examples += ellipsis_examples(args.cmrc, excluded, rng)
+        made = cmrc_examples(args.cmrc, excluded, rng) + ellipsis_examples(args.cmrc, excluded, rng)
+        examples += made
+        if args.write_dialogues:
+            written = write_dialogues(made, args.cmrc, args.write_dialogues)
+            print(f"wrote {written} CMRC-made dialogue turns to {args.write_dialogues}")
     if not examples:
         parser.error("no training examples: give --dialogues and/or --cmrc")
-    if args.write_dialogues and args.cmrc:
-        written = write_dialogues(examples, args.cmrc, args.write_dialogues)
-        print(f"wrote {written} CMRC-made dialogue turns to {args.write_dialogues}")
     parallel, accuracy, n = fit_parallel(examples, args.seed)
     # elliptical follow-ups take the previous question's frame through the parallel model, not word carrying
     examples = [e for e in examples if not (e.kind == "followup" and elliptical(e.question, e.earlier[-1]))]
