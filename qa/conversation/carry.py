@@ -280,16 +280,16 @@ def _interrogative(text: str) -> tuple[int, int] | None:
     return interrogative_span(fold(text), detect_lang(text))
 
 
-def elliptical(question: str, previous: str) -> bool:
-    """A follow-up with no interrogative of its own after a question that has one: it asks that question again
-    about other words."""
-    return _interrogative(question) is None and _interrogative(previous) is not None
+def ellipsis_frame(question: str, previous: str) -> tuple[int, int] | None:
+    """Where the previous question's interrogative sits, when `question` is an ellipsis of it: a follow-up with
+    no interrogative of its own after a question that has one asks that question again about other words.
+    None otherwise."""
+    return _interrogative(previous) if _interrogative(question) is None else None
 
 
-def parallel_features(previous: Reading, question: Reading) -> list[tuple[int, list[float]]]:
+def parallel_features(previous: Reading, question: Reading, asked: tuple[int, int]) -> list[tuple[int, list[float]]]:
     """One row (in `PARALLEL_FEATURES` order) per word of `previous` that an elliptical follow-up could replace
-    (not one it repeats, not the interrogative), keyed by the word's index in `previous.terms`."""
-    asked = _interrogative(previous.text) or (len(previous.text), len(previous.text))
+    (not one it repeats, not the interrogative at `asked`), keyed by the word's index in `previous.terms`."""
     length = max(len(previous.text), 1)
     top = previous.max_weight or 1.0
     q_proper = float(any(t.proper for t in question.terms))
@@ -322,14 +322,13 @@ def parallel_features(previous: Reading, question: Reading) -> list[tuple[int, l
     return rows
 
 
-def _framed(previous: Reading, question: Reading, model: Logistic) -> str | None:
-    """The previous question with the follow-up's words in place of the previous word they stand parallel to
-    (the parallel model's most probable one), widened over neighbouring words the follow-up repeats
-    ("1992年4月" → "2017年4月"). None when the previous question has no interrogative or no such word."""
-    asked = _interrogative(previous.text)
-    if not question.terms or asked is None:
+def _framed(previous: Reading, question: Reading, asked: tuple[int, int], model: Logistic) -> str | None:
+    """The previous question (its interrogative at `asked`) with the follow-up's words in place of the previous
+    word they stand parallel to (the parallel model's most probable one), widened over neighbouring words the
+    follow-up repeats ("1992年4月" → "2017年4月"). None when the follow-up has no words or `previous` no such word."""
+    if not question.terms:
         return None
-    rows = parallel_features(previous, question)
+    rows = parallel_features(previous, question, asked)
     if not rows:
         return None
     best = max(rows, key=lambda r: model.probability(r[1]))[0]
@@ -376,7 +375,8 @@ class TermCarry:
 
     def rewrite(self, question: str, previous: str, earlier: Sequence[str] = ()) -> str:
         q, prev = read(question), read(previous)
-        if elliptical(question, previous) and (framed := _framed(prev, q, self.parallel)) is not None:
+        asked = ellipsis_frame(question, previous)
+        if asked is not None and (framed := _framed(prev, q, asked, self.parallel)) is not None:
             return framed
         chosen = self.carried(question, previous, earlier)
         if not chosen:

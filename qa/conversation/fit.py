@@ -38,7 +38,7 @@ from qa.conversation.carry import (
     Evidence,
     Logistic,
     Search,
-    elliptical,
+    ellipsis_frame,
     features,
     parallel_features,
 )
@@ -313,10 +313,11 @@ def fit_parallel(examples: Sequence[Example], seed: int) -> tuple[Logistic, floa
     owners: list[int] = []
     n = 0
     for ex in examples:
-        question, previous = read(ex.question), read(ex.earlier[-1])
-        if ex.kind != "followup" or not elliptical(ex.question, ex.earlier[-1]):
+        asked = ellipsis_frame(ex.question, ex.earlier[-1])
+        if ex.kind != "followup" or asked is None:
             continue
-        rows = parallel_features(previous, question)
+        question, previous = read(ex.question), read(ex.earlier[-1])
+        rows = parallel_features(previous, question, asked)
         gold = fold(ex.gold)
         labels = [int((previous.terms[i].key or previous.terms[i].text) not in gold) for i, _ in rows]
         if not any(labels) or all(labels):
@@ -346,6 +347,7 @@ def fit_parallel(examples: Sequence[Example], seed: int) -> tuple[Logistic, floa
             best = (accuracy, c)
     assert best is not None
     mean, scale, coef, b = _fit(x, y, best[1])
+    # the rewrite takes the most probable word whatever its probability: the threshold is not used
     return Logistic(PARALLEL_FEATURES, tuple(mean), tuple(scale), tuple(coef), b, 0.5), best[0], n
 
 
@@ -425,7 +427,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("no training examples: give --dialogues and/or --cmrc")
     parallel, accuracy, n = fit_parallel(examples, args.seed)
     # elliptical follow-ups take the previous question's frame through the parallel model, not word carrying
-    examples = [e for e in examples if not (e.kind == "followup" and elliptical(e.question, e.earlier[-1]))]
+    examples = [e for e in examples if not (e.kind == "followup" and ellipsis_frame(e.question, e.earlier[-1]))]
     search = _searcher(args.index_dir, args.collection)
     rows = build_rows(examples, search)
     kinds = {k: sum(e.kind == k for e in examples) for k in ("followup", "same-topic", "switch")}

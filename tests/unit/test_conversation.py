@@ -18,7 +18,7 @@ from qa.conversation.carry import (
     Evidence,
     Logistic,
     TermCarry,
-    elliptical,
+    ellipsis_frame,
     packaged_model,
     packaged_parallel,
 )
@@ -92,10 +92,10 @@ def test_the_packaged_parallel_model_matches_its_features() -> None:
 
 
 def test_a_follow_up_without_an_interrogative_is_elliptical() -> None:
-    assert elliptical("那执法权限呢?", "房寺镇下放了多少项权力?")
-    assert elliptical("2017年4月呢？", "1992年4月，罗保铭担任什么职务？")
-    assert not elliptical("那销售额是多少?", "五马街道今年一季度批零住餐销售额增长了多少?")
-    assert not elliptical("那执法权限呢?", "房寺镇的权力清单")  # nothing asked before: no frame to keep
+    assert ellipsis_frame("那执法权限呢?", "房寺镇下放了多少项权力?") == (6, 8)  # 多少
+    assert ellipsis_frame("2017年4月呢？", "1992年4月，罗保铭担任什么职务？") is not None
+    assert ellipsis_frame("那销售额是多少?", "五马街道今年一季度批零住餐销售额增长了多少?") is None
+    assert ellipsis_frame("那执法权限呢?", "房寺镇的权力清单") is None  # nothing asked before: no frame to keep
 
 
 def _no_search(text: str) -> list[Passage]:
