@@ -45,13 +45,20 @@ def _fold_char(ch: str) -> str:
     return folded if len(folded) == 1 else ch.lower() if len(ch.lower()) == 1 else ch
 
 
+# Characters the fold table keeps: every CJK and Latin character a corpus uses fits many times over, and text
+# made of rare code points cannot grow the table past it (they are folded each time instead).
+_FOLD_TABLE_MAX = 65536
+
+
 class _FoldTable(dict[int, str]):
     """`str.translate` table that folds each character the first time it is seen: translation then runs in C,
     which matters because the answer stage folds every candidate sentence of every request."""
 
     def __missing__(self, code: int) -> str:
-        self[code] = _fold_char(chr(code))
-        return self[code]
+        folded = _fold_char(chr(code))
+        if len(self) < _FOLD_TABLE_MAX:
+            self[code] = folded
+        return folded
 
 
 @cache

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+import qa.text
 from qa.ingest.formats.text import join_wrapped_line
 from qa.segment import STOP_WORDS, index_terms, words
-from qa.text import detect_lang, is_cjk, is_wide
+from qa.text import detect_lang, fold, is_cjk, is_wide
 
 
 @pytest.mark.parametrize(
@@ -43,3 +44,13 @@ def test_one_segmenter_for_question_words_and_index_terms() -> None:
     # search mode adds the sub-words of a compound; stop words, punctuation and case go
     assert {"标准", "高标准", "农田", "town", "powers"} <= set(terms)
     assert not set(terms) & STOP_WORDS and "。" not in terms
+
+
+def test_fold_keeps_folding_once_its_table_is_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    table = qa.text._fold_table()
+    fold("ＡＢ")
+    monkeypatch.setattr(qa.text, "_FOLD_TABLE_MAX", len(table))
+    size = len(table)
+    rare = "".join(chr(c) for c in range(0x1D400, 0x1D40A))  # mathematical bold letters, NFKC to A..J
+    assert fold(rare + "ＡＢ臺") == "abcdefghijab台"
+    assert len(table) == size
