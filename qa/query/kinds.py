@@ -47,9 +47,11 @@ _ZH: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("name", re.compile(r"叫什么|叫做什么|称为什么|称作什么|称什么|名称|别称|别名|又名|原名|简称|全称|名字|何名|之称")),
     ("manner", re.compile(r"如何|怎样|怎么|怎么样|什么样|何种方式|哪种方式")),
     ("definition", re.compile(r"什么是|是什么|指什么|是指|何为|何谓|含义|什么意思|定义|为什么[\s?？。!！]*$")),
-    ("list", re.compile(r"哪些|有几种|哪几")),
+    # "哪两个族", "哪三个园区": which N things
+    ("list", re.compile(r"哪些|有几种|哪几|哪[两二三四五六七八九十百\d]+\w")),
     ("yesno", re.compile(r"是否|是不是|有没有|能否|可否|能不能|会不会|吗[\s?？]*$")),
-    ("entity", re.compile(r"哪个|哪一|哪种|哪部|哪本|哪首|哪家|哪所|哪条|什么|何")),
+    # 哪 before any classifier ("哪件事", "哪派") asks which one; 哪怕 ("even if") is no question
+    ("entity", re.compile(r"哪个|哪一|哪种|哪部|哪本|哪首|哪家|哪所|哪条|什么|何|哪(?![里儿怕])")),
 )
 
 _EN: tuple[tuple[str, re.Pattern[str]], ...] = (

@@ -21,6 +21,9 @@ from qa.text import fold
         ("高英是怎么死的？", "manner"),
         ("什么是羊水栓塞？", "definition"),
         ("香港羽毛球公开赛每年都有比赛吗？", "yesno"),
+        ("莎莉公司在2012年被拆分成哪两家公司？", "list"),
+        ("爱爱腔的形成吸收了哪派的风格？", "entity"),
+        ("哪怕下雨也要去吗？", "yesno"),
         ("How many villages does the town have?", "number"),
         ("When did the library open?", "date"),
         ("Who chairs the committee?", "person"),
@@ -28,6 +31,11 @@ from qa.text import fold
 )
 def test_answer_kind_comes_from_the_interrogative(question: str, kind: str) -> None:
     assert analyze(question).kind == kind
+
+
+def test_which_n_things_frames_the_answer_around_the_counted_noun() -> None:
+    # "哪两个族": the interrogative takes the number and its classifier, the counted noun stays in the frame
+    assert analyze("扁掌龙亚科包含哪两个族？").frame == ("扁掌龙亚科包含", "族")
 
 
 def test_terms_leave_out_the_interrogative_and_the_asked_unit() -> None:
