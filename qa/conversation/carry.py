@@ -62,6 +62,7 @@ WORD_FEATURES = (
     "t_number_and_q_number",
     "t_proper_and_q_proper",
     "t_position_and_q_all_novel",
+    "t_substituted",
 )
 QUESTION_FEATURES = (
     "q_max_weight",
@@ -79,6 +80,7 @@ FEATURES = WORD_FEATURES + QUESTION_FEATURES + RETRIEVAL_FEATURES
 PARALLEL_FEATURES = (
     "p_same_kind",
     "p_same_tag",
+    "p_same_head_tag",
     "p_weight_close",
     "p_chars",
     "p_proper",
@@ -148,6 +150,42 @@ def _likeness(a: Term, b: Term) -> float:
     return max(0.0, 1.0 - abs(a.weight - b.weight) / ZIPF_TOP)
 
 
+@dataclass(frozen=True, slots=True)
+class Difference:
+    """Where a follow-up and the previous question differ once their common beginning (`prefix` characters)
+    and common end (`suffix`) are set aside: `previous_span` and `question_span` are the differing middles."""
+
+    prefix: int
+    suffix: int
+    previous_span: tuple[int, int]
+    question_span: tuple[int, int]
+
+    @classmethod
+    def of(cls, previous: str, question: str) -> Difference:
+        limit = min(len(previous), len(question))
+        p = 0
+        while p < limit and previous[p] == question[p]:
+            p += 1
+        s = 0
+        while s < limit - p and previous[-1 - s] == question[-1 - s]:
+            s += 1
+        return cls(p, s, (p, len(previous) - s), (p, len(question) - s))
+
+    def substituted(self, term: Term, previous: Reading, question: Reading) -> float:
+        """The share of the previous question the follow-up repeats around the words it says in place of a
+        stretch that holds `term` ("六耳铃分布在哪些地区？" after "狭叶艾纳香分布在哪些地区？": 8 of 13
+        characters): a follow-up that restates the question about another subject stands alone. 0 when `term`
+        is not in what changed, or a pronoun took its place (which refers to it)."""
+        a, b = self.previous_span
+        qa, qb = self.question_span
+        if qb <= qa or not (term.start < b and a < term.end):
+            return 0.0
+        pronoun = question.pronoun_at
+        if pronoun is not None and pronoun[0] < qb and qa < pronoun[1]:
+            return 0.0
+        return (self.prefix + self.suffix) / max(len(previous.text), 1)
+
+
 def features(
     question: Reading, previous: Reading, earlier: Sequence[Reading], evidence: Evidence
 ) -> list[tuple[Term, list[float]]]:
@@ -172,6 +210,7 @@ def features(
     ]
     top = previous.max_weight or 1.0
     length = max(len(previous.text), 1)
+    difference = Difference.of(previous.text, question.text)
     rows: list[tuple[Term, list[float]]] = []
     for term in previous.terms:
         if _in_question(term, question):
@@ -189,6 +228,7 @@ def features(
             float(term.number) * novel_number,
             float(term.proper) * novel_proper,
             position * all_novel,
+            difference.substituted(term, previous, question),
         ]
         rows.append((term, t_row + q_row + evidence.row()))
     return rows
@@ -276,8 +316,13 @@ def _spans(previous: Reading, chosen: Sequence[Term]) -> list[str]:
 
 
 def _interrogative(text: str) -> tuple[int, int] | None:
-    """Where the text's own interrogative sits (the closed class `qa.query.kinds` reads), if it has one."""
-    return interrogative_span(fold(text), detect_lang(text))
+    """Where the text's own interrogative sits (the closed class `qa.query.kinds` reads), if it has one. Both
+    languages' interrogatives count: "MIT OpenCourseWare指什么？" is counted as English by its letters, yet
+    asks its own question."""
+    folded = fold(text)
+    lang = detect_lang(text)
+    other = "en" if lang == "zh" else "zh"
+    return interrogative_span(folded, lang) or interrogative_span(folded, other)
 
 
 def ellipsis_frame(question: str, previous: str) -> tuple[int, int] | None:
@@ -305,6 +350,9 @@ def parallel_features(previous: Reading, question: Reading, asked: tuple[int, in
                 [
                     max(float(_kind(term) == _kind(t)) for t in question.terms),
                     max(float(term.tag[:1] == t.tag[:1]) for t in question.terms),
+                    # the follow-up's last word heads its phrase ("执法权限": 权限, a noun): the same part of
+                    # speech in full, a name (nr, ns) not being a common noun (n)
+                    float(term.tag == question.terms[-1].tag),
                     max(1.0 - abs(term.weight - t.weight) / ZIPF_TOP for t in question.terms),
                     max(_chars_jaccard(term.text, t.text) for t in question.terms),
                     float(term.proper),
@@ -331,7 +379,9 @@ def _framed(previous: Reading, question: Reading, asked: tuple[int, int], model:
     rows = parallel_features(previous, question, asked)
     if not rows:
         return None
-    best = max(rows, key=lambda r: model.probability(r[1]))[0]
+    # the model compares the words of one question: each row is measured against their mean row
+    mean = [sum(column) / len(rows) for column in zip(*(row for _, row in rows), strict=True)]
+    best = max(rows, key=lambda r: model.probability([v - m for v, m in zip(r[1], mean, strict=True)]))[0]
     terms = previous.terms
 
     def joined(left: int, right: int) -> bool:

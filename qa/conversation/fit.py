@@ -140,12 +140,12 @@ def _content(tokens: Sequence[str]) -> bool:
     return bool(tokens) and all(t.strip() and t not in STOP_WORDS and any(c.isalnum() for c in t) for t in tokens)
 
 
-def ellipsis_examples(folder: Path, exclude_docs: set[str], rng: random.Random, per_question: int = 2) -> list[Example]:
+def ellipsis_examples(folder: Path, exclude_docs: set[str], rng: random.Random, per_question: int = 4) -> list[Example]:
     """Pairs of CMRC questions that differ in one run of content words ("1992年4月，罗保铭担任什么职务？" and
     "2017年4月，…", or "猴面包树的别名是什么？" and "软枝黄蝉的别名是什么？"): the second, asked as just its
     different words ("那2017年呢？", "软枝黄蝉呢？"), is a follow-up that keeps the first one's frame. Asked in
-    full after the first, the second stands alone: when it is about another passage, it is a topic switch to a
-    parallel subject (the same frame, another name: the hard case for carrying words), and nothing is carried."""
+    full after the first, the second stands alone and nothing is carried: a topic switch to a parallel subject
+    (the same frame, another name: the hard case for carrying words), in another passage or in the same one."""
     questions: list[tuple[str, str]] = []
     for line in (folder / "questions.jsonl").read_text(encoding="utf-8").splitlines():
         item = json.loads(line)
@@ -175,8 +175,9 @@ def ellipsis_examples(folder: Path, exclude_docs: set[str], rng: random.Random, 
         rng.shuffle(found)
         for ex in found[:per_question]:
             out.append(ex)
-            if ex.group != f"{doc}+{doc}":
-                out.append(Example(ex.group, ex.gold, ex.gold, ex.earlier, "switch"))
+            # asked in full, the second question carries nothing, whether its subject is in another passage
+            # or beside the first one's in the same passage (two towns of one report)
+            out.append(Example(ex.group, ex.gold, ex.gold, ex.earlier, "switch"))
     return out
 
 
@@ -300,6 +301,17 @@ def cross_validate(examples: Sequence[Example], rows: Rows, seed: int) -> tuple[
     return best[1], best[2], best[3]
 
 
+def within_follow_up(x: np.ndarray, owner: np.ndarray) -> np.ndarray:
+    """Each row minus the mean row of its follow-up's candidates: the model learns what sets the replaced word
+    apart from the other words of the same question (a conditional choice), not what replaced words share
+    across questions (mostly their place at the start, in questions that name their subject first)."""
+    out = x.astype(np.float64).copy()
+    for o in np.unique(owner):
+        mine = owner == o
+        out[mine] -= out[mine].mean(axis=0)
+    return out
+
+
 def fit_parallel(examples: Sequence[Example], seed: int) -> tuple[Logistic, float, int]:
     """The parallel model, fitted on the elliptical follow-ups among `examples`: each word of the previous
     question the follow-up could replace is labelled by whether the standalone question drops it. Returns the
@@ -329,6 +341,7 @@ def fit_parallel(examples: Sequence[Example], seed: int) -> tuple[Logistic, floa
             owners.append(n)
         n += 1
     x, y, group, owner = np.asarray(xs), np.asarray(ys), np.asarray(groups), np.asarray(owners)
+    x = within_follow_up(x, owner)
 
     def top1(probabilities: np.ndarray) -> list[bool]:
         """Per follow-up, whether its most probable word is one the standalone question drops."""

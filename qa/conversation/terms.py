@@ -22,6 +22,7 @@ from functools import cache, lru_cache
 import jieba
 from jieba import posseg
 
+from qa.query.kinds import interrogative_span
 from qa.segment import STOP_WORDS
 from qa.text import fold, is_cjk
 
@@ -34,6 +35,9 @@ _WORD_CHAR = re.compile(r"\w")
 _PROPER_TAGS = frozenset({"nr", "nrt", "nrfg", "ns", "nt", "nz"})
 # nouns of every kind, morphemes and abbreviations: the tags a noun phrase is made of
 _NOMINAL_PREFIXES = ("n", "g", "j")
+# jieba tags quantifying pronouns `r` too ("每周", "各部门", "某公司", "其他国家"): a closed class that refers
+# back to nothing, unlike 它, 该, 这 or 那里
+_QUANTIFIERS = ("每", "各", "某", "其他", "其余", "任何", "所有")
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +140,9 @@ def read(text: str) -> Reading:
         if not word or not _WORD_CHAR.search(word) or word in STOP_WORDS:
             continue
         if tag == "r":
-            pronoun_at = pronoun_at or (start, at)
+            # an interrogative ("哪一年", tagged `r` as well) asks, and a quantifier counts: neither refers back
+            if not (interrogative_span(word, "zh") or word.startswith(_QUANTIFIERS)):
+                pronoun_at = pronoun_at or (start, at)
             continue
         words.append(Term(word, term_weight(word), tag, start, at, word))
     phrases: list[Term] = []

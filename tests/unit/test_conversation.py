@@ -15,6 +15,7 @@ from qa.conversation.carry import (
     FEATURES,
     MODEL_FILE,
     PARALLEL_FEATURES,
+    Difference,
     Evidence,
     Logistic,
     TermCarry,
@@ -41,6 +42,10 @@ def test_rare_subjects_outweigh_common_words_and_pronouns_are_noticed() -> None:
     assert weights["房寺镇"] > weights["下放"] > max(w for k, w in weights.items() if "权力" in k)
     assert read("它的体重大约是多少？").pronoun
     assert not read("尤金袋鼠的体重大约是多少？").pronoun
+    # jieba tags interrogatives and quantifiers `r` as well; they refer back to nothing
+    assert not read("霍尔兹是在哪一年建立鸟兽脚类的?").pronoun
+    assert not read("房寺镇的乡镇干部每周到社区集中办公几天?").pronoun
+    assert read("该镇有多少人口?").pronoun_at == (0, 2)
     english = read("How many administrative powers were delegated to Fangsi town?")
     assert max(english.terms, key=lambda t: t.weight).text == "fangsi"
 
@@ -96,6 +101,22 @@ def test_a_follow_up_without_an_interrogative_is_elliptical() -> None:
     assert ellipsis_frame("2017年4月呢？", "1992年4月，罗保铭担任什么职务？") is not None
     assert ellipsis_frame("那销售额是多少?", "五马街道今年一季度批零住餐销售额增长了多少?") is None
     assert ellipsis_frame("那执法权限呢?", "房寺镇的权力清单") is None  # nothing asked before: no frame to keep
+    # a question that asks its own question is no ellipsis, though its Latin letters make it "English"
+    assert ellipsis_frame("MIT OpenCourseWare指什么？", "MIT OpenCourseWare的目标是什么？") is None
+    assert ellipsis_frame("佐敦谷南道连接哪两条道路？", "佐敦谷南道中文名称的由来是什么？") is None
+
+
+def test_a_restated_question_about_another_subject_marks_the_replaced_word() -> None:
+    previous, question = read("狭叶艾纳香分布在哪些地区？"), read("六耳铃分布在哪些地区？")
+    difference = Difference.of(previous.text, question.text)
+    subject = next(t for t in previous.terms if t.text.startswith("狭叶"))
+    assert difference.substituted(subject, previous, question) == pytest.approx(8 / 13)
+    # a word the follow-up still repeats is not what changed
+    repeated = next(t for t in previous.terms if t.text == "分布")
+    assert difference.substituted(repeated, previous, question) == 0.0
+    # a pronoun in the subject's place refers to it: no substitution
+    pronoun = read("它分布在哪些地区？")
+    assert Difference.of(previous.text, pronoun.text).substituted(subject, previous, pronoun) == 0.0
 
 
 def _no_search(text: str) -> list[Passage]:

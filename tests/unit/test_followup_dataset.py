@@ -14,7 +14,7 @@ from qa.ingest import load_file
 
 REPO = Path(__file__).resolve().parents[2]
 FOLLOWUP = REPO / "evals" / "followup"
-SETS = {name: FOLLOWUP / f"{name}.jsonl" for name in ("dev", "test")}
+SETS = {name: FOLLOWUP / f"{name}.jsonl" for name in ("dev", "test", "test2", "test3")}
 
 
 @cache
@@ -74,11 +74,12 @@ def test_expected_strings_occur_in_the_cited_documents(name: str) -> None:
             assert any(expected in text for text in texts), (item.id, expected)
 
 
-def test_held_out_dialogues_are_about_other_passages_than_the_development_set() -> None:
-    assert not set(_dialogues("dev")) & set(_dialogues("test"))
+@pytest.mark.parametrize("held_out", ["test", "test2", "test3"])
+def test_held_out_dialogues_are_about_other_passages_than_the_development_set(held_out: str) -> None:
+    assert not set(_dialogues("dev")) & set(_dialogues(held_out))
 
     def passages(name: str) -> set[str]:
         # the sample corpus has five documents, shared by both sets; CMRC passages are not
         return {doc for item in _items(name) for doc in item.docs if doc.startswith("TRIAL_")}
 
-    assert not passages("dev") & passages("test")
+    assert not passages("dev") & passages(held_out)
