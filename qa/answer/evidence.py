@@ -264,7 +264,16 @@ def sentence_features(query: Query, passages: Sequence[Passage], sentences: Sequ
         specific = {t: query.weights[t] * (1.0 - spread.get(doc, {}).get(t, 0.0)) for t in query.terms}
         bigram = {g: 1.0 - bigram_spread.get(doc, {}).get(g, 0.0) for g in q_bigrams}
         char = {c: 1.0 - char_spread.get(doc, {}).get(c, 0.0) for c in q_chars}
-        per_doc[doc] = (specific, sum(specific.values()), bigram, sum(bigram.values()), char, sum(char.values()))
+        # fsum: the question's bigrams and characters are sets, whose order changes with the hash seed; a plain
+        # sum in that order changes in the last bits from run to run, and so did the fitted models
+        per_doc[doc] = (
+            specific,
+            sum(specific.values()),
+            bigram,
+            math.fsum(bigram.values()),
+            char,
+            math.fsum(char.values()),
+        )
     rows: list[dict[str, float]] = []
     for s in sentences:
         ctx = contexts[s.passage]
@@ -293,9 +302,11 @@ def sentence_features(query: Query, passages: Sequence[Passage], sentences: Sequ
                 if specific_total > 0
                 else float(all(v >= 1.0 for v in present.values()))
             ),
-            "specific_bigrams": sum(bigram_weights[g] for g in shared) / bigram_total if bigram_total > 0 else 0.0,
+            "specific_bigrams": math.fsum(bigram_weights[g] for g in shared) / bigram_total
+            if bigram_total > 0
+            else 0.0,
             "specific_chars": (
-                sum(w for c, w in char_weights.items() if c in plain) / char_total if char_total > 0 else 0.0
+                math.fsum(w for c, w in char_weights.items() if c in plain) / char_total if char_total > 0 else 0.0
             ),
             "in_hit": 1.0 if hit_ranks or not passages[s.passage].hits else 0.0,
             "hit_rank_reciprocal": 1.0 / (1.0 + min(hit_ranks)) if hit_ranks else 0.0,

@@ -92,7 +92,8 @@ def refusal_features(
     top_bm25 = max((p.signals.bm25 for p in passages if p.signals.bm25 is not None), default=0.0)
     chosen = best_span
     values = {
-        "type_coverage": kind_prior.get(UNTYPED, 0.0) + sum(kind_prior.get(t, 0.0) for t in offered),
+        # fsum: `offered` is a set, whose order (and so a plain sum's last bits) changes with the hash seed
+        "type_coverage": kind_prior.get(UNTYPED, 0.0) + math.fsum(kind_prior.get(t, 0.0) for t in offered),
         **{f"span_origin_{o}": float(chosen is not None and chosen.origin == o) for o in ORIGINS},
         **{f"span_type_{t}": float(chosen is not None and chosen.type == t) for t in SPAN_TYPES},
         **{f"typed_{t}": float(t in offered) for t in SPAN_TYPES},
