@@ -370,6 +370,15 @@ def parallel_features(previous: Reading, question: Reading, asked: tuple[int, in
     return rows
 
 
+def centred(rows: Sequence[Sequence[float]]) -> list[list[float]]:
+    """One question's candidate rows, each minus their mean row: the parallel model (fitted on such rows by
+    `qa.conversation.fit`) learns what sets the replaced word apart from the other words of the same question, a
+    conditional choice, not what replaced words share across questions (mostly their place at the start, in
+    questions that name their subject first)."""
+    mean = [sum(column) / len(rows) for column in zip(*rows, strict=True)]
+    return [[v - m for v, m in zip(row, mean, strict=True)] for row in rows]
+
+
 def _framed(previous: Reading, question: Reading, asked: tuple[int, int], model: Logistic) -> str | None:
     """The previous question (its interrogative at `asked`) with the follow-up's words in place of the previous
     word they stand parallel to (the parallel model's most probable one), widened over neighbouring words the
@@ -379,9 +388,8 @@ def _framed(previous: Reading, question: Reading, asked: tuple[int, int], model:
     rows = parallel_features(previous, question, asked)
     if not rows:
         return None
-    # the model compares the words of one question: each row is measured against their mean row
-    mean = [sum(column) / len(rows) for column in zip(*(row for _, row in rows), strict=True)]
-    best = max(rows, key=lambda r: model.probability([v - m for v, m in zip(r[1], mean, strict=True)]))[0]
+    scored = zip((i for i, _ in rows), centred([row for _, row in rows]), strict=True)
+    best = max(scored, key=lambda r: model.probability(r[1]))[0]
     terms = previous.terms
 
     def joined(left: int, right: int) -> bool:

@@ -38,6 +38,7 @@ from qa.conversation.carry import (
     Evidence,
     Logistic,
     Search,
+    centred,
     ellipsis_frame,
     features,
     parallel_features,
@@ -301,17 +302,6 @@ def cross_validate(examples: Sequence[Example], rows: Rows, seed: int) -> tuple[
     return best[1], best[2], best[3]
 
 
-def within_follow_up(x: np.ndarray, owner: np.ndarray) -> np.ndarray:
-    """Each row minus the mean row of its follow-up's candidates: the model learns what sets the replaced word
-    apart from the other words of the same question (a conditional choice), not what replaced words share
-    across questions (mostly their place at the start, in questions that name their subject first)."""
-    out = x.astype(np.float64).copy()
-    for o in np.unique(owner):
-        mine = owner == o
-        out[mine] -= out[mine].mean(axis=0)
-    return out
-
-
 def fit_parallel(examples: Sequence[Example], seed: int) -> tuple[Logistic, float, int]:
     """The parallel model, fitted on the elliptical follow-ups among `examples`: each word of the previous
     question the follow-up could replace is labelled by whether the standalone question drops it. Returns the
@@ -334,14 +324,13 @@ def fit_parallel(examples: Sequence[Example], seed: int) -> tuple[Logistic, floa
         labels = [int((previous.terms[i].key or previous.terms[i].text) not in gold) for i, _ in rows]
         if not any(labels) or all(labels):
             continue  # nothing to choose between
-        for (_, row), label in zip(rows, labels, strict=True):
+        for row, label in zip(centred([row for _, row in rows]), labels, strict=True):
             xs.append(row)
             ys.append(label)
             groups.append(ex.group)
             owners.append(n)
         n += 1
     x, y, group, owner = np.asarray(xs), np.asarray(ys), np.asarray(groups), np.asarray(owners)
-    x = within_follow_up(x, owner)
 
     def top1(probabilities: np.ndarray) -> list[bool]:
         """Per follow-up, whether its most probable word is one the standalone question drops."""
