@@ -63,6 +63,7 @@ WORD_FEATURES = (
     "t_proper_and_q_proper",
     "t_position_and_q_all_novel",
     "t_substituted",
+    "t_proper_and_q_opens_novel_proper",
 )
 QUESTION_FEATURES = (
     "q_max_weight",
@@ -73,6 +74,7 @@ QUESTION_FEATURES = (
     "q_novel_proper",
     "q_novel_number",
     "q_all_novel",
+    "q_opens_novel_proper",
 )
 RETRIEVAL_FEATURES = ("r_top_in_previous", "r_dense_rank", "r_bm25_rank", "r_dense_gap")
 FEATURES = WORD_FEATURES + QUESTION_FEATURES + RETRIEVAL_FEATURES
@@ -196,6 +198,15 @@ def features(
     all_novel = float(bool(question.terms) and len(novel) == len(question.terms))
     novel_proper = float(any(t.proper for t in novel))
     novel_number = float(any(t.number for t in novel))
+    # a question that opens with a name of its own and refers back to nothing ("永兴街道…" after "星海街道…") is
+    # about that subject
+    opens = float(
+        not question.pronoun
+        and bool(novel)
+        and question.terms[0] is novel[0]
+        and novel[0].proper
+        and novel[0].start <= 1
+    )
     q_weight = sum(t.weight for t in question.terms)
     shared = sum(t.weight for t in question.terms if previous.has(t.key or t.text))
     q_row = [
@@ -207,6 +218,7 @@ def features(
         novel_proper,
         novel_number,
         all_novel,
+        opens,
     ]
     top = previous.max_weight or 1.0
     length = max(len(previous.text), 1)
@@ -229,6 +241,7 @@ def features(
             float(term.proper) * novel_proper,
             position * all_novel,
             difference.substituted(term, previous, question),
+            float(term.proper) * opens,
         ]
         rows.append((term, t_row + q_row + evidence.row()))
     return rows
@@ -237,7 +250,8 @@ def features(
 @dataclass(frozen=True, slots=True)
 class Logistic:
     """A logistic model over named features: p = σ(((x − mean) / scale) · coef + intercept), with the threshold
-    it was fitted to decide at (the carry model carries a word when p ≥ threshold)."""
+    it was fitted to decide at (the carry model carries a word when p ≥ threshold) and, for the carry model, the
+    threshold fitted for follow-ups with a pronoun, which refer back by their very words."""
 
     features: tuple[str, ...]
     mean: tuple[float, ...]
@@ -245,6 +259,12 @@ class Logistic:
     coef: tuple[float, ...]
     intercept: float
     threshold: float
+    pronoun_threshold: float | None = None
+
+    def threshold_for(self, question: Reading) -> float:
+        if question.pronoun and self.pronoun_threshold is not None:
+            return self.pronoun_threshold
+        return self.threshold
 
     def probability(self, row: Sequence[float]) -> float:
         z = self.intercept + sum(
@@ -260,6 +280,7 @@ class Logistic:
             "coef": [round(v, 6) for v in self.coef],
             "intercept": round(self.intercept, 6),
             "threshold": round(self.threshold, 4),
+            **({} if self.pronoun_threshold is None else {"pronoun_threshold": round(self.pronoun_threshold, 4)}),
         }
 
     @classmethod
@@ -278,6 +299,7 @@ class Logistic:
             floats("coef"),
             float(data["intercept"]),  # type: ignore[arg-type]
             float(data["threshold"]),  # type: ignore[arg-type]
+            float(data["pronoun_threshold"]) if "pronoun_threshold" in data else None,  # type: ignore[arg-type]
         )
 
 
@@ -429,7 +451,8 @@ class TermCarry:
         evidence = Evidence.of(self._search(question), self._search(previous))
         known = [read(e) for e in earlier] or [prev]
         rows = features(q, prev, known, evidence)
-        return [t for t, row in rows if self.model.probability(row) >= self.model.threshold]
+        threshold = self.model.threshold_for(q)
+        return [t for t, row in rows if self.model.probability(row) >= threshold]
 
     def rewrite(self, question: str, previous: str, earlier: Sequence[str] = ()) -> str:
         q, prev = read(question), read(previous)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 
 import pytest
 
@@ -20,9 +21,11 @@ from qa.conversation.carry import (
     Logistic,
     TermCarry,
     ellipsis_frame,
+    features,
     packaged_model,
     packaged_parallel,
 )
+from qa.conversation.fit import names_other_subject
 from qa.conversation.llm import LLMCondenser, build_messages, load_prompt, parse_rewrite
 from qa.conversation.terms import read
 from qa.errors import LLMUnavailable
@@ -117,6 +120,43 @@ def test_a_restated_question_about_another_subject_marks_the_replaced_word() -> 
     # a pronoun in the subject's place refers to it: no substitution
     pronoun = read("它分布在哪些地区？")
     assert Difference.of(previous.text, pronoun.text).substituted(subject, previous, pronoun) == 0.0
+
+
+def _row(question: str, previous: str) -> dict[str, dict[str, float]]:
+    """Feature rows by candidate word, with named columns."""
+    q, prev = read(question), read(previous)
+    return {t.text: dict(zip(FEATURES, row, strict=True)) for t, row in features(q, prev, [prev], Evidence())}
+
+
+def test_a_question_opening_with_its_own_name_is_marked_unless_it_refers_back() -> None:
+    rows = _row("永兴街道靠“小微服务+”协调解决了多少起问题?", "星海街道党工委书记是谁?")
+    assert rows and all(r["q_opens_novel_proper"] == 1.0 for r in rows.values())
+    assert any(r["t_proper_and_q_opens_novel_proper"] == 1.0 for r in rows.values())
+    # 它 refers to the previous subject whatever the question opens with
+    rows = _row("戴尔·罗素提出它包含哪两个族？", "扁掌龙亚科在地球上生存了多少年？")
+    assert all(r["q_opens_novel_proper"] == 0.0 for r in rows.values())
+    # a follow-up that leaves its subject out opens with no name
+    rows = _row("什么时候开始对游人开放？", "芙蓉洞位于什么地方？")
+    assert all(r["q_opens_novel_proper"] == 0.0 for r in rows.values())
+
+
+def test_follow_ups_with_a_pronoun_are_decided_at_their_own_threshold() -> None:
+    model = packaged_model()
+    assert model.pronoun_threshold is not None and 0.0 < model.pronoun_threshold <= model.threshold
+    assert model.threshold_for(read("它以什么而著称？")) == model.pronoun_threshold
+    assert model.threshold_for(read("芙蓉洞以什么而著称？")) == model.threshold
+    # a model without one (as fitted before) decides every question at its threshold
+    plain = replace(model, pronoun_threshold=None)
+    assert "pronoun_threshold" not in plain.to_dict() and Logistic.from_dict(plain.to_dict()) == plain
+    assert plain.threshold_for(read("它以什么而著称？")) == model.threshold
+
+
+def test_cmrc_switches_within_a_passage_open_with_another_name() -> None:
+    assert names_other_subject("刘七是怎么死的？", "刘六")
+    assert not names_other_subject("刘六是怎么死的？", "刘六")  # the passage's own subject: same topic
+    assert not names_other_subject("他是怎么死的？", "刘六")  # refers back
+    # a place named further on: such questions often lean on their passage's subject
+    assert not names_other_subject("谁会在09-10赛季被借到亚特兰大？", "阿夸弗雷斯卡")
 
 
 def _no_search(text: str) -> list[Passage]:
