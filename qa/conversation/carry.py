@@ -250,8 +250,9 @@ def features(
 @dataclass(frozen=True, slots=True)
 class Logistic:
     """A logistic model over named features: p = σ(((x − mean) / scale) · coef + intercept), with the threshold
-    it was fitted to decide at (the carry model carries a word when p ≥ threshold) and, for the carry model, the
-    threshold fitted for follow-ups with a pronoun, which refer back by their very words."""
+    it was fitted to decide at (the carry model carries a word when p ≥ threshold). `thresholds` overrides it for
+    rows of a kind, the first of its features that is set deciding: the carry model has one for follow-ups with a
+    pronoun, which refer back by their very words, and one for questions that open with a name of their own."""
 
     features: tuple[str, ...]
     mean: tuple[float, ...]
@@ -259,11 +260,12 @@ class Logistic:
     coef: tuple[float, ...]
     intercept: float
     threshold: float
-    pronoun_threshold: float | None = None
+    thresholds: tuple[tuple[str, float], ...] = ()
 
-    def threshold_for(self, question: Reading) -> float:
-        if question.pronoun and self.pronoun_threshold is not None:
-            return self.pronoun_threshold
+    def threshold_of(self, row: Sequence[float]) -> float:
+        for name, threshold in self.thresholds:
+            if row[self.features.index(name)] > 0:
+                return threshold
         return self.threshold
 
     def probability(self, row: Sequence[float]) -> float:
@@ -280,7 +282,7 @@ class Logistic:
             "coef": [round(v, 6) for v in self.coef],
             "intercept": round(self.intercept, 6),
             "threshold": round(self.threshold, 4),
-            **({} if self.pronoun_threshold is None else {"pronoun_threshold": round(self.pronoun_threshold, 4)}),
+            **({"thresholds": {name: round(t, 4) for name, t in self.thresholds}} if self.thresholds else {}),
         }
 
     @classmethod
@@ -299,7 +301,7 @@ class Logistic:
             floats("coef"),
             float(data["intercept"]),  # type: ignore[arg-type]
             float(data["threshold"]),  # type: ignore[arg-type]
-            float(data["pronoun_threshold"]) if "pronoun_threshold" in data else None,  # type: ignore[arg-type]
+            tuple((str(k), float(v)) for k, v in data.get("thresholds", {}).items()),  # type: ignore[attr-defined]
         )
 
 
@@ -451,8 +453,7 @@ class TermCarry:
         evidence = Evidence.of(self._search(question), self._search(previous))
         known = [read(e) for e in earlier] or [prev]
         rows = features(q, prev, known, evidence)
-        threshold = self.model.threshold_for(q)
-        return [t for t, row in rows if self.model.probability(row) >= threshold]
+        return [t for t, row in rows if self.model.probability(row) >= self.model.threshold_of(row)]
 
     def rewrite(self, question: str, previous: str, earlier: Sequence[str] = ()) -> str:
         q, prev = read(question), read(previous)

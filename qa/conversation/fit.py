@@ -14,14 +14,16 @@ Training examples come from two places:
   that opens with another name it holds ("刘七是怎么死的？" after "刘六的本名是什么？"). Passages that the
   `--exclude` sets cite are left out, so the held-out dialogues measure the model on subjects it never saw.
 
-A candidate word's label is whether the standalone question holds it. The regularisation strength, the carry
-threshold and the threshold for follow-ups with a pronoun are chosen by cross-validation grouped by dialogue
-(every example of a dialogue or a passage in the same fold); the model is then refitted on everything.
+A candidate word's label is whether the standalone question holds it. The regularisation strength and the carry
+thresholds (one for follow-ups with a pronoun, one for questions that open with a name of their own, one for the
+rest) are chosen by cross-validation grouped by dialogue (every example of a dialogue or a passage in the same
+fold); the model is then refitted on everything.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import random
 from collections import defaultdict
@@ -322,23 +324,49 @@ def cross_validate(examples: Sequence[Example], rows: Rows, seed: int) -> tuple[
     return best[1], best[2], best[3], best[4]
 
 
-def fit_pronoun_threshold(
+# questions whose carry threshold is fitted apart, in the order the model checks them: follow-ups with a pronoun
+# refer back by their very words; questions that open with a name of their own are mostly topic switches
+_CLASSES = ("q_pronoun", "q_opens_novel_proper")
+
+
+def fit_class_thresholds(
     examples: Sequence[Example], rows: Rows, probabilities: np.ndarray, threshold: float
-) -> tuple[float, Scores]:
-    """The threshold for follow-ups with a pronoun ("它以什么而著称？"), other questions keeping `threshold`: the
-    best term F1 out of fold among those that leave `_SWITCHES_UNTOUCHED` of the topic switches as asked. A
-    question that says 它 refers back by its words; one threshold for all questions, held high by the switches
-    that name their own subject, leaves many of them unresolved."""
-    pronoun = rows.x[:, FEATURES.index("q_pronoun")] > 0
-    best: tuple[float, float, Scores] | None = None
-    for candidate in _THRESHOLDS:
-        carried = np.where(pronoun, probabilities >= candidate, probabilities >= threshold)
-        scores = score(examples, rows, carried)
-        if scores.switches_untouched >= _SWITCHES_UNTOUCHED and (best is None or scores.f1 > best[0]):
-            best = (scores.f1, float(candidate), scores)
-    if best is None:
-        return threshold, score(examples, rows, probabilities >= threshold)
-    return best[1], best[2]
+) -> tuple[tuple[tuple[str, float], ...], float, Scores]:
+    """A threshold per class of question (`_CLASSES`, then the rest), every combination tried, the one with the
+    best out-of-fold term F1 among those that leave `_SWITCHES_UNTOUCHED` of the topic switches as asked (`threshold`
+    for all when none beats it). One threshold for every question is held high by the switches that open with a
+    subject of their own, and leaves follow-ups that name no subject at all unresolved."""
+    masks: list[np.ndarray] = []
+    taken = np.zeros(len(rows.y), dtype=bool)
+    for name in _CLASSES:
+        mine = (rows.x[:, FEATURES.index(name)] > 0) & ~taken
+        masks.append(mine)
+        taken |= mine
+    masks.append(~taken)
+    kind = np.asarray([e.kind for e in examples])
+    switches = np.flatnonzero(kind == "switch")
+    needed = rows.y == 1
+
+    def untouched_switches(carried: np.ndarray) -> float:
+        touched = np.bincount(rows.example[carried], minlength=len(examples))
+        return float(np.mean(touched[switches] == 0)) if len(switches) else 1.0
+
+    def f1(carried: np.ndarray) -> float:
+        tp = int(np.sum(carried & needed))
+        return 2 * tp / (int(carried.sum()) + int(needed.sum())) if tp else 0.0
+
+    best: tuple[float, list[float]] = (-1.0, [threshold] * len(masks))
+    for values in itertools.product(_THRESHOLDS, repeat=len(masks)):
+        carried = np.zeros(len(rows.y), dtype=bool)
+        for mask, value in zip(masks, values, strict=True):
+            carried |= mask & (probabilities >= value)
+        if untouched_switches(carried) >= _SWITCHES_UNTOUCHED and (value_f1 := f1(carried)) > best[0]:
+            best = (value_f1, [float(v) for v in values])
+    chosen = best[1]
+    carried = np.zeros(len(rows.y), dtype=bool)
+    for mask, value in zip(masks, chosen, strict=True):
+        carried |= mask & (probabilities >= value)
+    return tuple(zip(_CLASSES, chosen[:-1], strict=True)), chosen[-1], score(examples, rows, carried)
 
 
 def fit_parallel(examples: Sequence[Example], seed: int) -> tuple[Logistic, float, int]:
@@ -475,18 +503,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"fitting on {len(examples)} examples {kinds}, {len(rows.y)} candidate words ({int(rows.y.sum())} carried)")
     c, threshold, cv, probabilities = cross_validate(examples, rows, args.seed)
     print(f"cross-validated: C={c} threshold={threshold}: {cv.line()}")
-    pronoun_threshold, cv = fit_pronoun_threshold(examples, rows, probabilities, threshold)
-    print(f"  with threshold {pronoun_threshold} for follow-ups with a pronoun: {cv.line()}")
+    thresholds, threshold, cv = fit_class_thresholds(examples, rows, probabilities, threshold)
+    print(f"  thresholds by question {dict(thresholds)}, else {threshold}: {cv.line()}")
     mean, scale, coef, b = _fit(rows.x, rows.y, c)
-    model = Logistic(FEATURES, tuple(mean), tuple(scale), tuple(coef), b, threshold, pronoun_threshold)
+    model = Logistic(FEATURES, tuple(mean), tuple(scale), tuple(coef), b, threshold, thresholds)
     for name, weight in sorted(zip(FEATURES, coef, strict=True), key=lambda p: -abs(p[1])):
         print(f"  {name:24s} {weight:+.3f}")
     for path in args.check:
         held = dialogue_examples(path)
         held_rows = build_rows(held, search)
         held_probabilities = _probabilities(held_rows.x, mean, scale, coef, b)
-        pronoun = held_rows.x[:, FEATURES.index("q_pronoun")] > 0
-        carried = held_probabilities >= np.where(pronoun, pronoun_threshold, threshold)
+        carried = held_probabilities >= np.asarray([model.threshold_of(row) for row in held_rows.x])
         print(f"held out {path}: {len(held)} examples: {score(held, held_rows, carried).line()}")
     args.out.write_text(json.dumps(model.to_dict(), indent=2) + "\n", encoding="utf-8")
     print(f"wrote {args.out}")

@@ -140,15 +140,21 @@ def test_a_question_opening_with_its_own_name_is_marked_unless_it_refers_back() 
     assert all(r["q_opens_novel_proper"] == 0.0 for r in rows.values())
 
 
-def test_follow_ups_with_a_pronoun_are_decided_at_their_own_threshold() -> None:
+def test_questions_with_a_pronoun_or_their_own_name_are_decided_at_their_own_thresholds() -> None:
     model = packaged_model()
-    assert model.pronoun_threshold is not None and 0.0 < model.pronoun_threshold <= model.threshold
-    assert model.threshold_for(read("它以什么而著称？")) == model.pronoun_threshold
-    assert model.threshold_for(read("芙蓉洞以什么而著称？")) == model.threshold
-    # a model without one (as fitted before) decides every question at its threshold
-    plain = replace(model, pronoun_threshold=None)
-    assert "pronoun_threshold" not in plain.to_dict() and Logistic.from_dict(plain.to_dict()) == plain
-    assert plain.threshold_for(read("它以什么而著称？")) == model.threshold
+    classes = dict(model.thresholds)
+    assert set(classes) == {"q_pronoun", "q_opens_novel_proper"} and all(0.0 < t < 1.0 for t in classes.values())
+    pronoun = [0.0] * len(FEATURES)
+    pronoun[FEATURES.index("q_pronoun")] = 1.0
+    assert model.threshold_of(pronoun) == classes["q_pronoun"]
+    opens = [0.0] * len(FEATURES)
+    opens[FEATURES.index("q_opens_novel_proper")] = 1.0
+    assert model.threshold_of(opens) == classes["q_opens_novel_proper"]
+    assert model.threshold_of([0.0] * len(FEATURES)) == model.threshold
+    # a model without them (as fitted before) decides every question at its threshold
+    plain = replace(model, thresholds=())
+    assert "thresholds" not in plain.to_dict() and Logistic.from_dict(plain.to_dict()) == plain
+    assert plain.threshold_of(pronoun) == model.threshold
 
 
 def test_cmrc_switches_within_a_passage_open_with_another_name() -> None:
