@@ -355,18 +355,19 @@ def fit_class_thresholds(
         tp = int(np.sum(carried & needed))
         return 2 * tp / (int(carried.sum()) + int(needed.sum())) if tp else 0.0
 
-    best: tuple[float, list[float]] = (-1.0, [threshold] * len(masks))
-    for values in itertools.product(_THRESHOLDS, repeat=len(masks)):
+    def carried_at(values: Sequence[float]) -> np.ndarray:
         carried = np.zeros(len(rows.y), dtype=bool)
         for mask, value in zip(masks, values, strict=True):
             carried |= mask & (probabilities >= value)
+        return carried
+
+    best: tuple[float, list[float]] = (-1.0, [threshold] * len(masks))
+    for values in itertools.product(_THRESHOLDS, repeat=len(masks)):
+        carried = carried_at(values)
         if untouched_switches(carried) >= _SWITCHES_UNTOUCHED and (value_f1 := f1(carried)) > best[0]:
             best = (value_f1, [float(v) for v in values])
     chosen = best[1]
-    carried = np.zeros(len(rows.y), dtype=bool)
-    for mask, value in zip(masks, chosen, strict=True):
-        carried |= mask & (probabilities >= value)
-    return tuple(zip(_CLASSES, chosen[:-1], strict=True)), chosen[-1], score(examples, rows, carried)
+    return tuple(zip(_CLASSES, chosen[:-1], strict=True)), chosen[-1], score(examples, rows, carried_at(chosen))
 
 
 def fit_parallel(examples: Sequence[Example], seed: int) -> tuple[Logistic, float, int]:
