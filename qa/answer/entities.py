@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 import rjieba
 
@@ -82,8 +83,11 @@ def _pos_spans(text: str) -> Iterator[TypedSpan]:
         yield TypedSpan(*run)
 
 
-def typed_spans(text: str) -> list[TypedSpan]:
-    """Every typed span of `text` (folded), possibly overlapping, in order of start."""
+@lru_cache(maxsize=16384)
+def typed_spans(text: str) -> tuple[TypedSpan, ...]:
+    """Every typed span of `text` (folded), possibly overlapping, in order of start. Cached: the sentence features
+    and the short-answer candidates both read a request's best sentences, and the same passages come back for
+    the questions users ask about them (tagging is a third of the answer stage's CPU)."""
     out: list[TypedSpan] = []
     for pattern, kind in ((_DATE, "date"), (_TITLE, "title"), (_QUOTE, "quote")):
         out.extend(TypedSpan(m.start(), m.end(), kind) for m in pattern.finditer(text) if m.end() > m.start())
@@ -100,4 +104,4 @@ def typed_spans(text: str) -> list[TypedSpan]:
             continue  # a lone 一/十 is a word, not a number
         out.append(TypedSpan(a, b, "number"))
     out.extend(_pos_spans(text))
-    return sorted(out, key=lambda s: (s.start, -s.end))
+    return tuple(sorted(out, key=lambda s: (s.start, -s.end)))

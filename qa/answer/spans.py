@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from qa.answer.entities import SPAN_TYPES, typed_spans
@@ -176,6 +176,17 @@ def offered_types(query: Query, sentences: Sequence[str], candidates: Sequence[S
     }
 
 
+def _occurrences(needle: str, text: str) -> Iterator[int]:
+    """Where `needle` starts in `text`, occurrences not overlapping (as `re.finditer` of the escaped needle finds
+    them, without compiling a pattern for every question term)."""
+    if not needle:
+        return
+    at = text.find(needle)
+    while at >= 0:
+        yield at
+        at = text.find(needle, at + len(needle))
+
+
 def span_features(
     query: Query,
     sentences: Sequence[str],
@@ -191,9 +202,7 @@ def span_features(
     left, right = _plain(query.frame[0]), _plain(query.frame[1])
     kind = float(KINDS.index(query.kind))
     gaps = [frame_gap(query, text) for text in sentences]
-    term_positions = [
-        sorted(m.start() for t in query.terms for m in re.finditer(re.escape(t), text)) for text in sentences
-    ]
+    term_positions = [sorted(p for t in query.terms for p in _occurrences(t, text)) for text in sentences]
     clause_bounds = [
         ({a for a, _ in clause_spans(text)} | {0}, {b for _, b in clause_spans(text)} | {len(text)})
         for text in sentences
