@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from qa.answer.spans import SPAN_FEATURES, frame_gap, span_candidates, span_features
+import re
+
+from qa.answer.spans import SPAN_FEATURES, _occurrences, frame_gap, span_candidates, span_features
 from qa.query import analyze
 from qa.text import fold
 
@@ -48,3 +50,10 @@ def test_brackets_that_close_inside_a_span_are_kept() -> None:
     q = analyze("阵内智则目前担任什么节目的主持人？")
     s = fold("阵内智则目前担任《Docking48》的主持人。")
     assert any(s[c.start : c.end] == "《docking48》" for c in span_candidates(q, [s]))
+
+
+def test_term_occurrences_are_those_a_regex_of_the_escaped_term_finds() -> None:
+    text = "aaaa 1.5亿元 (x) 1.5亿元 aa"
+    for needle in ("aa", "a", "1.5亿", "(x)", "亿元", "zz"):
+        assert list(_occurrences(needle, text)) == [m.start() for m in re.finditer(re.escape(needle), text)]
+    assert list(_occurrences("", text)) == []
