@@ -87,7 +87,7 @@ def _pos_spans(text: str) -> Iterator[TypedSpan]:
 def typed_spans(text: str) -> tuple[TypedSpan, ...]:
     """Every typed span of `text` (folded), possibly overlapping, in order of start. Cached: the sentence features
     and the short-answer candidates both read a request's best sentences, and the same passages come back for
-    the questions users ask about them (tagging is a third of the answer stage's CPU)."""
+    the questions users ask about them (tagging was a quarter of the answer stage's CPU)."""
     out: list[TypedSpan] = []
     for pattern, kind in ((_DATE, "date"), (_TITLE, "title"), (_QUOTE, "quote")):
         out.extend(TypedSpan(m.start(), m.end(), kind) for m in pattern.finditer(text) if m.end() > m.start())
