@@ -290,6 +290,9 @@ class Logistic:
         names = tuple(str(f) for f in data["features"])  # type: ignore[attr-defined]
         if names != expected:
             raise ValueError(f"the model was fitted on features {names}, the code computes {expected}")
+        unknown = sorted(set(data.get("thresholds", {})) - set(names))  # type: ignore[call-overload]
+        if unknown:
+            raise ValueError(f"the model has thresholds for features it does not have: {unknown}")
 
         def floats(key: str) -> tuple[float, ...]:
             return tuple(float(v) for v in data[key])  # type: ignore[attr-defined]

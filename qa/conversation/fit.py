@@ -148,9 +148,11 @@ def cmrc_examples(folder: Path, exclude_docs: set[str], rng: random.Random) -> l
 
 
 def names_other_subject(question: str, subject: str) -> bool:
-    """A question that leaves out `subject`, refers to nothing by a pronoun and opens with a proper noun: it is
-    about another subject, named in full. (Opening with it matters: CMRC questions that name a place or a person
-    further on, "谁会在09-10赛季被借到亚特兰大？", often lean on their passage's subject.)"""
+    """A question that leaves out `subject`, refers to nothing by a pronoun and opens with a proper noun: it names
+    what it asks about, so it needs nothing carried. Mostly another subject of the passage; sometimes the same
+    one by a shorter name ("吉斯伯恩" for "吉斯伯恩大区"), for which carrying nothing is right too. (Opening with
+    the name matters: CMRC questions that name a place or a person further on, "谁会在09-10赛季被借到亚特兰大？",
+    often lean on their passage's subject.)"""
     if subject in question:
         return False
     reading = read(question)

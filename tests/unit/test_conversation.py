@@ -155,6 +155,8 @@ def test_questions_with_a_pronoun_or_their_own_name_are_decided_at_their_own_thr
     plain = replace(model, thresholds=())
     assert "thresholds" not in plain.to_dict() and Logistic.from_dict(plain.to_dict()) == plain
     assert plain.threshold_of(pronoun) == model.threshold
+    with pytest.raises(ValueError, match="thresholds for features it does not have"):
+        Logistic.from_dict({**model.to_dict(), "thresholds": {"q_renamed": 0.5}})
 
 
 def test_cmrc_switches_within_a_passage_open_with_another_name() -> None:
