@@ -247,6 +247,12 @@ def features(
     return rows
 
 
+def threshold_class(row: Sequence[float], features: Sequence[str], classes: Sequence[str]) -> int:
+    """Which of `classes` (feature names, checked in order) decides the threshold for `row`: the index of the
+    first one set, `len(classes)` when none is (the default threshold)."""
+    return next((k for k, name in enumerate(classes) if row[features.index(name)] > 0), len(classes))
+
+
 @dataclass(frozen=True, slots=True)
 class Logistic:
     """A logistic model over named features: p = σ(((x − mean) / scale) · coef + intercept), with the threshold
@@ -263,10 +269,8 @@ class Logistic:
     thresholds: tuple[tuple[str, float], ...] = ()
 
     def threshold_of(self, row: Sequence[float]) -> float:
-        for name, threshold in self.thresholds:
-            if row[self.features.index(name)] > 0:
-                return threshold
-        return self.threshold
+        k = threshold_class(row, self.features, [name for name, _ in self.thresholds])
+        return self.thresholds[k][1] if k < len(self.thresholds) else self.threshold
 
     def probability(self, row: Sequence[float]) -> float:
         z = self.intercept + sum(

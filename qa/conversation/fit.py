@@ -27,7 +27,7 @@ import itertools
 import json
 import random
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +45,7 @@ from qa.conversation.carry import (
     ellipsis_frame,
     features,
     parallel_features,
+    threshold_class,
 )
 from qa.conversation.terms import read
 from qa.segment import STOP_WORDS, words
@@ -279,28 +280,28 @@ class Scores:
 
 
 def score(examples: Sequence[Example], rows: Rows, carried: np.ndarray) -> Scores:
-    tp = int(np.sum(carried & (rows.y == 1)))
+    needed = rows.y == 1
+    tp = int(np.sum(carried & needed))
     precision = tp / max(int(carried.sum()), 1)
-    recall = tp / max(int((rows.y == 1).sum()), 1)
+    recall = tp / max(int(needed.sum()), 1)
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    complete: list[bool] = []
-    switches: list[bool] = []
-    same: list[bool] = []
-    for n, ex in enumerate(examples):
-        mine = rows.example == n
-        untouched = not carried[mine].any()
-        if ex.kind == "switch":
-            switches.append(untouched)
-        elif ex.kind == "same-topic":
-            same.append(untouched)
-        else:
-            complete.append(bool(np.all(carried[mine][rows.y[mine] == 1])))
+    # per example: how many of its words were carried, and how many it needed that were not
+    touched = np.bincount(rows.example[carried], minlength=len(examples)) > 0
+    missed = np.bincount(rows.example[needed & ~carried], minlength=len(examples)) > 0
+    kind = np.asarray([ex.kind for ex in examples])
+    followup = (kind != "switch") & (kind != "same-topic")
 
-    def share(values: Iterable[bool]) -> float:
-        values = list(values)
-        return sum(values) / len(values) if values else float("nan")
+    def share(values: np.ndarray) -> float:
+        return float(values.mean()) if len(values) else float("nan")
 
-    return Scores(precision, recall, f1, share(complete), share(switches), share(same))
+    return Scores(
+        precision,
+        recall,
+        f1,
+        share(~missed[followup]),
+        share(~touched[kind == "switch"]),
+        share(~touched[kind == "same-topic"]),
+    )
 
 
 def cross_validate(examples: Sequence[Example], rows: Rows, seed: int) -> tuple[float, float, Scores, np.ndarray]:
@@ -338,24 +339,8 @@ def fit_class_thresholds(
     best out-of-fold term F1 among those that leave `_SWITCHES_UNTOUCHED` of the topic switches as asked (`threshold`
     for all when none beats it). One threshold for every question is held high by the switches that open with a
     subject of their own, and leaves follow-ups that name no subject at all unresolved."""
-    masks: list[np.ndarray] = []
-    taken = np.zeros(len(rows.y), dtype=bool)
-    for name in _CLASSES:
-        mine = (rows.x[:, FEATURES.index(name)] > 0) & ~taken
-        masks.append(mine)
-        taken |= mine
-    masks.append(~taken)
-    kind = np.asarray([e.kind for e in examples])
-    switches = np.flatnonzero(kind == "switch")
-    needed = rows.y == 1
-
-    def untouched_switches(carried: np.ndarray) -> float:
-        touched = np.bincount(rows.example[carried], minlength=len(examples))
-        return float(np.mean(touched[switches] == 0)) if len(switches) else 1.0
-
-    def f1(carried: np.ndarray) -> float:
-        tp = int(np.sum(carried & needed))
-        return 2 * tp / (int(carried.sum()) + int(needed.sum())) if tp else 0.0
+    classes = np.asarray([threshold_class(row, FEATURES, _CLASSES) for row in rows.x])
+    masks = [classes == k for k in range(len(_CLASSES) + 1)]
 
     def carried_at(values: Sequence[float]) -> np.ndarray:
         carried = np.zeros(len(rows.y), dtype=bool)
@@ -365,9 +350,9 @@ def fit_class_thresholds(
 
     best: tuple[float, list[float]] = (-1.0, [threshold] * len(masks))
     for values in itertools.product(_THRESHOLDS, repeat=len(masks)):
-        carried = carried_at(values)
-        if untouched_switches(carried) >= _SWITCHES_UNTOUCHED and (value_f1 := f1(carried)) > best[0]:
-            best = (value_f1, [float(v) for v in values])
+        scores = score(examples, rows, carried_at(values))
+        if scores.switches_untouched >= _SWITCHES_UNTOUCHED and scores.f1 > best[0]:
+            best = (scores.f1, [float(v) for v in values])
     chosen = best[1]
     return tuple(zip(_CLASSES, chosen[:-1], strict=True)), chosen[-1], score(examples, rows, carried_at(chosen))
 
