@@ -92,6 +92,31 @@ def _next_word_capitalised(text: str, end: int) -> bool:
     return bool(rest) and rest[0].isupper()
 
 
+# Pairs whose inside a terminator does not end the sentence at, when the pair closes later on the same line:
+# a title (《卡拉OK.LIVE！‧台北‧我》), a gloss in brackets (拉曲（乌鲁龙曲；Urlung Qu）汇合后), a quotation
+# (“唵！自在居住……”). A full stop, question or exclamation mark right before the closer still ends the
+# sentence (…才行。” and （休息。）, as Chinese punctuation has it); a semicolon there does not (牛车水（；）是…).
+# ASCII quotes open and close with one mark, and ‘’ doubles as an apostrophe: neither can be paired reliably.
+_PAIRS = {"《": "》", "〈": "〉", "（": "）", "(": ")", "【": "】", "「": "」", "『": "』", "“": "”"}
+_CLAUSE_ONLY = frozenset("；;")
+
+
+def _open(segment: str) -> list[str]:
+    """The closers of the pairs left open in `segment`."""
+    return [closer for opener, closer in _PAIRS.items() if segment.count(opener) > segment.count(closer)]
+
+
+def _inside_pair(text: str, seg_start: int, start: int, end: int) -> bool:
+    """The candidate terminator run `text[start:end]` does not end the sentence: it leaves open a pair that
+    closes later on the same line, or it closes one with no more than a semicolon."""
+    line_end = text.find("\n", end)
+    rest = text[end : len(text) if line_end < 0 else line_end]
+    if any(c in rest for c in _open(text[seg_start:end])):
+        return True
+    marks = text[start:end].rstrip("".join(_CLOSERS))
+    return all(ch in _CLAUSE_ONLY for ch in marks) and bool(_open(text[seg_start:start]))
+
+
 def split_sentences(text: str) -> list[tuple[int, int]]:
     """Return ``(start, end)`` spans of the sentences of ``text``, whitespace-trimmed, in order.
 
@@ -104,6 +129,8 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
         run = m.group(0)
         if run == "\n":
             cut = start
+        elif _inside_pair(text, seg_start, start, end):
+            continue
         else:
             marks = run.rstrip("".join(_CLOSERS))
             if any(ch in _STRONG for ch in marks):

@@ -93,6 +93,24 @@ def test_empty_and_whitespace_only() -> None:
     assert split_sentences(" \n\t\u3000 ") == []
 
 
+def test_terminators_inside_titles_brackets_and_quotations() -> None:
+    # a title, an English name and a gloss in brackets hold marks that end no sentence
+    assert sents("《卡拉OK.LIVE！‧台北‧我》是第六张专辑。之后发行了新专辑。") == [
+        "《卡拉OK.LIVE！‧台北‧我》是第六张专辑。",
+        "之后发行了新专辑。",
+    ]
+    assert sents("旗下组合（包括岚及Hey! Say! JUMP）出版影音产品。另一品牌成立。") == [
+        "旗下组合（包括岚及Hey! Say! JUMP）出版影音产品。",
+        "另一品牌成立。",
+    ]
+    assert sents("牛车水（；）是新加坡的唐人街。它很有名。") == ["牛车水（；）是新加坡的唐人街。", "它很有名。"]
+    # a quotation runs on to its closing mark; a full stop right before the closer ends the sentence
+    assert sents("无上我：“唵！自在居住在一切中。”后来如何。") == ["无上我：“唵！自在居住在一切中。”", "后来如何。"]
+    assert sents("他说：「好。」然后走了。") == ["他说：「好。」", "然后走了。"]
+    # a pair left open on its line changes nothing
+    assert sents("他说（没有闭合。下一句。\n另一行）。") == ["他说（没有闭合。", "下一句。", "另一行）。"]
+
+
 @pytest.mark.parametrize("path", sorted(SEEDS.glob("*.txt")), ids=lambda p: p.stem)
 def test_seed_spans_are_exact_and_cover_the_text(path) -> None:  # type: ignore[no-untyped-def]
     text = path.read_text(encoding="utf-8")
