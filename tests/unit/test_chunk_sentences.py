@@ -107,8 +107,11 @@ def test_terminators_inside_titles_brackets_and_quotations() -> None:
     # a quotation runs on to its closing mark; a full stop right before the closer ends the sentence
     assert sents("无上我：“唵！自在居住在一切中。”后来如何。") == ["无上我：“唵！自在居住在一切中。”", "后来如何。"]
     assert sents("他说：「好。」然后走了。") == ["他说：「好。」", "然后走了。"]
-    # a pair left open on its line changes nothing
+    # a pair left open on its line, or closed only far away, changes nothing
     assert sents("他说（没有闭合。下一句。\n另一行）。") == ["他说（没有闭合。", "下一句。", "另一行）。"]
+    assert sents("甲（乙；丙；丁。") == ["甲（乙；", "丙；", "丁。"]
+    far = "（引文开始。" + "很长的一句话。" * 100 + "）"
+    assert len(sents(far)) == 101
 
 
 @pytest.mark.parametrize("path", sorted(SEEDS.glob("*.txt")), ids=lambda p: p.stem)
