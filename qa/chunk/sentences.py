@@ -22,7 +22,7 @@ _CANDIDATE = re.compile(
 # except the full-width period '．', which is checked separately).
 _STRONG = frozenset("。！？；…｡")
 # Closers absorbed after a terminator; not themselves terminators.
-_CLOSERS = frozenset("”’」』）)]】》〉\"'»")
+_CLOSERS = "”’」』）)]】》〉\"'»"
 
 # Abbreviations that sit before what they qualify ("Dr. Smith", "No. 5", "Fig. 3", "e.g. London"): their
 # period never ends a sentence. Kept short on purpose: the cost of a miss is one extra boundary.
@@ -56,7 +56,7 @@ def _ascii_run_ends_sentence(text: str, start: int, end: int, run: str) -> bool:
     followed_ok = nxt == "" or nxt.isspace() or _east_asian(nxt)
     if not followed_ok:
         return False
-    marks = run.rstrip("".join(_CLOSERS))
+    marks = run.rstrip(_CLOSERS)
     if marks != "." or nxt == "" or nxt in "\n\r":
         # '!', '?', ';', an ellipsis '...', or a period at a line/text end always end a sentence.
         return True
@@ -154,7 +154,7 @@ def _inside_pair(text: str, pairs: _OpenPairs, start: int, end: int) -> bool:
     limit = line_end if line_end >= 0 else limit
     if any(text.find(c, end, limit) >= 0 for c in after):
         return True
-    marks = text[start:end].rstrip("".join(_CLOSERS))
+    marks = text[start:end].rstrip(_CLOSERS)
     return bool(before - after) and all(ch in _CLAUSE_ONLY for ch in marks)
 
 
@@ -174,7 +174,7 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
         elif _inside_pair(text, pairs, start, end):
             continue
         else:
-            marks = run.rstrip("".join(_CLOSERS))
+            marks = run.rstrip(_CLOSERS)
             if any(ch in _STRONG for ch in marks):
                 cut = end
             elif "．" in marks:

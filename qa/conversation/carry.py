@@ -188,6 +188,11 @@ class Difference:
         return (self.prefix + self.suffix) / max(len(previous.text), 1)
 
 
+def opens_with_name(question: Reading) -> bool:
+    """The question opens with a proper noun (behind at most one leading mark) and refers back by no pronoun."""
+    return not question.pronoun and bool(question.terms) and question.terms[0].proper and question.terms[0].start <= 1
+
+
 def features(
     question: Reading, previous: Reading, earlier: Sequence[Reading], evidence: Evidence
 ) -> list[tuple[Term, list[float]]]:
@@ -200,13 +205,7 @@ def features(
     novel_number = float(any(t.number for t in novel))
     # a question that opens with a name of its own and refers back to nothing ("永兴街道…" after "星海街道…") is
     # about that subject
-    opens = float(
-        not question.pronoun
-        and bool(novel)
-        and question.terms[0] is novel[0]
-        and novel[0].proper
-        and novel[0].start <= 1
-    )
+    opens = float(opens_with_name(question) and bool(novel) and question.terms[0] is novel[0])
     q_weight = sum(t.weight for t in question.terms)
     shared = sum(t.weight for t in question.terms if previous.has(t.key or t.text))
     q_row = [

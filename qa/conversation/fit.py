@@ -44,6 +44,7 @@ from qa.conversation.carry import (
     centred,
     ellipsis_frame,
     features,
+    opens_with_name,
     parallel_features,
     threshold_class,
 )
@@ -156,8 +157,7 @@ def names_other_subject(question: str, subject: str) -> bool:
     often lean on their passage's subject.)"""
     if subject in question:
         return False
-    reading = read(question)
-    return not reading.pronoun and bool(reading.terms) and reading.terms[0].proper and reading.terms[0].start <= 1
+    return opens_with_name(read(question))
 
 
 def _content(tokens: Sequence[str]) -> bool:
