@@ -51,6 +51,9 @@ def serve(
             **extra_env,
         }
     )
+    # this checkout's `qa` first: a launcher script (ask_profile.py's) would otherwise import whatever checkout the
+    # venv's editable install points at
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
             [sys.executable, *launcher, "serve", "--host", "127.0.0.1", "--port", str(port)],

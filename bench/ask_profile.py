@@ -10,7 +10,8 @@ load, and the CPU of each stage is divided by the requests served:
 - dense search (FAISS), fusion, hydration (reading the winning chunks), the rest of retrieval;
 - widening (the sentences around the retrieved chunks), the answer (the extractive answerer);
 - request and response models (FastAPI validating the body and the reply, writing the JSON);
-- event loop, HTTP and the rest: the process's CPU less the stages (uvicorn, middleware, routing, asyncio).
+- event loop, HTTP and the rest: the process's CPU less the stages (uvicorn, middleware, routing, asyncio);
+- the answer worker processes (`QA_ANSWER_PROCESSES`), whole: where the answer stage runs when they are on.
 
 The clocks cost a few microseconds a call, so the latencies here are close to bench/ask_latency.py's. Each
 `--variant NAME:KEY=VALUE,...` runs the server with those settings on the same collection in the same run, so
@@ -84,10 +85,12 @@ def profile_variant(
     stages["retrieval, other"] = max(0.0, retrieval - sum(_cpu_s(after, before, key) for key in _INSIDE_RETRIEVAL))
     process_cpu = float(after["cpu_s"]) - float(before["cpu_s"])
     stages["event loop, HTTP, rest"] = max(0.0, process_cpu - sum(stages.values()))
+    stages["answer worker processes"] = float(after["children_cpu_s"]) - float(before["children_cpu_s"])
     return {
         "served": served,
         "ms": {k: v * 1000 / served for k, v in stages.items()},
         "process_ms": process_cpu * 1000 / served,
+        "total_ms": (process_cpu + stages["answer worker processes"]) * 1000 / served,
         "latency": result,
         "load": load_avg,
     }
@@ -128,9 +131,12 @@ def main() -> None:
                 print(name, json.dumps(results[-1], default=str), flush=True)
             names = [n for n, _ in variants]
             rows: list[list[object]] = []
-            for stage in [*(s for s in STAGES if s != "retrieval"), "retrieval, other", "event loop, HTTP, rest"]:
+            rest = ["retrieval, other", "event loop, HTTP, rest"]
+            for stage in [*(s for s in STAGES if s != "retrieval"), *rest]:
                 rows.append([stage, *[r["ms"][stage] for r in results]])  # type: ignore[index]
-            rows.append(["**process CPU**", *[r["process_ms"] for r in results]])
+            rows.append(["**server process CPU**", *[r["process_ms"] for r in results]])
+            rows.append(["answer worker processes", *[r["ms"]["answer worker processes"] for r in results]])  # type: ignore[index]
+            rows.append(["**all CPU**", *[r["total_ms"] for r in results]])
             lat = [r["latency"] for r in results]
             rows.append(["p50 / p95 ms with the clocks", *[f"{x['p50']:.0f} / {x['p95']:.0f}" for x in lat]])  # type: ignore[index]
             rows.append(["req/s with the clocks", *[x["rps"] for x in lat]])  # type: ignore[index]

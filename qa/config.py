@@ -108,6 +108,10 @@ class Settings(BaseSettings):
     ingest_workers: int = Field(default=1, ge=1)
     # idle this long, the worker processes stop (each holds a copy of the embedding model); 0: never
     ingest_worker_idle_seconds: float = Field(default=300.0, ge=0)
+    # `qa serve` answers (the extractive stage) in this many worker processes, so scoring a question does not hold
+    # the server's interpreter lock (qa/answer/processes.py; 8 clients, 100k chunks, 2 cores: 81 -> 100 req/s);
+    # -1: half the CPUs, at least one; 0: in a thread of the server's own process.
+    answer_processes: int = Field(default=-1, ge=-1)
     # uploads larger than this (all files together) answer 202 with a job instead of waiting for the ingest
     job_threshold_bytes: int = Field(default=1_000_000, ge=0)
     # ingests waiting or running at once (uploads and jobs); beyond it, 503 until one finishes

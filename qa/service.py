@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path, PurePath
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -34,6 +35,9 @@ from qa.query import Query, analyze
 from qa.retrieve import HybridRetriever, widen
 from qa.types import Answer, Document, Passage
 from qa.worker import IngestControl, IngestWorker, Parsed, Source
+
+if TYPE_CHECKING:
+    from qa.answer.processes import AnswerProcesses
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +78,7 @@ class _Prepared:
 class QAService:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self._answer_processes: AnswerProcesses | None = None
 
     # -- components, built once on first use --------------------------------------------------------
     @cached_property
@@ -110,7 +115,7 @@ class QAService:
     def answerer(self) -> Answerer:
         from qa.answer.extractive import ExtractiveAnswerer
 
-        extractive = ExtractiveAnswerer(self.answer_model, self.settings.prompts_dir)
+        extractive = ExtractiveAnswerer(self.answer_model, self.settings.prompts_dir, self._answer_processes)
         if not self.settings.llm_enabled:
             return extractive
         from qa.answer.fallback import FallbackAnswerer
@@ -150,12 +155,33 @@ class QAService:
         if self.collections.exists(self.settings.collection):
             self.collections.get(self.settings.collection)
 
+    def start_answer_processes(self) -> None:
+        """`qa serve`: answer in `QA_ANSWER_PROCESSES` worker processes from now on (qa.answer.processes). With an
+        LLM configured the extractive stage only backs the LLM up, in this process; the CLI answers here too."""
+        count = self.settings.answer_processes
+        if count < 0:
+            from qa.runtime import available_cpus
+
+            count = max(1, available_cpus() // 2)
+        if count == 0 or self.settings.llm_enabled or self._answer_processes is not None:
+            return
+        from qa.answer.processes import AnswerProcesses
+
+        processes = AnswerProcesses(self.answer_model, self.settings.prompts_dir, count)
+        processes.start()
+        self._answer_processes = processes
+        self.__dict__.pop("answerer", None)  # an answerer built before now answers in this process: build it anew
+
     def close_worker(self) -> None:
         if "worker" in self.__dict__:
             self.worker.close()
 
     def close(self) -> None:
         self.close_worker()
+        if self._answer_processes is not None:
+            self._answer_processes.close()
+            self._answer_processes = None
+            self.__dict__.pop("answerer", None)
         if "collections" in self.__dict__:
             self.collections.close()
         if "embedder" in self.__dict__:

@@ -15,6 +15,7 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -27,6 +28,9 @@ from qa.answer.spans import SpanCandidate, offered_types, span_candidates, span_
 from qa.query import Query
 from qa.text import detect_lang, is_cjk
 from qa.types import Answer, Citation, Passage, ShortAnswer
+
+if TYPE_CHECKING:
+    from qa.answer.processes import AnswerProcesses
 
 MODE = "extractive"
 # the short answer is looked for in this many of the best sentences (the span ranker is fitted on as many)
@@ -66,11 +70,17 @@ def softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
 class ExtractiveAnswerer:
     """Implements `qa.answer.base.Answerer` by quoting and citing passage sentences."""
 
-    def __init__(self, model: AnswerModel, prompts_dir: Path | None = None) -> None:
+    def __init__(
+        self, model: AnswerModel, prompts_dir: Path | None = None, processes: AnswerProcesses | None = None
+    ) -> None:
         self.model = model
         self.prompts_dir = prompts_dir
+        # `qa serve` answers in worker processes (qa.answer.processes); without them, in a thread of this one
+        self.processes = processes
 
     async def run(self, query: Query, passages: Sequence[Passage]) -> Answer:
+        if self.processes is not None:
+            return await self.processes.answer(query, passages)
         # segmentation and scoring are CPU-bound: keep the event loop free for other requests
         return await asyncio.to_thread(self.answer, query, passages)
 

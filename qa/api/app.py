@@ -38,6 +38,7 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         # Load models once, before the first request, off the event loop.
         await asyncio.to_thread(svc.warm_up)
+        await asyncio.to_thread(svc.start_answer_processes)
         log.info("ready", extra={"index_dir": str(settings.index_dir), "llm": settings.llm_enabled})
         yield
         await app.state.ingests.close()
