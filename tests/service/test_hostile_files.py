@@ -58,13 +58,20 @@ def _stat(pid: int) -> list[str]:
         return []
 
 
+def _is_ingest_worker(child: int, server: int) -> bool:
+    """Ingest workers run at a lower priority than the server (`qa.worker.WORKER_NICENESS`); its answer workers
+    (`QA_ANSWER_PROCESSES`) at the server's own."""
+    fields, parent = _stat(child), _stat(server)
+    return bool(fields and parent) and int(fields[16]) > int(parent[16])  # nice: the 19th field of stat
+
+
 def _worker_cpu(pid: int) -> float:
-    """CPU seconds used by `pid`'s child processes: the live ones, plus those it has reaped (a worker stopped
-    for running over its budget is replaced by a new process)."""
+    """CPU seconds used by `pid`'s ingest worker processes: the live ones, plus the processes it has reaped (a
+    worker stopped for running over its budget is replaced by a new process)."""
     ticks = sum(int(f[13]) + int(f[14]) for f in [_stat(pid)] if f)
     for child in _tree(pid)[1:]:
         fields = _stat(child)
-        if fields:
+        if fields and _is_ingest_worker(child, pid):
             ticks += int(fields[11]) + int(fields[12])
     return ticks / os.sysconf("SC_CLK_TCK")
 
@@ -296,7 +303,8 @@ def _workers(pid: int) -> list[int]:
     out = []
     for child in _tree(pid)[1:]:
         with contextlib.suppress(OSError):
-            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes() and _alive(child):
+            spawned = b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()
+            if spawned and _alive(child) and _is_ingest_worker(child, pid):
                 out.append(child)
     return out
 
