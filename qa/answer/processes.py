@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 import threading
 import time
 from collections.abc import Sequence
@@ -46,8 +47,12 @@ def _start_worker(model: AnswerModel, prompts_dir: Path | None) -> None:
         _answerer.answer(analyze(question), [warm])
 
 
-def _ready() -> bool:
-    return _answerer is not None
+def _ready() -> int:
+    """The worker's pid, once its initializer has run (a worker takes no task before)."""
+    if _answerer is None:
+        raise RuntimeError("not in an answer worker process")
+    time.sleep(0.05)  # held a moment, so that the next start-up task goes to another worker
+    return os.getpid()
 
 
 def _answer(query: Query, passages: list[Passage]) -> Answer:
@@ -80,15 +85,21 @@ class AnswerProcesses:
             context=multiprocessing.get_context("spawn"),
         )
 
-    def start(self) -> None:
-        """Spawn the workers and wait until each has loaded the model and its dictionaries (a second or two)."""
+    def start(self, timeout: float = 120.0) -> None:
+        """Spawn the workers and wait until each has loaded the model and its dictionaries (a second or two):
+        until as many distinct workers as were asked for have run a start-up task."""
         with self._lock:
             if self._pool is None:
                 self._pool = self._new_pool()
             pool = self._pool
-        ready: list[Future[bool]] = [pool.schedule(_ready) for _ in range(self.count)]
-        for future in ready:
-            future.result()
+        ready: set[int] = set()
+        deadline = time.monotonic() + timeout
+        while len(ready) < self.count:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"{self.count - len(ready)} answer worker(s) not ready after {timeout:g} s")
+            futures: list[Future[int]] = [pool.schedule(_ready) for _ in range(self.count)]
+            ready.update(future.result(timeout=remaining) for future in futures)
 
     def _running_pool(self) -> Any:
         with self._lock:

@@ -64,6 +64,22 @@ def test_a_worker_answers_as_the_servers_own_process_does(service: QAService, pr
         assert pooled.timings_ms["answer"] > 0
 
 
+def test_two_workers_start_and_answer_alike(service: QAService) -> None:
+    local = ExtractiveAnswerer(service.answer_model)
+    cases = _golden(service)[:2]
+    pool = AnswerProcesses(service.answer_model, None, 2)
+    try:
+        pool.start()  # returns once both workers have run a start-up task
+
+        async def both() -> list[Answer]:
+            return list(await asyncio.gather(*(pool.answer(q, p) for q, p in cases)))
+
+        for (query, passages), pooled in zip(cases, asyncio.run(both()), strict=True):
+            _same(pooled, local.answer(query, passages))
+    finally:
+        pool.close()
+
+
 def _worker_pid(processes: AnswerProcesses) -> int:
     """The pid of a worker of the pool the next question goes to."""
     pid: int = processes._running_pool().schedule(os.getpid).result(timeout=60)
