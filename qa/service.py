@@ -151,6 +151,10 @@ class QAService:
         translations("warm up")  # the English→Chinese dictionary loads in ~0.5 s
         analyze("预热一下?")  # the segmenter's dictionary and the word frequencies
         typed_spans("预热")  # the part-of-speech tagger
+        from qa.answer.extractive import ExtractiveAnswerer
+
+        # the boosters parse on first use; a server with an LLM, or with QA_ANSWER_PROCESSES=0, answers here
+        ExtractiveAnswerer(self.answer_model, self.settings.prompts_dir).warm_up()
         _ = self.answerer
         if self.collections.exists(self.settings.collection):
             self.collections.get(self.settings.collection)

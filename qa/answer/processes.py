@@ -28,7 +28,7 @@ from typing import Any
 
 from qa.answer.extractive import ExtractiveAnswerer
 from qa.answer.model import AnswerModel
-from qa.query import Query, analyze
+from qa.query import Query
 from qa.types import Answer, Passage
 
 log = logging.getLogger(__name__)
@@ -41,10 +41,7 @@ def _start_worker(model: AnswerModel, prompts_dir: Path | None) -> None:
     global _answerer
     # the server's environment (offline switches, thread counts) comes with the spawn; nothing else to set up
     _answerer = ExtractiveAnswerer(model, prompts_dir)
-    # load the segmenter's and tagger's dictionaries and the English→Chinese one now, not on a user's question
-    warm = Passage(0, "warm", "warm", "预热", "预热一下。Warm up.", 0, 16, 1.0)
-    for question in ("预热一下?", "warm up?"):
-        _answerer.answer(analyze(question), [warm])
+    _answerer.warm_up()
 
 
 def _ready() -> int:
