@@ -161,7 +161,8 @@ class QAService:
 
     def start_answer_processes(self) -> None:
         """`qa serve`: answer in `QA_ANSWER_PROCESSES` worker processes from now on (qa.answer.processes). With an
-        LLM configured the extractive stage only backs the LLM up, in this process; the CLI answers here too."""
+        LLM configured, the answer model's pass (which gates the LLM and backs it up) stays in this process, beside
+        the LLM's own answer; the CLI answers here too."""
         count = self.settings.answer_processes
         if count < 0:
             from qa.runtime import available_cpus
