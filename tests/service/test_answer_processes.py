@@ -18,7 +18,6 @@ import pytest
 
 from qa.answer.extractive import ExtractiveAnswerer
 from qa.answer.processes import AnswerProcesses
-from qa.config import Settings
 from qa.query import Query, analyze
 from qa.service import QAService
 from qa.types import Answer, Passage
@@ -28,24 +27,17 @@ pytestmark = pytest.mark.service
 
 
 @pytest.fixture(scope="module")
-def service(seed_index: Path) -> Iterator[QAService]:
-    svc = QAService(Settings(index_dir=seed_index))
-    yield svc
-    svc.close()
-
-
-@pytest.fixture(scope="module")
-def processes(service: QAService) -> Iterator[AnswerProcesses]:
-    pool = AnswerProcesses(service.answer_model, None, 1)
+def processes(seed_service: QAService) -> Iterator[AnswerProcesses]:
+    pool = AnswerProcesses(seed_service.answer_model, None, 1)
     pool.start()
     yield pool
     pool.close()
 
 
-def _golden(service: QAService) -> list[tuple[Query, list[Passage]]]:
+def _golden(seed_service: QAService) -> list[tuple[Query, list[Passage]]]:
     lines = (REPO / "evals" / "golden.jsonl").read_text(encoding="utf-8").splitlines()
     queries = [analyze(json.loads(line)["question"]) for line in lines if line.strip()]
-    return [(q, service.evidence(q, "default")) for q in queries]
+    return [(q, seed_service.evidence(q, "default")) for q in queries]
 
 
 def _same(a: Answer, b: Answer) -> None:
@@ -54,9 +46,9 @@ def _same(a: Answer, b: Answer) -> None:
     assert (a.short_answer and a.short_answer.text) == (b.short_answer and b.short_answer.text)
 
 
-def test_a_worker_answers_as_the_servers_own_process_does(service: QAService, processes: AnswerProcesses) -> None:
-    local = ExtractiveAnswerer(service.answer_model)
-    cases = _golden(service)
+def test_a_worker_answers_as_the_servers_own_process_does(seed_service: QAService, processes: AnswerProcesses) -> None:
+    local = ExtractiveAnswerer(seed_service.answer_model)
+    cases = _golden(seed_service)
     assert cases
     for query, passages in cases:
         pooled = asyncio.run(processes.answer(query, passages))
@@ -64,10 +56,10 @@ def test_a_worker_answers_as_the_servers_own_process_does(service: QAService, pr
         assert pooled.timings_ms["answer"] > 0
 
 
-def test_two_workers_start_and_answer_alike(service: QAService) -> None:
-    local = ExtractiveAnswerer(service.answer_model)
-    cases = _golden(service)[:2]
-    pool = AnswerProcesses(service.answer_model, None, 2)
+def test_two_workers_start_and_answer_alike(seed_service: QAService) -> None:
+    local = ExtractiveAnswerer(seed_service.answer_model)
+    cases = _golden(seed_service)[:2]
+    pool = AnswerProcesses(seed_service.answer_model, None, 2)
     try:
         pool.start()  # returns once both workers have run a start-up task
 
@@ -87,9 +79,11 @@ def _worker_pid(processes: AnswerProcesses) -> int:
     return pid
 
 
-def test_a_worker_killed_mid_question_still_gets_it_answered(service: QAService, processes: AnswerProcesses) -> None:
-    query, passages = _golden(service)[0]
-    expected = ExtractiveAnswerer(service.answer_model).answer(query, passages)
+def test_a_worker_killed_mid_question_still_gets_it_answered(
+    seed_service: QAService, processes: AnswerProcesses
+) -> None:
+    query, passages = _golden(seed_service)[0]
+    expected = ExtractiveAnswerer(seed_service.answer_model).answer(query, passages)
     pid = _worker_pid(processes)
 
     async def ask_while_the_worker_dies() -> Answer:

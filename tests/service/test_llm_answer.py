@@ -40,21 +40,14 @@ HEADLINE = "房寺镇下放了多少项权力?"
 
 
 @pytest.fixture(scope="module")
-def service(seed_index: Path) -> Iterator[QAService]:
-    service = QAService(Settings(index_dir=seed_index))
-    yield service
-    service.close()
-
-
-@pytest.fixture(scope="module")
-def passages(service: QAService) -> list[Passage]:
+def passages(seed_service: QAService) -> list[Passage]:
     """What the service hands an answerer for the headline question: retrieved, then widened."""
-    return service.evidence(analyze(HEADLINE), "default")
+    return seed_service.evidence(analyze(HEADLINE), "default")
 
 
 @pytest.fixture(scope="module")
-def docs(service: QAService, passages: list[Passage]) -> dict[str, Document]:
-    return {p.doc_id: service.get_document("default", p.doc_id) for p in passages}
+def docs(seed_service: QAService, passages: list[Passage]) -> dict[str, Document]:
+    return {p.doc_id: seed_service.get_document("default", p.doc_id) for p in passages}
 
 
 def _settings(base_url: str, **over: object) -> Settings:
@@ -131,12 +124,12 @@ def test_unanswerable_question_is_refused(llm_server: LocalLLMServer, passages: 
 
 @pytest.mark.llm
 def test_english_question_over_chinese_passages_is_answered_in_english_with_every_number_checked(
-    llm_server: LocalLLMServer, service: QAService
+    llm_server: LocalLLMServer, seed_service: QAService
 ) -> None:
     """Across languages the 1.5B model's figures are unreliable (measured in `qa eval`, not asserted here);
     what the pipeline guarantees is an English answer whose every number is grounded or flagged."""
     query = analyze("How many administrative powers were delegated to Fangsi town?")
-    passages = service.evidence(query, "default")
+    passages = seed_service.evidence(query, "default")
     answer = asyncio.run(LLMAnswerer(_settings(llm_server.base_url)).run(query, passages))
     assert answer.found and answer.citations, answer
     assert sum(ch.isascii() for ch in answer.answer) > 0.8 * len(answer.answer)

@@ -8,11 +8,9 @@ is refused, and every citation and short answer is an exact slice of the stored 
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import pytest
 
-from qa.config import Settings
 from qa.eval.dataset import load_dataset
 from qa.eval.metrics import doc_matches, expect_all_pass, strip_citation_markers
 from qa.service import QAService
@@ -20,30 +18,23 @@ from qa.types import Answer
 from tests.support import GOLDEN
 
 
-@pytest.fixture(scope="module")
-def service(seed_index: Path) -> QAService:
-    svc = QAService(Settings(index_dir=seed_index))
-    yield svc  # type: ignore[misc]
-    svc.close()
+def ask(seed_service: QAService, question: str) -> Answer:
+    return asyncio.run(seed_service.ask(question, "default"))
 
 
-def ask(service: QAService, question: str) -> Answer:
-    return asyncio.run(service.ask(question, "default"))
-
-
-def assert_exact(service: QAService, answer: Answer) -> None:
+def assert_exact(seed_service: QAService, answer: Answer) -> None:
     for c in answer.citations:
-        assert service.get_document("default", c.doc_id).text[c.start : c.end] == c.text
+        assert seed_service.get_document("default", c.doc_id).text[c.start : c.end] == c.text
     if answer.short_answer is not None:
         short = answer.short_answer
         cited = answer.citations[short.ref - 1]
-        stored = service.get_document("default", cited.doc_id).text
+        stored = seed_service.get_document("default", cited.doc_id).text
         assert stored[short.start : short.end] == short.text
         assert cited.start <= short.start and short.end <= cited.end
 
 
-def test_the_headline_question_gives_both_figures_each_cited(service: QAService) -> None:
-    answer = ask(service, "房寺镇下放了多少项权力?")
+def test_the_headline_question_gives_both_figures_each_cited(seed_service: QAService) -> None:
+    answer = ask(seed_service, "房寺镇下放了多少项权力?")
     assert answer.found and answer.question == "房寺镇下放了多少项权力?"
     for figure in ("64", "413"):
         assert figure in answer.answer
@@ -51,11 +42,11 @@ def test_the_headline_question_gives_both_figures_each_cited(service: QAService)
     assert answer.short_answer is not None
     assert answer.answer.startswith(answer.short_answer.text) or answer.short_answer.text in answer.answer
     assert answer.ungrounded_numbers == []
-    assert_exact(service, answer)
+    assert_exact(seed_service, answer)
 
 
-def test_a_question_no_document_answers_is_refused(service: QAService) -> None:
-    answer = ask(service, "房寺镇2030年的GDP目标是多少?")
+def test_a_question_no_document_answers_is_refused(seed_service: QAService) -> None:
+    answer = ask(seed_service, "房寺镇2030年的GDP目标是多少?")
     assert not answer.found, answer.answer
     assert answer.citations == [] and answer.short_answer is None
 
@@ -65,13 +56,13 @@ def test_a_question_no_document_answers_is_refused(service: QAService) -> None:
     reason="a near miss: the corpus speaks of 房寺镇 and of a 镇长 elsewhere but names no mayor; the fitted "
     "refusal refuses about a quarter of such questions on cmrc2018-trial (evals/cmrc2018/unanswerable.jsonl)",
 )
-def test_a_near_miss_the_corpus_does_not_answer_is_refused(service: QAService) -> None:
-    assert not ask(service, "房寺镇的镇长是谁?").found
+def test_a_near_miss_the_corpus_does_not_answer_is_refused(seed_service: QAService) -> None:
+    assert not ask(seed_service, "房寺镇的镇长是谁?").found
 
 
-def test_every_golden_question_passes(service: QAService) -> None:
+def test_every_golden_question_passes(seed_service: QAService) -> None:
     for item in load_dataset(GOLDEN):
-        answer = ask(service, item.question)
+        answer = ask(seed_service, item.question)
         if item.unanswerable:
             assert not answer.found, (item.id, answer.answer)
             continue
@@ -80,9 +71,9 @@ def test_every_golden_question_passes(service: QAService) -> None:
         assert expect_all_pass(text, item.expect_all), (item.id, answer.answer)
         assert any(doc_matches(c.doc_id, c.source, item.docs) for c in answer.citations), item.id
         assert answer.ungrounded_numbers == []
-        assert_exact(service, answer)
+        assert_exact(seed_service, answer)
 
 
-def test_traditional_script_questions_are_answered_too(service: QAService) -> None:
-    answer = ask(service, "溫州有多少個鄉鎮(街道)?")
+def test_traditional_script_questions_are_answered_too(seed_service: QAService) -> None:
+    answer = ask(seed_service, "溫州有多少個鄉鎮(街道)?")
     assert answer.found and "185" in answer.answer
