@@ -227,7 +227,8 @@ def main() -> None:
                 question, wanted = item["question"], set(item["docs"])
                 dense = {}
                 for label, passages, queries in combos:
-                    vector = services[queries].embedder.embed_query(question)
+                    simplify = collections[passages].embeds_simplified
+                    vector = services[queries].embedder.embed_query(question, simplify=simplify)
                     found = collections[passages].dense_search(vector, DEPTH * 3)
                     dense[label] = [(id_map.get(c, c) if passages == "onnx-int8" else c, s) for c, s in found]
                     record(f"dense, {label}", dense[label][:DEPTH], wanted)

@@ -27,6 +27,9 @@ FUSION_MODES = ("rrf", "dense", "bm25")
 class Searchable(Protocol):
     """What retrieval needs from a collection (evaluation substitutes variants, e.g. other embeddings)."""
 
+    # how its passages were embedded, so the query is embedded the same way (`CollectionStore`)
+    embeds_simplified: bool
+
     def dense_search(self, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]: ...
 
     def keyword_search(self, query_terms: Sequence[str], k: int) -> list[tuple[int, float]]: ...
@@ -57,7 +60,8 @@ class HybridRetriever:
         dense: list[tuple[int, float]] = []
         keyword: list[tuple[int, float]] = []
         if mode in ("rrf", "dense"):
-            dense = collection.dense_search(self._embedder.embed_query(query.text), depth)
+            vector = self._embedder.embed_query(query.text, simplify=collection.embeds_simplified)
+            dense = collection.dense_search(vector, depth)
         if mode in ("rrf", "bm25"):
             # an English question over Chinese text also searches its words' translations (harmless for
             # English collections: they match nothing there)

@@ -265,7 +265,7 @@ class QAService:
         items = self._dedupe_sources(parsed)
         todo = [p for p in items if self._status(coll, p.document) != "unchanged"]
         control.add_work(sum(len(p.chunks) for p in todo))
-        prepared = self._embed(todo, control, embedded)
+        prepared = self._embed(coll, todo, control, embedded)
         control.check()
         # Re-check under the lock: another writer may have stored the same documents meanwhile.
         with coll.writing():
@@ -280,7 +280,7 @@ class QAService:
                     report.unchanged.append(doc.source)
                     report.documents.append(replace(doc, doc_id=stored.doc_id) if stored else doc)
                     continue
-                ready = by_source.get(doc.source) or self._embed([item], control)[0]
+                ready = by_source.get(doc.source) or self._embed(coll, [item], control)[0]
                 final = replace(doc, doc_id=self._free_doc_id(coll, doc, stored, taken))
                 taken.add(final.doc_id)
                 changes.append(DocumentChange(final, ready.new, replaces=stored.doc_id if stored else None))
@@ -330,12 +330,21 @@ class QAService:
         return f"{doc.doc_id}-{hashlib.sha1(doc.source.encode()).hexdigest()[:8]}"
 
     def _embed(
-        self, parsed: Sequence[Parsed], control: IngestControl, embedded: EmbedProgress | None = None
+        self,
+        coll: CollectionStore,
+        parsed: Sequence[Parsed],
+        control: IngestControl,
+        embedded: EmbedProgress | None = None,
     ) -> list[_Prepared]:
-        """Embed in the worker, batched across documents so the model sees full batches."""
+        """Embed in the worker, batched across documents so the model sees full batches, the way the collection's
+        passages are embedded."""
         texts = [c.text for p in parsed for c in p.chunks]
         titles = [p.document.title for p in parsed for _ in p.chunks]
-        vectors = self.worker.embed(texts, titles, control, embedded) if texts else np.zeros((0, 0), np.float32)
+        vectors = (
+            self.worker.embed(texts, titles, control, embedded, simplify=coll.embeds_simplified)
+            if texts
+            else np.zeros((0, 0), np.float32)
+        )
         out: list[_Prepared] = []
         offset = 0
         for p in parsed:

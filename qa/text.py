@@ -82,6 +82,12 @@ def fold(text: str) -> str:
     return simplified
 
 
+def to_simplified(text: str) -> str:
+    """`text` with traditional Chinese characters simplified (OpenCC t2s, phrase-aware), everything else as it
+    is. Unlike `fold`, it keeps case and width and may change the length: for text a model reads, not offsets."""
+    return _to_simplified()(text) if CJK_CHAR.search(text) else text
+
+
 def is_cjk(text: str) -> bool:
     """Whether `text` has any Chinese character."""
     return bool(CJK_CHAR.search(text))

@@ -209,6 +209,8 @@ class IngestWorker:
         titles: Sequence[str],
         control: IngestControl,
         embedded: Callable[[int, int], None] | None = None,
+        *,
+        simplify: bool = True,
     ) -> np.ndarray:
         """Passage vectors, computed in the worker a step at a time. Progress is counted per passage, on the
         control and to `embedded` (passages embedded, passages to embed)."""
@@ -221,7 +223,7 @@ class IngestWorker:
             for start in range(0, len(texts), step):
                 control.check()
                 end = start + step
-                future = pool.schedule(_embed, args=(list(texts[start:end]), list(titles[start:end])))
+                future = pool.schedule(_embed, args=(list(texts[start:end]), list(titles[start:end]), simplify))
                 blocks.append(control.wait(future))
                 done += len(blocks[-1])
                 control.advance(len(blocks[-1]))
@@ -360,8 +362,8 @@ def _embedder() -> Any:
     return state.embedder
 
 
-def _embed(texts: list[str], titles: list[str]) -> np.ndarray:
-    return np.asarray(_embedder().embed_passages(texts, titles), dtype=np.float32)
+def _embed(texts: list[str], titles: list[str], simplify: bool) -> np.ndarray:
+    return np.asarray(_embedder().embed_passages(texts, titles, simplify=simplify), dtype=np.float32)
 
 
 def _dim() -> int:

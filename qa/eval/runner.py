@@ -48,8 +48,9 @@ class _UntitledView:
         for stored in collection.export():
             ids += stored.chunk_ids
             texts += [c.text for c in stored.chunks]
+        self.embeds_simplified = collection.embeds_simplified
         self._vectors = VectorIndex(collection.dim)
-        self._vectors.add(ids, service.embedder.embed_passages(texts))
+        self._vectors.add(ids, service.embedder.embed_passages(texts, simplify=self.embeds_simplified))
 
     def dense_search(self, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
         return self._vectors.search(query_vector, k)

@@ -6,7 +6,9 @@ ingest, a restart after `kill -9`) brings its in-memory indexes up to the docsto
 operation log, so no crash can leave the indexes disagreeing and no write needs a full rebuild.
 
 The BM25 terms are stamped with the tokenizer that made them (`qa.segment.TOKENIZER_VERSION`): a collection
-made by another tokenizer is re-tokenized from its stored chunk text when opened, in one transaction.
+made by another tokenizer is re-tokenized from its stored chunk text when opened, in one transaction. Vectors are
+not re-made on opening (that is a full re-embedding): a collection records how its passages were embedded
+(`embeds_simplified`) and its queries are embedded the same way.
 """
 
 from __future__ import annotations
@@ -36,6 +38,10 @@ DOCSTORE_FILE = "docstore.sqlite3"
 VECTORS_FILE = "vectors.faiss"
 KEYWORD_FILE = "keyword.npz"
 LOCK_FILE = "write.lock"
+# meta key and value of a collection whose passages are embedded in simplified script
+_SCRIPT_KEY = "embedding_script"
+_SIMPLIFIED = "simplified"
+_AS_WRITTEN = "as written"
 
 __all__ = ["Collection", "DocumentChange", "DocumentInfo"]
 
@@ -64,6 +70,7 @@ class Collection:
         self._mutex = threading.RLock()
         self.store = DocStore(path / DOCSTORE_FILE)
         self.dim = self._check_model(model_name, dim)
+        self.embeds_simplified = self.store.get_meta(_SCRIPT_KEY) == _SIMPLIFIED
         self._retokenize_if_needed()
         self._vectors = self._load_vectors()
         self._keyword = self._load_keyword()
@@ -80,6 +87,7 @@ class Collection:
             with self._write_lock, self.store.transaction() as conn:
                 DocStore.set_meta(conn, "embedding_model", model_name)
                 DocStore.set_meta(conn, "dim", str(new_dim))
+                DocStore.set_meta(conn, _SCRIPT_KEY, _SIMPLIFIED)
             return new_dim
         if stored_model != model_name:
             raise InvalidInput(
@@ -88,6 +96,20 @@ class Collection:
                 "or ingest into a new collection"
             )
         return int(stored_dim)
+
+    def set_embeds_simplified(self, value: bool) -> None:
+        if value == self.embeds_simplified:
+            return
+        with self._write_lock:
+            if self.store.counts()[0]:
+                raise InvalidInput(
+                    f"collection '{self.name}' holds documents embedded "
+                    f"{'in simplified script' if self.embeds_simplified else 'as written'}: "
+                    "copy into a new collection"
+                )
+            with self.store.transaction() as conn:
+                DocStore.set_meta(conn, _SCRIPT_KEY, _SIMPLIFIED if value else _AS_WRITTEN)
+        self.embeds_simplified = value
 
     def _load_vectors(self) -> VectorIndex:
         file = self.path / VECTORS_FILE

@@ -66,6 +66,8 @@ def copy_collection(
     """Bring `target` up to date with every document of `source` (same ids, text, offsets, vectors, times)."""
     if source.dim != target.dim:
         raise ValueError(f"vector dimensions differ: source {source.dim}, target {target.dim}")
+    # the vectors travel as they are, so the target's queries must be embedded as the source's are
+    target.set_embeds_simplified(source.embeds_simplified)
     report = MigrationReport()
     held = {d.doc_id: d for d in target.documents()}
     seen: set[str] = set()

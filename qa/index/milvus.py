@@ -47,6 +47,8 @@ _BATCH_BYTES = 8 * 1024 * 1024
 _KEYS_PER_QUERY = 1000
 _SCAN_BATCH = 1000
 FORMAT = 1
+# the meta row's `source` for a collection whose passages are embedded in simplified script (qa.embed.prompted)
+_SIMPLIFIED = "simplified"
 # search mode emits a long word and its sub-words, as the embedded store's terms do; punctuation is no term
 ANALYZER = {"tokenizer": "jieba", "filter": ["lowercase", "removepunct"]}
 _HEAD_FIELDS = ["key", "doc_id", "source", "title", "content_hash", "generation", "n_chunks", "n_parts"]
@@ -223,6 +225,8 @@ class MilvusCollection:
         self._index_type = index_type
         self._generations = generations
         self._mutex = threading.RLock()
+        self._model_name = model_name
+        self.embeds_simplified = True
         with self._errors():
             if not (client.has_collection(self._chunks_name) and client.has_collection(self._docs_name)):
                 self._create(dim())
@@ -300,16 +304,25 @@ class MilvusCollection:
             # not waiting for the build: the collections are empty, and Milvus Lite cannot report progress
             self._client.create_index(collection, index, sync=False)
 
+    def _meta_row(self, model_name: str, dim: int, script: str) -> dict[str, Any]:
+        meta = {"key": "meta", "kind": "meta", "doc_key": "", "source_key": "", "generation": 0, "doc_id": ""}
+        meta |= {"source": script, "title": model_name, "content_hash": "", "n_chunks": dim, "n_parts": 0}
+        meta |= {"part": FORMAT, "added_at": time.time(), "updated_at": time.time(), "text": ""}
+        return meta | {"unused": [0.0, 0.0]}
+
     def _check_model(self, model_name: str, dim: Callable[[], int]) -> int:
-        """The embedding model and dimension are recorded in a `meta` row, written once by the first opener."""
-        rows = self._client.query(self._docs_name, filter='key == "meta"', output_fields=["title", "n_chunks", "part"])
+        """The embedding model, the dimension and how passages are embedded (its `source`: "simplified", or
+        empty for collections made before passages were) are recorded in a `meta` row, written once by the
+        first opener."""
+        rows = self._client.query(
+            self._docs_name, filter='key == "meta"', output_fields=["title", "n_chunks", "part", "source"]
+        )
         if not rows:
             new_dim = dim()
-            meta = {"key": "meta", "kind": "meta", "doc_key": "", "source_key": "", "generation": 0, "doc_id": ""}
-            meta |= {"source": "", "title": model_name, "content_hash": "", "n_chunks": new_dim, "n_parts": 0}
-            meta |= {"part": FORMAT, "added_at": time.time(), "updated_at": time.time(), "text": ""}
-            self._client.upsert(self._docs_name, [meta | {"unused": [0.0, 0.0]}])
+            self._client.upsert(self._docs_name, [self._meta_row(model_name, new_dim, _SIMPLIFIED)])
+            self.embeds_simplified = True
             return new_dim
+        self.embeds_simplified = rows[0].get("source") == _SIMPLIFIED
         stored_model, stored_dim = str(rows[0]["title"]), int(rows[0]["n_chunks"])
         if stored_model != model_name:
             raise InvalidInput(
@@ -318,6 +331,19 @@ class MilvusCollection:
                 "or ingest into a new collection"
             )
         return stored_dim
+
+    def set_embeds_simplified(self, value: bool) -> None:
+        if value == self.embeds_simplified:
+            return
+        with self._mutex, self._errors():
+            if self.documents():
+                how = "in simplified script" if self.embeds_simplified else "as written"
+                raise InvalidInput(
+                    f"collection '{self.name}' holds documents embedded {how}: copy into a new collection"
+                )
+            row = self._meta_row(self._model_name, self.dim, _SIMPLIFIED if value else "")
+            self._client.upsert(self._docs_name, [row])
+        self.embeds_simplified = value
 
     def close(self) -> None:
         """The client belongs to the backend, which closes it."""

@@ -53,6 +53,14 @@ class CollectionStore(Protocol):
 
     name: str
     dim: int
+    # whether its passages were embedded in simplified script (`qa.embed.prompted`): true for every collection
+    # made since, false for older ones, whose queries keep being embedded as written
+    embeds_simplified: bool
+
+    def set_embeds_simplified(self, value: bool) -> None:
+        """Record how this collection's passages are embedded: only while it holds no document (a migration's
+        new target takes its source's way, with its vectors)."""
+        ...
 
     def writing(self) -> AbstractContextManager[object]:
         """Held around read-check-write sequences (the service re-checks content hashes under it)."""

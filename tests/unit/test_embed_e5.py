@@ -212,3 +212,16 @@ def test_unknown_model_is_a_typed_error(tmp_path: Path) -> None:
     settings = Settings(cache_dir=tmp_path, embedding_model="qa-test-nobody/no-such-embedding-model")
     with pytest.raises(ModelUnavailable):
         SentenceTransformerEmbedder(settings)
+
+
+def test_either_script_embeds_as_simplified_unless_told_not_to(embedder: SentenceTransformerEmbedder) -> None:
+    simplified = "房寺镇开发区财政收入达到6.19亿元，实现了经济发展。"
+    traditional = "房寺鎮開發區財政收入達到6.19億元，實現了經濟發展。"
+    assert embedder.passage_inputs([traditional], ["標題"]) == ["标题\n" + simplified]
+    assert float(embedder.embed_query(traditional) @ embedder.embed_query(simplified)) > 0.9999
+    both = embedder.embed_passages([traditional, simplified])
+    assert float(both[0] @ both[1]) > 0.9999
+    as_written = embedder.embed_passages([traditional, simplified], simplify=False)
+    assert float(as_written[0] @ as_written[1]) < 0.99
+    assert float(embedder.embed_query(traditional, simplify=False) @ embedder.embed_query(simplified)) < 0.99
+    assert float(as_written[1] @ both[1]) > 0.9999  # simplified text is left as it is

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -183,6 +184,31 @@ def test_reopen_keeps_data_and_refuses_another_model(backend: StoreBackend) -> N
         other = EmbeddedBackend(backend.index_dir, model_name="other-model", dim=lambda: DIM)
     with pytest.raises(InvalidInput, match="embedding model"):
         other.open(name)
+
+
+def test_collections_record_how_their_passages_are_embedded(backend: StoreBackend) -> None:
+    name = f"c{next(_names)}"
+    coll = backend.open(name)
+    assert coll.embeds_simplified  # every new collection embeds Chinese in simplified script
+    coll.set_embeds_simplified(False)  # an empty one may take another way: a migration's target does
+    coll.apply([_change("a", ["甲。"], 1)])
+    with pytest.raises(InvalidInput, match="embedded as written"):
+        coll.set_embeds_simplified(True)
+    coll.set_embeds_simplified(False)  # no change: allowed
+    coll.close()
+    assert backend.open(name).embeds_simplified is False
+
+
+def test_a_collection_from_before_the_stamp_embeds_as_written(tmp_path: Path) -> None:
+    backend = EmbeddedBackend(tmp_path, model_name=MODEL, dim=lambda: DIM)
+    coll = backend.open("old")
+    coll.apply([_change("a", ["甲。"], 1)])
+    coll.close()
+    with sqlite3.connect(tmp_path / "old" / "docstore.sqlite3") as conn:  # as the versions before it left it
+        conn.execute("DELETE FROM meta WHERE key = 'embedding_script'")
+    again = backend.open("old")
+    assert again.embeds_simplified is False and [d.doc_id for d in again.documents()] == ["a"]
+    backend.close()
 
 
 def test_collection_names_map_one_to_one_to_milvus() -> None:

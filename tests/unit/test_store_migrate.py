@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from qa.errors import InvalidInput
 from qa.index import CollectionStore, DocumentChange, EmbeddedBackend
 from qa.index.keyword import terms
 from qa.index.migrate import copy_collection
@@ -86,3 +87,17 @@ def test_stamps_survive_a_copy(tmp_path: Path, milvus: MilvusBackend) -> None:
     copy_collection(source, target)
     row = target.document_row("a")
     assert row is not None and (row.added_at, row.updated_at) == (1.5e9, 1.6e9)
+
+
+def test_the_target_embeds_queries_as_its_source(tmp_path: Path, milvus: MilvusBackend) -> None:
+    source = EmbeddedBackend(tmp_path / "a", model_name=MODEL, dim=lambda: DIM).open("default")
+    source.set_embeds_simplified(False)  # a collection made before passages were embedded in simplified script
+    source.apply([_change("a", ["甲。"], 1)])
+    target = milvus.open("default")
+    copy_collection(source, target)
+    assert target.embeds_simplified is False
+    back = EmbeddedBackend(tmp_path / "b", model_name=MODEL, dim=lambda: DIM).open("default")
+    back.apply([_change("mine", ["乙。"], 2)])  # holds vectors embedded in simplified script
+    with pytest.raises(InvalidInput, match="embedded in simplified script"):
+        copy_collection(target, back)
+    assert [d.doc_id for d in back.documents()] == ["mine"]
