@@ -19,19 +19,21 @@ import numpy as np
 
 from qa.answer.grounding import MARKER_RE
 from qa.errors import InvalidInput
+from qa.text import to_simplified
 
 _ASCII_PUNCT = frozenset(string.punctuation)
 
 
 def normalize_zh(text: str) -> str:
-    """Normalize for answer comparison: NFKC, drop punctuation/symbols-as-punctuation and whitespace,
-    lower-case.
+    """Normalize for answer comparison: NFKC, simplified script, drop punctuation/symbols-as-punctuation and
+    whitespace, lower-case.
 
     NFKC first so full-width digits and letters (６４, ＡＢ) compare equal to their ASCII forms, which
-    Chinese sources mix freely.
+    Chinese sources mix freely. Simplified script because the service answers across scripts: a gold answer
+    written in one script is held by an answer quoting a document in the other.
     """
     out: list[str] = []
-    for ch in unicodedata.normalize("NFKC", text):
+    for ch in to_simplified(unicodedata.normalize("NFKC", text)):
         if ch.isspace() or ch in _ASCII_PUNCT or unicodedata.category(ch).startswith("P"):
             continue
         out.append(ch)
@@ -123,12 +125,12 @@ def ndcg_at_k(ranked_doc_ids: Sequence[str], relevant: Collection[str], k: int) 
 def expect_all_pass(answer: str, expect_all: Sequence[str]) -> bool:
     """True when every expected string occurs in the answer.
 
-    Only NFKC, case and whitespace are normalized, not punctuation: stripping "." or "%" would let
+    Only NFKC, case, script and whitespace are normalized, not punctuation: stripping "." or "%" would let
     "6.19亿" match "619亿" or "40%" match "1400", which would hide wrong figures.
     """
 
     def light(s: str) -> str:
-        return "".join(unicodedata.normalize("NFKC", s).lower().split())
+        return "".join(to_simplified(unicodedata.normalize("NFKC", s)).lower().split())
 
     text = light(answer)
     return all(light(e) in text for e in expect_all)

@@ -37,6 +37,14 @@ def test_normalize_folds_full_width_forms() -> None:
     assert normalize_zh("ＡＢｃ，“６４”") == "abc64"
 
 
+def test_answers_are_compared_across_chinese_scripts() -> None:
+    answer = "房寺鎮下放了64項行政權力事項[1]。"
+    assert normalize_zh("行政權力") == normalize_zh("行政权力") == "行政权力"
+    assert contains_gold(answer, ["64项行政权力"]) == 1.0
+    assert char_f1("64項", "64项") == 1.0 and exact_match("64項", ["64项"]) == 1.0
+    assert expect_all_pass(answer, ["64项", "房寺镇"]) and not expect_all_pass(answer, ["413项"])
+
+
 def test_char_f1_chinese_prediction_longer_than_gold() -> None:
     # pred 6,4,项,行,政,权,力 (7 chars); gold 6,4,项 (3); overlap 3 → P=3/7, R=1, F1=2·(3/7)/(10/7)=0.6
     assert char_f1("64项行政权力", "64项") == pytest.approx(0.6)
