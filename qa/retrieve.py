@@ -27,8 +27,10 @@ FUSION_MODES = ("rrf", "dense", "bm25")
 class Searchable(Protocol):
     """What retrieval needs from a collection (evaluation substitutes variants, e.g. other embeddings)."""
 
-    # how its passages were embedded, so the query is embedded the same way (`CollectionStore`)
-    embeds_simplified: bool
+    @property
+    def embeds_simplified(self) -> bool:
+        """How its passages were embedded, so the query is embedded the same way (`CollectionStore`)."""
+        ...
 
     def dense_search(self, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]: ...
 

@@ -7,9 +7,10 @@ Keyword search already folds both scripts into one; the embedder did not, and it
 traditional-script question and passage ran lower than for the same pair in simplified script (cmrc2018-trial
 converted with OpenCC s2twp, intfloat/multilingual-e5-small: mean top cosine 0.900 against 0.909). The answer
 model's refusal reads those cosines on the simplified scale it was fitted on, so it refused more answerable
-traditional-script questions (0.035 against 0.021); embedded in simplified script, the same collection gives
-0.910 and 0.025 (`bench/RESULTS.md`). Simplified text is left as it is (14 characters in the 133,862 of the
-cmrc2018-trial passages change), so simplified collections embed as before.
+traditional-script questions: 0.042 against 0.024 in simplified script, cross-validated; embedded in simplified
+script, the same passages give a mean top cosine of 0.910 and refuse 0.031 (`bench/RESULTS.md`). Simplified text
+is left as it is (14 of the 133,862 characters of the cmrc2018-trial passages change), so simplified collections
+embed as before.
 """
 
 from __future__ import annotations

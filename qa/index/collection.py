@@ -70,7 +70,6 @@ class Collection:
         self._mutex = threading.RLock()
         self.store = DocStore(path / DOCSTORE_FILE)
         self.dim = self._check_model(model_name, dim)
-        self.embeds_simplified = self.store.get_meta(_SCRIPT_KEY) == _SIMPLIFIED
         self._retokenize_if_needed()
         self._vectors = self._load_vectors()
         self._keyword = self._load_keyword()
@@ -97,19 +96,23 @@ class Collection:
             )
         return int(stored_dim)
 
+    @property
+    def embeds_simplified(self) -> bool:
+        # read each time (one indexed SQLite row): another process may set it while this one has it open
+        return self.store.get_meta(_SCRIPT_KEY) == _SIMPLIFIED
+
     def set_embeds_simplified(self, value: bool) -> None:
-        if value == self.embeds_simplified:
-            return
         with self._write_lock:
+            current = self.embeds_simplified
+            if value == current:
+                return
             if self.store.counts()[0]:
+                how = "in simplified script" if current else "as written"
                 raise InvalidInput(
-                    f"collection '{self.name}' holds documents embedded "
-                    f"{'in simplified script' if self.embeds_simplified else 'as written'}: "
-                    "copy into a new collection"
+                    f"collection '{self.name}' holds documents embedded {how}: copy into a new collection"
                 )
             with self.store.transaction() as conn:
                 DocStore.set_meta(conn, _SCRIPT_KEY, _SIMPLIFIED if value else _AS_WRITTEN)
-        self.embeds_simplified = value
 
     def _load_vectors(self) -> VectorIndex:
         file = self.path / VECTORS_FILE

@@ -226,6 +226,8 @@ class MilvusCollection:
         self._generations = generations
         self._mutex = threading.RLock()
         self._model_name = model_name
+        # read from the meta row when opened: it changes only while the collection is empty (a migration's
+        # target), and a replica that opened it empty before then reads it again when it reopens the collection
         self.embeds_simplified = True
         with self._errors():
             if not (client.has_collection(self._chunks_name) and client.has_collection(self._docs_name)):

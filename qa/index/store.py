@@ -53,9 +53,12 @@ class CollectionStore(Protocol):
 
     name: str
     dim: int
-    # whether its passages were embedded in simplified script (`qa.embed.prompted`): true for every collection
-    # made since, false for older ones, whose queries keep being embedded as written
-    embeds_simplified: bool
+
+    @property
+    def embeds_simplified(self) -> bool:
+        """Whether its passages are embedded in simplified script (`qa.embed.prompted`): true for every
+        collection made since, false for older ones, whose queries keep being embedded as written."""
+        ...
 
     def set_embeds_simplified(self, value: bool) -> None:
         """Record how this collection's passages are embedded: only while it holds no document (a migration's

@@ -211,6 +211,13 @@ def test_a_collection_from_before_the_stamp_embeds_as_written(tmp_path: Path) ->
     backend.close()
 
 
+def test_another_opener_of_the_collection_sees_how_it_is_embedded(tmp_path: Path) -> None:
+    server = EmbeddedBackend(tmp_path, model_name=MODEL, dim=lambda: DIM).open("target")
+    migration = EmbeddedBackend(tmp_path, model_name=MODEL, dim=lambda: DIM).open("target")
+    migration.set_embeds_simplified(False)  # as `qa migrate` does to a new target, in its own process
+    assert server.embeds_simplified is False
+
+
 def test_collection_names_map_one_to_one_to_milvus() -> None:
     names = ["default", "docs-2026", "a.b", "a_b", "a__b", "a_", "x-y.z_1"]
     mapped = [milvus_names(n) for n in names]
