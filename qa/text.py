@@ -73,12 +73,17 @@ def fold(text: str) -> str:
     simplified. Traditional and simplified Chinese are one language in two scripts; folding both to one lets
     a question in either script match text in either with one vocabulary. Length is kept, so an offset into
     the folded text is an offset into the original: characters whose normal form is longer (①, ㎡) stay."""
-    folded = text.translate(_fold_table())
-    if not CJK_CHAR.search(folded):
-        return folded
-    simplified = _to_simplified()(folded)
-    if len(simplified) != len(folded):  # a phrase rule changed the length: convert character by character
-        simplified = "".join(_to_simplified()(ch) for ch in folded)
+    return simplified_in_place(text.translate(_fold_table()))
+
+
+def simplified_in_place(text: str) -> str:
+    """`text` with traditional Chinese characters simplified and exactly one character per character, so an
+    offset into the result is an offset into `text`."""
+    if not CJK_CHAR.search(text):
+        return text
+    simplified = _to_simplified()(text)
+    if len(simplified) != len(text):  # a phrase rule changed the length: convert character by character
+        simplified = "".join(_to_simplified()(ch) for ch in text)
     return simplified
 
 

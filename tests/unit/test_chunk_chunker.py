@@ -6,6 +6,7 @@ import itertools
 import re
 from pathlib import Path
 
+import opencc
 import pytest
 
 from qa.chunk.chunker import Chunker
@@ -157,3 +158,17 @@ def test_o200k_encoding_works_too(cache_dir: Path) -> None:
     chunker = make_chunker(cache_dir, 64, 16, encoding="o200k_base")
     text = SEED_PATHS[0].read_text(encoding="utf-8")
     check_invariants(chunker, text, chunker.run(doc(text)), 64)
+
+
+@pytest.mark.parametrize("path", SEED_PATHS[:3], ids=lambda p: p.stem)
+def test_a_document_in_traditional_script_is_cut_where_its_simplified_form_is(cache_dir: Path, path: Path) -> None:
+    simplified = path.read_text(encoding="utf-8")
+    traditional = opencc.OpenCC("s2t").convert(simplified)
+    assert len(traditional) == len(simplified) and traditional != simplified
+    chunker = make_chunker(cache_dir, tokens=120, overlap=24)
+    chunks = chunker.run(doc(traditional))
+    assert [(c.start, c.end) for c in chunks] == [(c.start, c.end) for c in chunker.run(doc(simplified))]
+    check_invariants(chunker, traditional, chunks, 120)
+    # counted as written, the traditional text takes more tokens: the same cuts would not fit the budget
+    as_written = [len(chunker._enc.encode_ordinary(c.text)) for c in chunks]
+    assert max(as_written) > 120 and sum(as_written) > 1.05 * sum(chunker.count(c.text) for c in chunks)
