@@ -145,15 +145,11 @@ class QAService:
         """Load models and open the default collection now, so the first request doesn't pay for it."""
         self.embedder.embed_query("warm up")
         _ = self.chunker
-        from qa.answer.entities import typed_spans
-        from qa.query.lexicon import translations
-
-        translations("warm up")  # the English→Chinese dictionary loads in ~0.5 s
-        analyze("预热一下?")  # the segmenter's dictionary and the word frequencies
-        typed_spans("预热")  # the part-of-speech tagger
         from qa.answer.extractive import ExtractiveAnswerer
 
-        # the boosters parse on first use; a server with an LLM, or with QA_ANSWER_PROCESSES=0, answers here
+        # a Chinese and an English question answered: the segmenter's and tagger's dictionaries, the word
+        # frequencies, the English→Chinese dictionary and the answer model's boosters all load on first use; a
+        # server with an LLM, or with QA_ANSWER_PROCESSES=0, answers here
         ExtractiveAnswerer(self.answer_model, self.settings.prompts_dir).warm_up()
         _ = self.answerer
         if self.collections.exists(self.settings.collection):

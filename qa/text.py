@@ -79,9 +79,7 @@ def fold(text: str) -> str:
 def simplified_in_place(text: str) -> str:
     """`text` with traditional Chinese characters simplified and exactly one character per character, so an
     offset into the result is an offset into `text`."""
-    if not CJK_CHAR.search(text):
-        return text
-    simplified = _to_simplified()(text)
+    simplified = to_simplified(text)
     if len(simplified) != len(text):  # a phrase rule changed the length: convert character by character
         simplified = "".join(_to_simplified()(ch) for ch in text)
     return simplified
