@@ -36,6 +36,8 @@ class Searchable(Protocol):
 
     def keyword_search(self, query_terms: Sequence[str], k: int) -> list[tuple[int, float]]: ...
 
+    def name_terms(self, names: Sequence[str]) -> list[str]: ...
+
     def chunks(self, chunk_ids: Sequence[int]) -> dict[int, StoredChunk]: ...
 
 
@@ -65,9 +67,10 @@ class HybridRetriever:
             vector = self._embedder.embed_query(query.text, simplify=collection.embeds_simplified)
             dense = collection.dense_search(vector, depth)
         if mode in ("rrf", "bm25"):
-            # an English question over Chinese text also searches its words' translations (harmless for
-            # English collections: they match nothing there)
-            keyword = collection.keyword_search(index_terms(query.text) + list(query.expansions), depth)
+            # an English question over Chinese text also searches its words' translations and the collection's
+            # words its pinyin names stand for (harmless for English collections: they match nothing there)
+            names = collection.name_terms(query.names) if query.names else []
+            keyword = collection.keyword_search(index_terms(query.text) + list(query.expansions) + names, depth)
         fused = self._fuse(dense, keyword)[: max(top_k, 0)]
         return self._hydrate(collection, fused)
 

@@ -58,6 +58,9 @@ class _UntitledView:
     def keyword_search(self, query_terms: Sequence[str], k: int) -> list[tuple[int, float]]:
         return self._collection.keyword_search(query_terms, k)
 
+    def name_terms(self, names: Sequence[str]) -> list[str]:
+        return self._collection.name_terms(names)
+
     def chunks(self, chunk_ids: Sequence[int]) -> dict[int, StoredChunk]:
         return self._collection.chunks(chunk_ids)
 

