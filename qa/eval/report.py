@@ -50,6 +50,8 @@ __all__ = [
 
 # hit@k is reported as a curve for k = 1..MAX_K; MRR and nDCG at MAX_K
 MAX_K = 10
+# the retrieval variant the service itself answers from (`qa eval` always runs it; --compare adds others)
+SERVICE_VARIANT = "fused"
 
 
 class _HasDoc(Protocol):
@@ -253,6 +255,9 @@ class TagScores:
     f1: float
     # answerable items: share answered; unanswerable items: share refused
     correct_found_rate: float
+    # the service's retrieval over the tag's answerable items with gold documents (NaN without them)
+    hit_at_1: float = math.nan
+    hit_at_5: float = math.nan
 
 
 @dataclass(frozen=True, slots=True)
@@ -384,12 +389,15 @@ def _tag_scores(tag: str, rows: Sequence[QuestionResult]) -> TagScores:
     passes = [float(r.expect_all_pass) for r in rows if r.expect_all_pass is not None]
     f1s = [r.f1 for r in rows if r.f1 is not None]
     correct = [float(r.found != r.unanswerable) for r in rows]
+    retrieval = _retrieval(rows).get(SERVICE_VARIANT)
     return TagScores(
         tag=tag,
         n=len(rows),
         expect_all_pass_rate=_mean(passes),
         f1=_mean(f1s),
         correct_found_rate=_mean(correct),
+        hit_at_1=retrieval.hit_at[1] if retrieval else math.nan,
+        hit_at_5=retrieval.hit_at[5] if retrieval else math.nan,
     )
 
 
@@ -614,9 +622,17 @@ def _markdown(summary: EvalSummary, results: Sequence[QuestionResult], plots: Se
         "## By tag",
         "",
         _md_table(
-            ("tag", "n", "expect_all pass", "char F1", "answered / refused correctly"),
+            ("tag", "n", "hit@1", "hit@5", "expect_all pass", "char F1", "answered / refused correctly"),
             [
-                (t.tag, t.n, _fmt(t.expect_all_pass_rate), _fmt(t.f1), _fmt(t.correct_found_rate))
+                (
+                    t.tag,
+                    t.n,
+                    _fmt(t.hit_at_1),
+                    _fmt(t.hit_at_5),
+                    _fmt(t.expect_all_pass_rate),
+                    _fmt(t.f1),
+                    _fmt(t.correct_found_rate),
+                )
                 for t in s.per_tag.values()
             ],
         )

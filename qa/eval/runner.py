@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from qa.config import Settings
 from qa.eval.dataset import load_dataset
-from qa.eval.report import QuestionResult, format_table, score_result, summarize, write_report
+from qa.eval.report import SERVICE_VARIANT, QuestionResult, format_table, score_result, summarize, write_report
 from qa.index import CollectionStore
 from qa.index.docstore import StoredChunk
 from qa.index.vectors import VectorIndex
@@ -33,7 +33,7 @@ from qa.service import QAService
 from qa.types import Passage
 
 EVAL_DEPTH = 10
-VARIANTS = {"fused": "rrf", "dense": "dense", "bm25": "bm25"}
+VARIANTS = {SERVICE_VARIANT: "rrf", "dense": "dense", "bm25": "bm25"}
 # Re-embedding a collection without titles costs a full encode; past this size --compare skips it.
 UNTITLED_MAX_CHUNKS = 5000
 
@@ -72,7 +72,7 @@ def run_eval(
     service = QAService(settings)
     service.collections.get(settings.collection)  # fail early, naming the missing collection
     service.warm_up()  # load the models now, so the first question's latency is not the model's load time
-    variants = VARIANTS if compare else {"fused": settings.fusion}
+    variants = VARIANTS if compare else {SERVICE_VARIANT: settings.fusion}
     collection = service.collections.get(settings.collection)
     untitled: Searchable | None = None
     if compare and collection.stats()["chunks"] <= UNTITLED_MAX_CHUNKS:

@@ -13,6 +13,7 @@ from qa.errors import InvalidInput
 from qa.eval.dataset import EvalItem
 from qa.eval.report import (
     PLOT_FILES,
+    SERVICE_VARIANT,
     QuestionResult,
     format_table,
     is_correct,
@@ -149,6 +150,30 @@ def test_summarize_hand_computed() -> None:
     assert s.latency["answer"].max == 50.0
     assert s.per_tag["unanswerable"].correct_found_rate == 0.5
     assert s.per_tag["number"].n == 2
+
+
+def test_each_tag_reports_the_services_own_retrieval() -> None:
+    """Per tag, hit@k of the variant the service answers from, over the tag's answerable items with gold docs."""
+    q1, q2, q3 = (
+        EvalItem(id="e1", question="How many?", docs=("000_a",), tags=("en", "number")),
+        EvalItem(id="e2", question="How much?", docs=("001_b",), tags=("en",)),
+        EvalItem(id="z1", question="多少?", docs=("001_b",), tags=("number",)),
+    )
+    found = Answer(answer="x", found=True, citations=[])
+    results = [
+        score_result(q1, found, {SERVICE_VARIANT: [_passage("d1", "000_a.txt")], "bm25": [_passage("d9", "x.txt")]}),
+        score_result(
+            q2,
+            found,
+            {SERVICE_VARIANT: [_passage(f"o{i}", f"o{i}.txt") for i in range(5)] + [_passage("d2", "001_b.txt")]},
+        ),
+        score_result(q3, found, {SERVICE_VARIANT: [_passage("d9", "x.txt"), _passage("d2", "001_b.txt")]}),
+    ]
+    tags = summarize(results).per_tag
+    assert (tags["en"].hit_at_1, tags["en"].hit_at_5) == (0.5, 0.5)  # e2's document is the sixth distinct one
+    assert (tags["number"].hit_at_1, tags["number"].hit_at_5) == (0.5, 1.0)
+    untagged = summarize([score_result(q1, found, {"bm25": [_passage("d1", "000_a.txt")]})]).per_tag["en"]
+    assert math.isnan(untagged.hit_at_1)  # no retrieval of the service's own variant to count
 
 
 def test_summarize_rejects_empty() -> None:
