@@ -151,6 +151,10 @@ class QAService:
         # frequencies, the English→Chinese dictionary and the answer model's boosters all load on first use; a
         # server with an LLM, or with QA_ANSWER_PROCESSES=0, answers here
         ExtractiveAnswerer(self.answer_model, self.settings.prompts_dir).warm_up()
+        # and the character readings an English question's pinyin names are read with, which those two do not need
+        from qa.query import lexicon
+
+        lexicon.load()
         _ = self.answerer
         if self.collections.exists(self.settings.collection):
             self.collections.get(self.settings.collection)

@@ -157,6 +157,13 @@ def _readings() -> _Readings:
     return _Readings(table, frozenset(itertools.chain.from_iterable(table.values())), frozenset(common))
 
 
+def load() -> None:
+    """Read the dictionary's tables now (about 1.4 s): question analysis runs on the server's event loop, and the
+    first English question would otherwise wait for them."""
+    _en_to_zh()
+    _readings()
+
+
 def romanizations(word: str) -> list[str]:
     """The toneless pinyin spellings of a Chinese word, syllables run together as English writes names
     (房寺 → fangsi); empty for a word with a character the dictionary does not read."""

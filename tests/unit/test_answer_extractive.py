@@ -14,6 +14,7 @@ import pytest
 
 from qa.eval.dataset import load_dataset
 from qa.eval.metrics import doc_matches, expect_all_pass, strip_citation_markers
+from qa.query import lexicon
 from qa.service import QAService
 from qa.types import Answer
 from tests.support import GOLDEN, SAMPLE
@@ -87,6 +88,13 @@ def test_an_english_question_finds_the_chinese_place_it_names_in_pinyin(seed_ser
     for qid in ("s-083", "s-091", "s-092"):
         item = items[qid]
         assert seed_service.search(item.question, "default", 5)[0].doc_id in item.docs, (qid, item.question)
+
+
+def test_warm_up_reads_the_tables_an_english_question_needs(seed_service: QAService) -> None:
+    # question analysis runs on the server's event loop: the first English question must not read them there
+    lexicon._readings.cache_clear()
+    seed_service.warm_up()
+    assert lexicon._readings.cache_info().currsize == 1
 
 
 def test_a_question_gets_the_same_answer_in_either_script(seed_service: QAService) -> None:
