@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.errors import IndexCorrupted
-from qa.query.lexicon import is_name_candidate, romanizations
+from qa.query.lexicon import Spellings
 from qa.segment import TOKENIZER_VERSION, index_terms
 
 # the query side uses the same terms; `terms` is the name the store code and its tests know them by
@@ -61,9 +61,9 @@ class KeywordIndex:
         self._count = 0
         self._total_length = 0.0
         self._dead_postings = 0
-        # pinyin spelling → the vocabulary's words that read so, built on first use and extended with the
-        # vocabulary (term ids only grow, so the words not yet read are those past `_names_read`)
-        self._names: dict[str, list[str]] = {}
+        # the vocabulary by pinyin spelling, built on first use and extended with the vocabulary (term ids only
+        # grow, so the words not yet read are those past `_names_read`)
+        self._spellings = Spellings()
         self._names_read = 0
 
     def __len__(self) -> int:
@@ -159,27 +159,13 @@ class KeywordIndex:
         return [(int(candidates[i]), float(values[i])) for i in order]
 
     def terms_read_as(self, names: Sequence[str]) -> list[str]:
-        """The vocabulary's words that are the Chinese for pinyin `names` (fangsi → 房寺): words that read as
-        the name, and words of three or four characters whose first ones do, the last being often the kind of
-        place English writes apart (lanxi → 岚溪县, "Lanxi County"; 2 of the 37 English questions of the sample
-        and holdout sets found their document first only so). Common dictionary words are left out
-        (`is_name_candidate`)."""
+        """The vocabulary's words that are the Chinese for pinyin `names` (fangsi → 房寺; `Spellings`)."""
         if not names:
             return []
         if self._names_read < len(self._vocab):
-            for term in itertools.islice(self._vocab, self._names_read, None):
-                if not is_name_candidate(term):
-                    continue
-                for spelling in romanizations(term):
-                    self._names.setdefault(spelling, []).append(term)
-                if len(term) > 2:
-                    for spelling in romanizations(term[:-1]):
-                        self._names.setdefault(spelling, []).append(term)
+            self._spellings.add(itertools.islice(self._vocab, self._names_read, None))
             self._names_read = len(self._vocab)
-        found: list[str] = []
-        for name in names:
-            found.extend(self._names.get(name.lower(), ()))
-        return list(dict.fromkeys(found))
+        return self._spellings.find(names)
 
     # -- snapshots ---------------------------------------------------------------------------------------
     def compact(self) -> None:

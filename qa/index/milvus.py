@@ -36,6 +36,8 @@ from qa.config import Settings
 from qa.errors import InvalidInput, StoreUnavailable
 from qa.index.docstore import StoredChunk
 from qa.index.store import DocumentChange, DocumentInfo, StoredDocument
+from qa.query.lexicon import Spellings
+from qa.segment import index_terms
 from qa.text import fold
 from qa.types import Chunk, Document
 
@@ -225,6 +227,10 @@ class MilvusCollection:
         self._index_type = index_type
         self._generations = generations
         self._mutex = threading.RLock()
+        # the words pinyin names are looked up in (`name_terms`), and the version of each document read into them
+        self._names_lock = threading.Lock()
+        self._spellings = Spellings()
+        self._names_read: dict[str, int] = {}
         self._model_name = model_name
         # read from the meta row when opened: it changes only while the collection is empty (a migration's
         # target), and a replica that opened it empty before then reads it again when it reopens the collection
@@ -518,9 +524,27 @@ class MilvusCollection:
         return [(int(h.id), float(h.distance)) for h in hits]
 
     def name_terms(self, names: Sequence[str]) -> list[str]:
-        # Milvus keeps its BM25 vocabulary to itself (its analyzer tokenizes server-side), so pinyin names of
-        # English questions are searched only through the embedding here
-        return []
+        """As the embedded store's: Milvus keeps its BM25 vocabulary on the server, so the words are the chunks'
+        own terms (`index_terms` of the folded text its analyzer reads), read once per version of a document: on
+        each call, the documents whose head names a version not read yet (one query over the heads)."""
+        if not names:
+            return []
+        with self._names_lock, self._errors():
+            heads = {
+                str(r["doc_key"]): int(r["generation"])
+                for r in self._scan(self._docs_name, 'kind == "head"', ["doc_key", "generation"])
+            }
+            unread = [key for key, generation in heads.items() if self._names_read.get(key) != generation]
+            for i in range(0, len(unread), _KEYS_PER_QUERY):
+                keys = unread[i : i + _KEYS_PER_QUERY]
+                rows = self._scan(
+                    self._chunks_name, f"doc_key in {_keys_literal(keys)}", ["doc_key", "generation", "keywords"]
+                )
+                for row in rows:
+                    if heads[str(row["doc_key"])] == int(row["generation"]):  # not a version being swept
+                        self._spellings.add(index_terms(str(row["keywords"])))
+                self._names_read.update((key, heads[key]) for key in keys)
+            return self._spellings.find(names)
 
     def keyword_search(self, query_terms: Sequence[str], k: int) -> list[tuple[int, float]]:
         text = query_text(query_terms)

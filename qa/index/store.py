@@ -83,7 +83,7 @@ class CollectionStore(Protocol):
 
     def name_terms(self, names: Sequence[str]) -> list[str]:
         """The collection's indexed words that are the Chinese for pinyin names of an English question
-        (`Query.names`), to search beside its words; empty where the store cannot read its vocabulary."""
+        (`Query.names`), to search beside its words."""
         ...
 
     def chunks(self, chunk_ids: Sequence[int]) -> dict[int, StoredChunk]: ...
