@@ -47,6 +47,9 @@ MAX_VARCHAR_BYTES = 65_535
 # One insert request stays well under gRPC's message limit (Milvus's default is 64 MB and up).
 _BATCH_BYTES = 8 * 1024 * 1024
 _KEYS_PER_QUERY = 1000
+# how far before the newest head it has read `name_terms` looks again (a write's rows and head land within
+# seconds of its generation; ten minutes leaves room for a slow batch)
+_NAMES_LOOKBACK_NS = 600 * 10**9
 _SCAN_BATCH = 1000
 FORMAT = 1
 # the meta row's `source` for a collection whose passages are embedded in simplified script (qa.embed.prompted)
@@ -231,6 +234,7 @@ class MilvusCollection:
         self._names_lock = threading.Lock()
         self._spellings = Spellings()
         self._names_read: dict[str, int] = {}
+        self._names_since = 0
         self._model_name = model_name
         # read from the meta row when opened: it changes only while the collection is empty (a migration's
         # target), and a replica that opened it empty before then reads it again when it reopens the collection
@@ -525,15 +529,20 @@ class MilvusCollection:
 
     def name_terms(self, names: Sequence[str]) -> list[str]:
         """As the embedded store's: Milvus keeps its BM25 vocabulary on the server, so the words are the chunks'
-        own terms (`index_terms` of the folded text its analyzer reads), read once per version of a document: on
-        each call, the documents whose head names a version not read yet (one query over the heads)."""
+        own terms (`index_terms` of the folded text its analyzer reads), read once per version of a document. Each
+        call reads the heads written since shortly before the newest it has seen (all of them the first time)."""
         if not names:
             return []
         with self._names_lock, self._errors():
+            recent = f'kind == "head" and generation > {self._names_since}'
             heads = {
                 str(r["doc_key"]): int(r["generation"])
-                for r in self._scan(self._docs_name, 'kind == "head"', ["doc_key", "generation"])
+                for r in self._scan(self._docs_name, recent, ["doc_key", "generation"])
             }
+            if heads:
+                # generations are times, taken when a write starts; its head lands seconds later, so a write that
+                # started before the newest head seen may still land: look that far back again next time
+                self._names_since = max(self._names_since, max(heads.values()) - _NAMES_LOOKBACK_NS)
             unread = [key for key, generation in heads.items() if self._names_read.get(key) != generation]
             for i in range(0, len(unread), _KEYS_PER_QUERY):
                 keys = unread[i : i + _KEYS_PER_QUERY]
