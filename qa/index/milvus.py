@@ -539,10 +539,6 @@ class MilvusCollection:
                 str(r["doc_key"]): int(r["generation"])
                 for r in self._scan(self._docs_name, recent, ["doc_key", "generation"])
             }
-            if heads:
-                # generations are times, taken when a write starts; its head lands seconds later, so a write that
-                # started before the newest head seen may still land: look that far back again next time
-                self._names_since = max(self._names_since, max(heads.values()) - _NAMES_LOOKBACK_NS)
             unread = [key for key, generation in heads.items() if self._names_read.get(key) != generation]
             for i in range(0, len(unread), _KEYS_PER_QUERY):
                 keys = unread[i : i + _KEYS_PER_QUERY]
@@ -553,6 +549,10 @@ class MilvusCollection:
                     if heads[str(row["doc_key"])] == int(row["generation"]):  # not a version being swept
                         self._spellings.add(index_terms(str(row["keywords"])))
                 self._names_read.update((key, heads[key]) for key in keys)
+            if heads:
+                # generations are times, taken when a write starts; its head lands seconds later, so a write that
+                # started before the newest head read may still land: look that far back again next time
+                self._names_since = max(self._names_since, max(heads.values()) - _NAMES_LOOKBACK_NS)
             return self._spellings.find(names)
 
     def keyword_search(self, query_terms: Sequence[str], k: int) -> list[tuple[int, float]]:
