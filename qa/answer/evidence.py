@@ -155,7 +155,7 @@ SENTENCE_FEATURES: tuple[str, ...] = (
     "fused_share",
     "dense",
     "dense_gap",
-    "bm25_share",
+    "bm25_rank_reciprocal",
     "both_retrievers",
     *(f"has_{t}" for t in SENTENCE_TYPES),
 )
@@ -173,14 +173,13 @@ class _PassageContext:
     fused_share: float
     dense: float
     dense_gap: float
-    bm25_share: float
+    bm25_rank_reciprocal: float
     both: float
 
 
 def _passage_contexts(query: Query, passages: Sequence[Passage]) -> list[_PassageContext]:
     top_fused = max((p.score for p in passages), default=0.0)
     top_dense = max((p.signals.dense for p in passages if p.signals.dense is not None), default=0.0)
-    top_bm25 = max((p.signals.bm25 or 0.0 for p in passages), default=0.0)
     out: list[_PassageContext] = []
     for i, p in enumerate(passages):
         folded = fold(f"{p.title}\n{p.text}")
@@ -198,7 +197,9 @@ def _passage_contexts(query: Query, passages: Sequence[Passage]) -> list[_Passag
                 fused_share=p.score / top_fused if top_fused > 0 else 0.0,
                 dense=dense,
                 dense_gap=top_dense - dense if p.signals.dense is not None else 1.0,
-                bm25_share=(p.signals.bm25 or 0.0) / top_bm25 if top_bm25 > 0 else 0.0,
+                # the keyword rank, not its score: a BM25 score's scale depends on the store (Milvus's analyzer and
+                # statistics give the same passages 0.7-1.6x the embedded store's scores) and on the collection
+                bm25_rank_reciprocal=1.0 / p.signals.bm25_rank if p.signals.bm25_rank else 0.0,
                 both=1.0 if (p.signals.dense is not None and p.signals.bm25 is not None) else 0.0,
             )
         )
@@ -328,7 +329,7 @@ def sentence_features(query: Query, passages: Sequence[Passage], sentences: Sequ
             "fused_share": ctx.fused_share,
             "dense": ctx.dense,
             "dense_gap": ctx.dense_gap,
-            "bm25_share": ctx.bm25_share,
+            "bm25_rank_reciprocal": ctx.bm25_rank_reciprocal,
             "both_retrievers": ctx.both,
             **{f"has_{t}": 1.0 if t in types else 0.0 for t in SENTENCE_TYPES[:-1]},
             "has_unit": 1.0 if _has_unit(query, f) else 0.0,

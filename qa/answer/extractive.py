@@ -118,7 +118,7 @@ class ExtractiveAnswerer:
             best = int(np.argmax(span_scores))
             span, span_score = candidates[best], float(span_scores[best])
         row = refusal_features(
-            len(query.terms),
+            query,
             passages,
             rows,
             scores,

@@ -170,7 +170,7 @@ def _refusal_row(
 ) -> list[float]:
     best = int(np.argmax(span_scores)) if len(span_scores) else None
     return refusal_features(
-        len(case.query.terms),
+        case.query,
         case.passages,
         case.rows,
         scores,

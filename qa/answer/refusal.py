@@ -18,6 +18,7 @@ import numpy as np
 from qa.answer.entities import SPAN_TYPES
 from qa.answer.evidence import SENTENCE_FEATURES
 from qa.answer.spans import ORIGINS, UNTYPED, SpanCandidate
+from qa.query import Query
 from qa.types import Passage
 
 # the best sentence's own measurements that the classifier reads
@@ -55,16 +56,16 @@ REFUSAL_FEATURES: tuple[str, ...] = (
     "candidates",
     "best_span_score",
     "top_dense",
-    "top_bm25",
-    "top_bm25_per_term",
     "terms",
+    "matched_weight",
+    "matched_weight_per_term",
     *(f"best_{name}" for name in _BEST_SENTENCE),
     *(f"max_{name}" for name in _ANY_SENTENCE),
 )
 
 
 def refusal_features(
-    terms: int,
+    query: Query,
     passages: Sequence[Passage],
     rows: Sequence[Sequence[float]],
     scores: np.ndarray,
@@ -77,20 +78,23 @@ def refusal_features(
     """The row of `REFUSAL_FEATURES` for one question: `rows` are its sentences' `SENTENCE_FEATURES`,
     `scores` and `probabilities` the sentence ranker's output for them, `best_span` the span ranker's choice
     among the short-answer candidates of the best sentences (None without candidates), `offered` the types of
-    the typed spans those sentences hold beyond what the question itself says, `terms` the question's term
-    count, `kind_prior` how often answers to this kind of question have each span type.
+    the typed spans those sentences hold beyond what the question itself says, `query` the analyzed question,
+    `kind_prior` how often answers to this kind of question have each span type.
 
     What kinds of span the best sentences offer tells whether they can answer at all: `type_coverage` is the
     share of answers to such questions whose type is among them (a who-question over sentences that name
     nobody is covered only by the answers that are no name)."""
+    terms = len(query.terms)
     order = np.argsort(-scores)
     best = order[0]
     margin = float(scores[best] - scores[order[1]]) if len(order) > 1 else 10.0
     matrix = np.asarray(rows, dtype=np.float64)
     column = {name: i for i, name in enumerate(SENTENCE_FEATURES)}
     top_dense = max((p.signals.dense for p in passages if p.signals.dense is not None), default=0.0)
-    top_bm25 = max((p.signals.bm25 for p in passages if p.signals.bm25 is not None), default=0.0)
     chosen = best_span
+    # how much of the question's rarity-weighted wording the best passage holds, as an amount rather than a
+    # share: what a BM25 score measures, on a scale that does not depend on the store or the collection
+    matched_weight = query.total_weight * float(matrix[:, column["overlap_context"]].max())
     values = {
         # fsum: `offered` is a set, whose order (and so a plain sum's last bits) changes with the hash seed
         "type_coverage": kind_prior.get(UNTYPED, 0.0) + math.fsum(kind_prior.get(t, 0.0) for t in offered),
@@ -103,9 +107,9 @@ def refusal_features(
         "candidates": math.log1p(len(order)),
         "best_span_score": best_span_score,
         "top_dense": top_dense,
-        "top_bm25": top_bm25,
-        "top_bm25_per_term": top_bm25 / max(terms, 1),
         "terms": float(terms),
+        "matched_weight": matched_weight,
+        "matched_weight_per_term": matched_weight / max(terms, 1),
         **{f"best_{name}": float(matrix[best, column[name]]) for name in _BEST_SENTENCE},
         **{f"max_{name}": float(matrix[:, column[name]].max()) for name in _ANY_SENTENCE},
     }

@@ -8,13 +8,15 @@ is refused, and every citation and short answer is an exact slice of the stored 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import opencc
 import pytest
 
+from qa.answer.extractive import ExtractiveAnswerer
 from qa.eval.dataset import load_dataset
 from qa.eval.metrics import doc_matches, expect_all_pass, strip_citation_markers
-from qa.query import lexicon
+from qa.query import analyze, lexicon
 from qa.service import QAService
 from qa.types import Answer
 from tests.support import GOLDEN, SAMPLE
@@ -60,6 +62,26 @@ def test_a_question_no_document_answers_is_refused(seed_service: QAService) -> N
 )
 def test_a_near_miss_the_corpus_does_not_answer_is_refused(seed_service: QAService) -> None:
     assert not ask(seed_service, "房寺镇的镇长是谁?").found
+
+
+def test_the_answer_reads_keyword_ranks_not_the_stores_bm25_scale(seed_service: QAService) -> None:
+    """Milvus scores the passages the embedded store scores with another analyzer and IDF (0.7-1.6x apart over
+    the sample questions): the same passages, ranked alike, must be answered alike from either store."""
+    answerer = seed_service.answerer
+    assert isinstance(answerer, ExtractiveAnswerer)
+    for item in load_dataset(GOLDEN):
+        query = analyze(item.question)
+        passages = seed_service.evidence(query, "default")
+        rescaled = [
+            dataclasses.replace(p, signals=dataclasses.replace(p.signals, bm25=p.signals.bm25 * (1.6, 0.7)[i % 2]))
+            if p.signals.bm25 is not None
+            else p
+            for i, p in enumerate(passages)
+        ]
+        assert any(p.signals.bm25 is not None for p in passages), item.id
+        mine, theirs = answerer.assess(query, passages), answerer.assess(query, rescaled)
+        assert mine is not None and theirs is not None, item.id
+        assert mine.rows == theirs.rows and mine.answerable == theirs.answerable, item.id
 
 
 def test_every_golden_question_passes(seed_service: QAService) -> None:
