@@ -167,10 +167,20 @@ def resolve(configured: Path | None, index_dir: Path, embedding_model: str) -> A
     with another embedding model than the configured one: its refusal threshold may not hold."""
     if configured is not None:
         path = configured
+        model = AnswerModel.load(path)
     else:
         calibrated = calibrated_path(index_dir, embedding_model)
         path = calibrated if calibrated.is_file() else packaged_path()
-    model = AnswerModel.load(path)
+        try:
+            model = AnswerModel.load(path)
+        except AnswerModelError as exc:
+            if path == packaged_path():
+                raise
+            # a calibration written by an earlier version (its features differ after an upgrade) must not keep
+            # the service from starting; a model named in QA_ANSWER_MODEL is the operator's explicit choice
+            log.warning("%s: %s; answering with the packaged model until then", path, exc.message)
+            path = packaged_path()
+            model = AnswerModel.load(path)
     if model.embedding_model != embedding_model:
         log.warning(
             "the answer model %s was fitted with embedding model %r, not the configured %r: refusals and "

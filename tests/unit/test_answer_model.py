@@ -63,6 +63,23 @@ def test_a_calibrated_model_wins_over_the_packaged_one(tmp_path: Path) -> None:
     assert resolve(None, tmp_path / "empty", DEFAULT_EMBEDDING_MODEL).threshold == model.threshold
 
 
+def test_a_calibration_an_earlier_version_wrote_falls_back_to_the_packaged_model(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = AnswerModel.load(packaged_path()).to_dict()
+    refusal = dict(data["refusal"])  # type: ignore[call-overload]
+    refusal["features"] = [*refusal["features"][:-1], "a_feature_of_old"]
+    stale = calibrated_path(tmp_path, DEFAULT_EMBEDDING_MODEL)
+    stale.parent.mkdir(parents=True)
+    stale.write_text(json.dumps({**data, "refusal": refusal}), encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="qa.answer.model"):
+        model = resolve(None, tmp_path, DEFAULT_EMBEDDING_MODEL)
+    assert model.to_dict() == AnswerModel.load(packaged_path()).to_dict()
+    assert "other features" in caplog.text and "qa calibrate" in caplog.text and "packaged model" in caplog.text
+    with pytest.raises(AnswerModelError, match="other features"):
+        resolve(stale, tmp_path, DEFAULT_EMBEDDING_MODEL)  # named explicitly: the operator's choice, an error
+
+
 def test_another_embedding_model_without_calibration_warns(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="qa.answer.model"):
         resolve(None, tmp_path, "some/other-model")
