@@ -8,7 +8,9 @@ LambdaMART models (a choice among one question's candidates), kept in LightGBM's
 the file.
 
 Where the file is found: `QA_ANSWER_MODEL` when set; else `<index dir>/calibration/<embedding model>.json`
-written by `qa calibrate`; else the copy shipped in the package (fitted with the default embedding model).
+written by `qa calibrate`; else the copy shipped in the package (fitted with the default embedding model). A
+calibration this version cannot use (an earlier version's, fitted on other features, or a damaged file) is set
+aside with a warning for the packaged model; a file named in `QA_ANSWER_MODEL` that cannot be used is an error.
 """
 
 from __future__ import annotations

@@ -92,8 +92,8 @@ def refusal_features(
     column = {name: i for i, name in enumerate(SENTENCE_FEATURES)}
     top_dense = max((p.signals.dense for p in passages if p.signals.dense is not None), default=0.0)
     chosen = best_span
-    # how much of the question's rarity-weighted wording the best passage holds, as an amount rather than a
-    # share: what a BM25 score measures, on a scale that does not depend on the store or the collection
+    # how much of the question's rarity-weighted wording the passage holding most of it holds, as an amount rather
+    # than a share: what a BM25 score measures, on a scale that does not depend on the store or the collection
     matched_weight = query.total_weight * float(matrix[:, column["overlap_context"]].max())
     values = {
         # fsum: `offered` is a set, whose order (and so a plain sum's last bits) changes with the hash seed

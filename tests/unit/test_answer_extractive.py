@@ -65,7 +65,7 @@ def test_a_near_miss_the_corpus_does_not_answer_is_refused(seed_service: QAServi
 
 
 def test_the_answer_reads_keyword_ranks_not_the_stores_bm25_scale(seed_service: QAService) -> None:
-    """Milvus scores the passages the embedded store scores with another analyzer and IDF (0.7-1.6x apart over
+    """Milvus scores the passages the embedded store scores with another analyzer and statistics (0.7-1.6x apart over
     the sample questions): the same passages, ranked alike, must be answered alike from either store."""
     answerer = seed_service.answerer
     assert isinstance(answerer, ExtractiveAnswerer)

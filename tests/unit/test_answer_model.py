@@ -78,6 +78,11 @@ def test_a_calibration_an_earlier_version_wrote_falls_back_to_the_packaged_model
     assert "other features" in caplog.text and "qa calibrate" in caplog.text and "packaged model" in caplog.text
     with pytest.raises(AnswerModelError, match="other features"):
         resolve(stale, tmp_path, DEFAULT_EMBEDDING_MODEL)  # named explicitly: the operator's choice, an error
+    stale.write_text("{damaged", encoding="utf-8")
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="qa.answer.model"):
+        assert resolve(None, tmp_path, DEFAULT_EMBEDDING_MODEL).to_dict() == model.to_dict()
+    assert "cannot read" in caplog.text and str(stale) in caplog.text
 
 
 def test_another_embedding_model_without_calibration_warns(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
