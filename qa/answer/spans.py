@@ -6,7 +6,7 @@ number with its unit, a date, a title, a name), the clauses of the sentence and 
 words the question's frame leaves open ("X的体重是[?]" ↔ "X体重约[8公斤]"), short word runs near that
 gap, and the sentence itself. Each is measured against the question (how much of it repeats the question,
 how well the words around it match the question's words around its interrogative, what kind of span it
-is); `qa.answer.model` holds the weights that rank them, fitted on data.
+is, which kinds of typed span it holds); `qa.answer.model` holds the weights that rank them, fitted on data.
 """
 
 from __future__ import annotations
@@ -52,6 +52,8 @@ SPAN_FEATURES: tuple[str, ...] = (
     "relative_start",
     "holds_unit",
     "type_prior",
+    "inner_type_prior",
+    "inner_typed",
     "sentence_rank",
     "sentence_score",
     "sentence_margin",
@@ -207,8 +209,20 @@ def span_features(
         ({a for a, _ in clause_spans(text)} | {0}, {b for _, b in clause_spans(text)} | {len(text)})
         for text in sentences
     ]
+    # typed spans inside a longer candidate: a clause that holds the number a quantity question asks for is a
+    # worse short answer than the number itself (spans the question states are no answer)
+    typed = [
+        (c.sentence, c.start, c.end, kind_prior.get(c.type, 0.0))
+        for c in candidates
+        if c.origin == "typed" and sentences[c.sentence][c.start : c.end] not in query.folded
+    ]
     rows: list[list[float]] = []
     for c in candidates:
+        inner = [
+            p
+            for si, a, b, p in typed
+            if si == c.sentence and c.start <= a and b <= c.end and (a, b) != (c.start, c.end)
+        ]
         text = sentences[c.sentence]
         span = text[c.start : c.end]
         plain = _plain(span)
@@ -241,6 +255,8 @@ def span_features(
             "relative_start": c.start / len(text) if text else 0.0,
             "holds_unit": 1.0 if any(u in span for u in query.units) else 0.0,
             "type_prior": kind_prior.get(c.type or UNTYPED, 0.0),
+            "inner_type_prior": max(inner, default=0.0),
+            "inner_typed": math.log1p(len(inner)),
             "sentence_rank": float(c.sentence),
             "sentence_score": float(sentence_scores[c.sentence]),
             "sentence_margin": float(sentence_scores[c.sentence] - sentence_scores[0]),
