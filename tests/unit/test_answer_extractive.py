@@ -114,9 +114,9 @@ def test_an_english_question_finds_the_chinese_place_it_names_in_pinyin(seed_ser
 
 def test_warm_up_reads_the_tables_an_english_question_needs(seed_service: QAService) -> None:
     # question analysis runs on the server's event loop: the first English question must not read them there
-    lexicon._readings.cache_clear()
+    lexicon._tables.cache_clear()
     seed_service.warm_up()
-    assert lexicon._readings.cache_info().currsize == 1
+    assert lexicon._tables.cache_info().currsize == 1
 
 
 def test_a_question_gets_the_same_answer_in_either_script(seed_service: QAService) -> None:
