@@ -233,6 +233,7 @@ class MilvusCollection:
         # the words pinyin names are looked up in (`name_terms`), and the version of each document read into them
         self._names_lock = threading.Lock()
         self._spellings = Spellings()
+        self._names_seen: set[str] = set()  # the words fed to `_spellings`: every chunk repeats many of them
         self._names_read: dict[str, int] = {}
         self._names_since = 0
         self._model_name = model_name
@@ -547,7 +548,10 @@ class MilvusCollection:
                 )
                 for row in rows:
                     if heads[str(row["doc_key"])] == int(row["generation"]):  # not a version being swept
-                        self._spellings.add(index_terms(str(row["keywords"])))
+                        terms = dict.fromkeys(index_terms(str(row["keywords"])))
+                        new = [t for t in terms if t not in self._names_seen]
+                        self._names_seen.update(new)
+                        self._spellings.add(new)
                 self._names_read.update((key, heads[key]) for key in keys)
             if heads:
                 # generations are times, taken when a write starts; its head lands seconds later, so a write that
