@@ -238,6 +238,13 @@ def test_survives_aggressive_page_css(page: Page, server_url: str, screenshots: 
     _ask(page, "How many power items were delegated to Fangsi town (房寺镇)?")
     bot = _last_bot(page)
     expect(bot.locator(".answer")).not_to_have_class(re.compile("thinking"), timeout=ANSWER_TIMEOUT_MS)
+    # The panel fades in; a fast answer can arrive before the fade ends, so styles are read once it has.
+    page.evaluate(
+        """async () => {
+          const panel = document.querySelector('[data-qa-widget]').shadowRoot.querySelector('.panel');
+          await Promise.all(panel.getAnimations().map((a) => a.finished));
+        }"""
+    )
 
     styles = page.evaluate(
         """() => {
