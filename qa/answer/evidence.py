@@ -284,8 +284,8 @@ def sentence_features(query: Query, passages: Sequence[Passage], sentences: Sequ
         present = {t: _term_present(t, f, cross and is_cjk(f)) for t in query.terms}
         overlap = sum(query.weights[t] * v for t, v in present.items()) / total if total > 0 else 0.0
         specific_weights, specific_total, bigram_weights, bigram_total, char_weights, char_total = per_doc[doc]
-        s_bigrams = _bigrams(f)
-        shared = q_bigrams & s_bigrams
+        # a question bigram is a bigram of the sentence exactly when it occurs in the sentence's characters
+        shared = {g for g in q_bigrams if g in plain}
         offset = passages[s.passage].start + s.start
         hit_ranks = [h.rank for h in passages[s.passage].hits if h.start < offset + len(s.text) and h.end > offset]
         types = {span.type for span in typed_spans(f) if span.type in _FORM_TYPES}
@@ -307,7 +307,7 @@ def sentence_features(query: Query, passages: Sequence[Passage], sentences: Sequ
             if bigram_total > 0
             else 0.0,
             "specific_chars": (
-                math.fsum(w for c, w in char_weights.items() if c in plain) / char_total if char_total > 0 else 0.0
+                math.fsum(char_weights[c] for c in q_chars.intersection(plain)) / char_total if char_total > 0 else 0.0
             ),
             "in_hit": 1.0 if hit_ranks or not passages[s.passage].hits else 0.0,
             "hit_rank_reciprocal": 1.0 / (1.0 + min(hit_ranks)) if hit_ranks else 0.0,
