@@ -30,6 +30,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         (429, "Rate limit exceeded (see Retry-After)"),
     )
 }
+# the OpenAPI entry of a route that may answer with server-sent events instead of JSON
+STREAM: dict[int | str, dict[str, Any]] = {200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}}
 
 
 class CitationOut(BaseModel):

@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from qa.answer.base import AnswerDelta
-from qa.api.responses import ERRORS, AskResponse, PassageOut, SearchResponse
+from qa.api.responses import ERRORS, STREAM, AskResponse, PassageOut, SearchResponse
 from qa.api.routes.deps import (
     ClientGone,
     check_history,
@@ -28,8 +27,6 @@ from qa.types import Answer
 ask_router = APIRouter(tags=["ask"], responses=ERRORS)
 search_router = APIRouter(tags=["ask"], responses=ERRORS)
 
-_STREAM: dict[int | str, dict[str, Any]] = {200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}}
-
 
 @ask_router.post(
     "/v1/ask",
@@ -40,7 +37,7 @@ _STREAM: dict[int | str, dict[str, Any]] = {200: {"content": {"text/event-stream
         "(its markers match its citations)."
     ),
     response_model=AskResponse,
-    responses=_STREAM,
+    responses=STREAM,
 )
 async def ask(body: AskRequest, request: Request) -> object:
     svc = service(request)

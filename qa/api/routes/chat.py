@@ -13,7 +13,6 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from sse_starlette import EventSourceResponse, ServerSentEvent
@@ -21,6 +20,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from qa.answer.base import AnswerDelta
 from qa.api.responses import (
     ERRORS,
+    STREAM,
     ChatChoice,
     ChatCompletionResponse,
     ChatMessageOut,
@@ -44,8 +44,6 @@ from qa.types import Answer
 chat_router = APIRouter(tags=["openai"], responses=ERRORS)
 models_router = APIRouter(tags=["openai"], responses=ERRORS)
 
-_STREAM: dict[int | str, dict[str, Any]] = {200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}}
-
 
 def _conversation(body: ChatCompletionRequest) -> tuple[str, list[tuple[Role, str]]]:
     """The last user message, and the user and assistant messages before it (oldest first)."""
@@ -68,7 +66,7 @@ def _conversation(body: ChatCompletionRequest) -> tuple[str, list[tuple[Role, st
     "/v1/chat/completions",
     summary="OpenAI Chat Completions over a collection",
     response_model=ChatCompletionResponse,
-    responses=_STREAM,
+    responses=STREAM,
 )
 async def chat_completions(body: ChatCompletionRequest, request: Request) -> object:
     svc = service(request)
