@@ -170,12 +170,15 @@ TypePrior = Mapping[str, Mapping[str, float]]
 that type, fitted on data (`qa.answer.fit.fit_type_prior`)."""
 
 
+def unstated_typed(query: Query, sentences: Sequence[str], candidates: Sequence[SpanCandidate]) -> list[SpanCandidate]:
+    """The typed spans among `candidates` that the question does not itself state (the town a question names is
+    no answer to it)."""
+    return [c for c in candidates if c.origin == "typed" and sentences[c.sentence][c.start : c.end] not in query.folded]
+
+
 def offered_types(query: Query, sentences: Sequence[str], candidates: Sequence[SpanCandidate]) -> set[str]:
-    """The types of the typed spans among `candidates` that the question does not itself state (the town a
-    question names is no answer to it)."""
-    return {
-        c.type for c in candidates if c.origin == "typed" and sentences[c.sentence][c.start : c.end] not in query.folded
-    }
+    """The types of the typed spans among `candidates` that the question does not itself state."""
+    return {c.type for c in unstated_typed(query, sentences, candidates)}
 
 
 def _occurrences(needle: str, text: str) -> Iterator[int]:
@@ -212,9 +215,7 @@ def span_features(
     # typed spans inside a longer candidate: a clause that holds the number a quantity question asks for is a
     # worse short answer than the number itself (spans the question states are no answer)
     typed = [
-        (c.sentence, c.start, c.end, kind_prior.get(c.type, 0.0))
-        for c in candidates
-        if c.origin == "typed" and sentences[c.sentence][c.start : c.end] not in query.folded
+        (c.sentence, c.start, c.end, kind_prior.get(c.type, 0.0)) for c in unstated_typed(query, sentences, candidates)
     ]
     rows: list[list[float]] = []
     for c in candidates:
