@@ -11,10 +11,7 @@ own engine (cosine ≥ 0.999, measured in tests/unit/test_embed_e5.py).
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import struct
-import tempfile
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.config import DEFAULT_EMBEDDING_MODEL
+from qa.embed.folders import build_once
 from qa.errors import ModelUnavailable
 
 E5_FOLDER_NAME = "multilingual-e5-small"
@@ -408,35 +406,10 @@ def _write_folder(folder: Path, source: Path) -> None:
 
 
 def build_e5_folder(dest: Path) -> Path:
-    """Build (once) the sentence-transformers folder for multilingual-e5-small at `dest` and return it.
-
-    Written into a temporary sibling and renamed into place under a file lock, so concurrent builders
-    (two workers starting at once) never see or produce a half-written folder.
-    """
-    from filelock import FileLock
-
-    dest = Path(dest)
+    """Build (once) the sentence-transformers folder for multilingual-e5-small at `dest` and return it
+    (`qa.embed.folders.build_once`: concurrent builders never see or produce a half-written folder)."""
     source = _packaged_weights()
-    if _is_complete(dest, source):
-        return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(dest.parent / f".{dest.name}.lock")):
-        if _is_complete(dest, source):
-            return dest
-        tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
-        try:
-            _write_folder(tmp, source)
-            # mkdtemp and safetensors create owner-only files; other local users (a service account) read it
-            for path in [tmp, *tmp.rglob("*")]:
-                path.chmod(0o755 if path.is_dir() else 0o644)
-            if dest.exists():
-                # an incomplete or outdated build: nobody else may be writing it (we hold the lock)
-                shutil.rmtree(dest)
-            os.replace(tmp, dest)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-    return dest
+    return build_once(Path(dest), lambda folder: _is_complete(folder, source), lambda tmp: _write_folder(tmp, source))
 
 
 def _hf_cached_snapshot(repo_id: str) -> Path | None:

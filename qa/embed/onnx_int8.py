@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from qa.embed.folders import build_once
 from qa.embed.offline_e5 import resolve_model
 from qa.embed.prompted import PromptedEmbedder
 from qa.errors import ModelUnavailable
@@ -123,31 +122,12 @@ def _export(source: Path, folder: Path) -> None:
 
 
 def build_onnx_int8(source: Path, dest: Path) -> Path:
-    """Export and quantize the sentence-transformers folder `source` into `dest` once; return `dest`.
-
-    Written into a temporary sibling and renamed into place under a file lock, like the model folder itself,
-    so two processes starting at once never see a half-written model."""
-    from filelock import FileLock
-
+    """Export and quantize the sentence-transformers folder `source` into `dest` once; return `dest`
+    (`qa.embed.folders.build_once`, like the model folder itself)."""
     if _is_complete(dest, source):
         return dest
     _check_mean_pooling(source)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(dest.parent / f".{dest.name}.lock")):
-        if _is_complete(dest, source):
-            return dest
-        tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
-        try:
-            _export(source, tmp)
-            for path in [tmp, *tmp.rglob("*")]:
-                path.chmod(0o755 if path.is_dir() else 0o644)
-            if dest.exists():
-                shutil.rmtree(dest)
-            os.replace(tmp, dest)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-    return dest
+    return build_once(dest, lambda folder: _is_complete(folder, source), lambda tmp: _export(source, tmp))
 
 
 def onnx_int8_folder(model: str, cache_dir: Path) -> Path:
