@@ -27,21 +27,34 @@ def iter_sources(paths: Sequence[Path]) -> Iterator[tuple[Path, str]]:
     reports it as unsupported instead of silently ignoring what the user asked for. Each comes with its
     source name: the path relative to the folder it was found in (`/` separators), or a named file's name.
 
-    Raises InvalidInput naming the first path that does not exist (before yielding anything, so a typo
-    does not leave a half-done run).
+    Raises InvalidInput, before yielding anything (so a typo does not leave a half-done run), naming the first
+    path that does not exist, or two files that would have the same source name: a document is known by its
+    source, so the second would silently replace the first (two folders that each hold a report.txt).
     """
     missing = [p for p in paths if not Path(p).exists()]
     if missing:
         raise InvalidInput(f"{missing[0]}: no such file or folder")
     seen: set[Path] = set()
+    named: dict[str, Path] = {}
+    out: list[tuple[Path, str]] = []
     for p in paths:
         path = Path(p)
         found = [(path, path.name)] if path.is_file() else [(f, f.relative_to(path).as_posix()) for f in _walk(path)]
         for f, source in found:
             key = f.resolve()
-            if key not in seen:
-                seen.add(key)
-                yield f, clean_name(source)
+            if key in seen:
+                continue
+            seen.add(key)
+            source = clean_name(source)
+            if source in named:
+                raise InvalidInput(
+                    f"{named[source]} and {f} would both be cited as {source!r}, and the second would replace the "
+                    "first: ingest their common parent folder instead (each is then cited by its path under it), "
+                    "or ingest them into different collections"
+                )
+            named[source] = f
+            out.append((f, source))
+    yield from out
 
 
 def _walk(folder: Path) -> list[Path]:

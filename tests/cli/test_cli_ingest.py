@@ -73,6 +73,24 @@ def test_same_file_name_in_two_folders_gets_two_documents(tmp_path: Path) -> Non
     assert {str(d["source"]).split("/")[-2] for d in docs.values()} == {"north", "south"}
 
 
+def test_two_folders_whose_files_share_a_source_name_are_refused_before_anything_changes(tmp_path: Path) -> None:
+    # each folder's report.txt would be cited as "report.txt": the second would silently replace the first
+    corpus = tmp_path / "corpus"
+    for folder, text in (("north", "北区今年修路3公里。"), ("south", "南区今年建桥2座。")):
+        (corpus / folder).mkdir(parents=True)
+        (corpus / folder / "report.txt").write_text(text, encoding="utf-8")
+    index_dir = tmp_path / "index"
+    assert run_qa("ingest", str(corpus), index_dir=index_dir).returncode == 0
+    before = _docs(index_dir)
+    result = run_qa("ingest", str(corpus / "north"), str(corpus / "south"), index_dir=index_dir)
+    assert result.returncode != 0
+    assert "'report.txt'" in result.stderr and "common parent folder" in result.stderr
+    assert (
+        str(corpus / "north" / "report.txt") in result.stderr and str(corpus / "south" / "report.txt") in result.stderr
+    )
+    assert _docs(index_dir) == before
+
+
 def test_missing_path_is_a_clear_error(tmp_path: Path) -> None:
     result = run_qa("ingest", str(tmp_path / "nope"), index_dir=tmp_path / "index")
     assert result.returncode != 0

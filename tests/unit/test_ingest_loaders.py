@@ -13,7 +13,7 @@ import pytest
 from pypdf import PdfReader
 
 from qa.errors import EmptyDocument, InvalidInput, UnreadableFile, UnsupportedFile
-from qa.ingest import SUPPORTED_SUFFIXES, iter_files, load_bytes, load_file, load_text, make_doc_id
+from qa.ingest import SUPPORTED_SUFFIXES, iter_files, iter_sources, load_bytes, load_file, load_text, make_doc_id
 
 SEEDS = Path(__file__).resolve().parents[2] / "data" / "seeds"
 
@@ -322,6 +322,17 @@ def test_iter_files(tmp_path: Path) -> None:
     assert found == [tmp_path / "a.TXT", tmp_path / "b" / "z.md", tmp_path / "c.html"]
     with pytest.raises(InvalidInput, match="missing-folder"):
         list(iter_files([tmp_path, tmp_path / "missing-folder"]))
+
+
+def test_iter_sources_refuses_two_files_with_one_source_name(tmp_path: Path) -> None:
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "report.txt").write_text(folder)
+    with pytest.raises(InvalidInput, match="common parent folder"):
+        list(iter_sources([tmp_path / "a", tmp_path / "b"]))
+    # the same file reached twice is one file; under their common parent each has its own name
+    assert [s for _, s in iter_sources([tmp_path / "a", tmp_path / "a" / "report.txt"])] == ["report.txt"]
+    assert [s for _, s in iter_sources([tmp_path])] == ["a/report.txt", "b/report.txt"]
 
 
 def test_iter_files_seed_folder() -> None:
