@@ -71,7 +71,17 @@ class SpanCandidate:
     type: str = ""
 
 
+def _latin(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum()
+
+
 def _trim(text: str, a: int, b: int) -> tuple[int, int]:
+    """`text[a:b]` without the punctuation and spaces around it, and widened to whole Latin words: frames and
+    word runs are matched by characters, which is right for Chinese but would cut "Greenfield" after its "f"."""
+    while 0 < a < len(text) and _latin(text[a - 1]) and _latin(text[a]):
+        a -= 1
+    while 0 < b < len(text) and _latin(text[b - 1]) and _latin(text[b]):
+        b += 1
     while a < b and text[a] in _TRIM:
         # keep an opening bracket or quote whose closer is inside the span: 《…》-like units stay whole
         if text[a] in _OPENERS and _CLOSERS[_OPENERS.index(text[a])] in text[a + 1 : b]:

@@ -57,3 +57,17 @@ def test_term_occurrences_are_those_a_regex_of_the_escaped_term_finds() -> None:
     for needle in ("aa", "a", "1.5亿", "(x)", "亿元", "zz"):
         assert list(_occurrences(needle, text)) == [m.start() for m in re.finditer(re.escape(needle), text)]
     assert list(_occurrences("", text)) == []
+
+
+def test_no_candidate_cuts_a_latin_word() -> None:
+    # the frame's "is the greenfield…" matched the "i" inside "Greenfield" by characters, and "Greenf" was offered
+    q = analyze("Where is the Greenfield Solar Farm?")
+    sentences = [fold("Greenfield Solar Farm Begins Operation"), fold("渠成是江苏省南京市人，毕业于MIT2010级。")]
+    for c in span_candidates(q, sentences):
+        text = sentences[c.sentence]
+        inside = [(text[i - 1], text[i]) for i in (c.start, c.end) if 0 < i < len(text)]
+        assert not any(x.isascii() and x.isalnum() and y.isascii() and y.isalnum() for x, y in inside), text[
+            c.start : c.end
+        ]
+    gap = frame_gap(q, sentences[0])
+    assert gap is None or sentences[0][gap.start : gap.end] != "greenf"
