@@ -17,21 +17,15 @@ from functools import lru_cache
 
 import rjieba
 
+from qa.query.terms import ZH_MEASURE_WORDS
 from qa.text import IDEOGRAPHS
 
 SPAN_TYPES = ("number", "date", "title", "quote", "person", "place", "org", "proper", "latin")
 
 _CN = "零〇一二两三四五六七八九十百千万亿"
 _NUM = rf"(?:\d+(?:[.,]\d+)*|[{_CN}]*[十百千万亿][{_CN}]*|[一二两三四五六七八九])"
-# Chinese measure words and units: a closed class of the language, not a list of any corpus's units.
-_MEASURES = (
-    "个|项|家|元|块|户|亩|人|名|位|座|所|条|种|次|件|台|辆|只|头|匹|间|栋|套|篇|部|本|张|份|批|期|届|支|队|类|处|"
-    "层|级|倍|岁|天|日|年|月|周|小时|分钟|秒|世纪|星期|"
-    "公里|千米|平方米|平方公里|平方千米|米|厘米|毫米|公分|英里|英尺|英寸|海里|公顷|吨|公斤|千克|克|毫克|磅|"
-    "升|毫升|度|摄氏度|瓦|千瓦|伏|赫兹|字节|美元|欧元|英镑|日元|港元|港币|元人民币|%|％|‰"
-).split("|")
 # longest first, so "元人民币" is not cut to "元"; 个 may stand before a unit of time ("26个月", "3个小时")
-_MEASURE = "个?(?:" + "|".join(sorted(_MEASURES, key=len, reverse=True)) + ")"
+_MEASURE = "个?(?:" + "|".join(sorted(ZH_MEASURE_WORDS, key=len, reverse=True)) + ")"
 _APPROX = r"(?:约|近|逾|超过|大约|将近|达|共|多达)?"
 _NUMBER = re.compile(
     rf"{_APPROX}(?:{_NUM}\s*(?:[-－–~～至到]\s*{_NUM})?)\s*(?:多|余)?\s*(?:万|亿|千|百)?\s*(?:{_MEASURE})?"

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from qa.query.kinds import answer_kind, interrogative_span
-from qa.query.terms import content_terms, term_weight
+from qa.query.terms import ZH_MEASURE_WORDS, content_terms, term_weight
 from qa.segment import words
 from qa.text import detect_lang, fold
 
@@ -71,6 +71,21 @@ def _units(folded: str, kind: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
+def _glued(folded: str, span: tuple[int, int]) -> str:
+    """The word that starts with the interrogative and runs on past it: segmentation glues a quantity's
+    interrogative to its measure word ("几层", "几岁"), which makes no content word of the question (its rest is
+    the unit asked for). Empty when the interrogative stands alone."""
+    pos = 0
+    for token in words(folded):
+        start = folded.find(token, pos)
+        if start < 0:
+            continue
+        pos = start + len(token)
+        if start == span[0]:
+            return token if pos > span[1] else ""
+    return ""
+
+
 def analyze(question: str) -> Query:
     """Read `question` into a `Query` (language, answer kind, weighted terms, stated numbers, frame)."""
     folded = fold(question)
@@ -85,9 +100,17 @@ def analyze(question: str) -> Query:
         frame = (body, "")
         asked = ""
     units = _units(folded, kind)
+    glued = _glued(folded, span) if span is not None and kind == "number" else ""
+    rest = glued[len(asked) :]
+    if rest not in ZH_MEASURE_WORDS:  # "几何" is no interrogative
+        glued = ""
+    elif rest:
+        units = (rest, *(u for u in units if u != rest))
     numbers = tuple(dict.fromkeys(n.replace(",", "") for n in _STATED_NUMBER.findall(folded)))
     terms = [
-        t for t in content_terms(folded) if t not in units and t not in asked and (not t.isdigit() or t in numbers)
+        t
+        for t in content_terms(folded)
+        if t not in units and t not in asked and t != glued and (not t.isdigit() or t in numbers)
     ]
     terms.extend(n for n in numbers if n not in terms)
     expansions: tuple[str, ...] = ()

@@ -20,6 +20,14 @@ ZH_FUNCTION_WORDS = frozenset(
     请问 请 一下 我 你 他 她 它 你们 他们 它们 我们 要 会 能 可以 应该 等 中 上 下 里 又 还 给 让 得 地 着 过 所 并 但
     如果 因为 所以 由于 可 该 此 则 即 将 已 已经 曾 曾经 被称为 称为 叫做 共 共有 一共 总共 分别""".split()
 )
+# Chinese measure words and units: a closed class of the language, not a list of any corpus's units. A
+# quantity's interrogative asks for one ("几层"), and a number found in text carries one ("7层").
+ZH_MEASURE_WORDS = frozenset(
+    """个 项 家 元 块 户 亩 人 名 位 座 所 条 种 次 件 台 辆 只 头 匹 间 栋 套 篇 部 本 张 份 批 期 届 支 队 类 处
+    层 级 倍 岁 天 日 年 月 周 小时 分钟 秒 世纪 星期
+    公里 千米 平方米 平方公里 平方千米 米 厘米 毫米 公分 英里 英尺 英寸 海里 公顷 吨 公斤 千克 克 毫克 磅
+    升 毫升 度 摄氏度 瓦 千瓦 伏 赫兹 字节 美元 欧元 英镑 日元 港元 港币 元人民币 % ％ ‰""".split()
+)
 EN_FUNCTION_WORDS = frozenset(
     """a an the of to in on at by for from with about into over under and or but if then than as is are was were be
     been being am do does did doing have has had having will would shall should can could may might must this that
