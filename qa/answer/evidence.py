@@ -30,6 +30,8 @@ SENTENCE_TYPES = ("number", "date", "title", "quote", "unit")
 _FORM_TYPES = frozenset(SENTENCE_TYPES[:-1])
 _TERMINAL = re.compile(r"[。！？!?；;.…]\s*[”’」』）)\]】》\"']*\s*$")
 _CONTENT_CHAR = re.compile(r"[\w]")
+# a list item's bullet (Markdown's "- ", "* ", "+ ", or "•"): no part of what the item says
+_BULLET = re.compile(r"[-*+•·▪●]\s+")
 _PUNCT = re.compile(r"[\W_]+")
 
 
@@ -55,6 +57,9 @@ def candidate_sentences(passages: Sequence[Passage]) -> list[Sentence]:
             if key in seen:
                 continue
             seen.add(key)
+            bullet = _BULLET.match(p.text, a, b)
+            if bullet is not None:
+                a = bullet.end()
             text = p.text[a:b]
             if not _CONTENT_CHAR.search(text):
                 continue
