@@ -25,6 +25,21 @@ def configure_process(*, embedding: bool) -> None:
         limit_torch_threads()
 
 
+def configure_worker_process() -> None:
+    """What a pool's worker process needs as well: the pool stops its workers without letting them run their
+    exit handlers, and a named semaphore a library made in one is then left to the resource tracker, which warns
+    at exit ("leaked semaphore objects"). tqdm makes one for its progress-bar lock the first time a bar is
+    created, shown or not (sentence-transformers' encode makes one per call); joblib makes one at import. A
+    worker draws no bar another process shares, so a thread lock does for tqdm, and joblib need not use
+    processes."""
+    import threading
+
+    from tqdm import tqdm
+
+    os.environ.setdefault("JOBLIB_MULTIPROCESSING", "0")
+    tqdm.set_lock(threading.RLock())
+
+
 def available_cpus() -> int:
     try:
         return max(1, len(os.sched_getaffinity(0)))

@@ -269,11 +269,9 @@ def _init_worker(settings: Settings) -> None:
     global _state
     with contextlib.suppress(OSError):  # not permitted here: run at the normal priority
         os.nice(WORKER_NICENESS)
-    # joblib (imported with the embedding model, unused here) creates a semaphore at import that a worker
-    # stopped mid-task would leave to the resource tracker, which then warns at exit
-    os.environ.setdefault("JOBLIB_MULTIPROCESSING", "0")
-    from qa.runtime import configure_process
+    from qa.runtime import configure_process, configure_worker_process
 
+    configure_worker_process()
     configure_process(embedding=False)  # torch's pool is sized when the model first loads (_embedder)
     from qa.chunk.chunker import Chunker
     from qa.index.keyword import index_text

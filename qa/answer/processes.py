@@ -29,6 +29,7 @@ from typing import Any
 from qa.answer.extractive import ExtractiveAnswerer
 from qa.answer.model import AnswerModel
 from qa.query import Query
+from qa.runtime import configure_worker_process
 from qa.types import Answer, Passage
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,8 @@ _answerer: ExtractiveAnswerer | None = None
 
 def _start_worker(model: AnswerModel, prompts_dir: Path | None) -> None:
     global _answerer
-    # the server's environment (offline switches, thread counts) comes with the spawn; nothing else to set up
+    # the server's environment (offline switches, thread counts) comes with the spawn
+    configure_worker_process()
     _answerer = ExtractiveAnswerer(model, prompts_dir)
     _answerer.warm_up()
 

@@ -72,3 +72,21 @@ print(json.dumps([before, state()]))
     assert result.returncode == 0, result.stderr[-2000:]
     before, after = json.loads(result.stdout)
     assert before == after
+
+
+def test_a_worker_its_pool_stops_leaves_no_semaphore_for_the_resource_tracker() -> None:
+    # a spawned worker (as the ingest and answer pools start them) that drew a hidden progress bar, then was
+    # stopped without running its exit handlers: tqdm's default lock would be a named semaphore left behind
+    code = (
+        "import multiprocessing, os, signal\n"
+        "multiprocessing.set_start_method('spawn', force=True)\n"
+        "from qa.runtime import configure_worker_process\n"
+        "configure_worker_process()\n"
+        "from tqdm import trange\n"
+        "list(trange(3, disable=True))\n"
+        "os.kill(os.getpid(), signal.SIGTERM)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == -15
+    assert "leaked semaphore" not in result.stderr
