@@ -44,6 +44,21 @@ def _describe(exc: RequestValidationError) -> tuple[str, str]:
     return code, "; ".join(parts) or "invalid request"
 
 
+# the body as a whole was not an object: FastAPI reads a body as JSON only when it is sent as JSON
+_NOT_AN_OBJECT = frozenset({"model_attributes_type", "dict_type"})
+# what FastAPI says when it cannot decode a JSON body (not UTF-8, or nested past the parser's depth)
+_UNPARSED = "There was an error parsing the body"
+
+
+def _not_json(request: Request, exc: RequestValidationError) -> str | None:
+    """The media type a JSON route was sent instead of JSON, or None when that is not what went wrong."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media == "application/json" or media.endswith("+json"):
+        return None
+    whole = [e for e in exc.errors() if tuple(e.get("loc", ())) == ("body",) and e.get("type") in _NOT_AN_OBJECT]
+    return (media or "no Content-Type") if whole else None
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(QAError)
     async def _qa_error(_: Request, exc: QAError) -> JSONResponse:
@@ -51,7 +66,12 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(status, exc.code, exc.message)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        sent = _not_json(request, exc)
+        if sent is not None:
+            return error_response(
+                415, "unsupported_media_type", f"send the body as JSON with Content-Type: application/json (got {sent})"
+            )
         code, message = _describe(exc)
         return error_response(400 if code == "malformed_json" else 422, code, message)
 
@@ -59,6 +79,11 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "error")
         message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        if exc.status_code == 400 and message == _UNPARSED:
+            code, message = (
+                "malformed_json",
+                "the request body is not JSON this server can read: not UTF-8, or nested too deeply",
+            )
         return error_response(exc.status_code, code, message, getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)

@@ -26,6 +26,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         (403, "The key may not do this"),
         (404, "No such collection or document"),
         (413, "Too large"),
+        (415, "Body not sent as JSON (or, for uploads, a file type not read)"),
         (422, "Invalid input"),
         (429, "Rate limit exceeded (see Retry-After)"),
     )

@@ -246,6 +246,14 @@ def test_malformed_json_and_wrong_content_type(client: httpx.Client) -> None:
     _assert_error(
         client.post("/v1/collections/default/documents", content=b"hello", headers={"content-type": "text/plain"})
     )
+    # JSON sent as another type (curl -d sends a form) is named as such, not as a body that is no object
+    for headers in ({"content-type": "text/plain"}, {"content-type": "application/x-www-form-urlencoded"}, {}):
+        reply = client.post("/v1/ask", content=b'{"question": "x"}', headers=headers)
+        _assert_error(reply, 415)
+        assert "Content-Type: application/json" in reply.json()["error"]["message"]
+    deep = client.post("/v1/ask", content=b"[" * 100_000 + b"]" * 100_000, headers={"content-type": "application/json"})
+    _assert_error(deep, 400)
+    assert deep.json()["error"]["code"] == "malformed_json"
 
 
 def test_bad_uploads_are_refused_and_nothing_stored_is_lost(client: httpx.Client) -> None:
