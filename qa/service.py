@@ -232,7 +232,8 @@ class QAService:
                 raise
             except QAError as exc:
                 report.skipped.append((str(path), exc.message))
-                log.warning("skipped %s: %s", path, exc.message)
+                # the report names it to the caller (the CLI prints it): a warning would say it twice
+                log.info("skipped %s: %s", path, exc.message)
         with self.collections.pinned(collection, create=True) as coll:
             self._store(coll, parsed, report, control, embedded)
             if report.added or report.updated:
