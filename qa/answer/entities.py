@@ -11,7 +11,7 @@ original).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -53,18 +53,43 @@ class TypedSpan:
     type: str
 
 
-def _pos_spans(text: str) -> Iterator[TypedSpan]:
-    """Names by part of speech: runs of tokens jieba's tagger (rjieba's port) marks as a person, place,
-    organisation or other proper noun (adjacent tokens of one kind are one name: 艾伦·劳埃德 …), and
-    Latin-script words."""
+def _tagged(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, part-of-speech flag) of each word of `text`, by jieba's tagger (rjieba's port)."""
+    out: list[tuple[int, int, str]] = []
     pos = 0
-    run: tuple[int, int, str] | None = None
     for word, flag in rjieba.tag(text):
         start = text.find(word, pos)
         if start < 0:
             continue
-        end = start + len(word)
-        pos = end
+        pos = start + len(word)
+        out.append((start, pos, flag))
+    return out
+
+
+# the tagger's numerals and measure words: it reads "万人次", "架次", "多名" as one quantity word
+_QUANTITY_FLAGS = frozenset({"m", "q"})
+
+
+def _measure_end(tagged: Sequence[tuple[int, int, str]], text: str, b: int) -> int:
+    """Where a number's measure words end: past the quantity word the pattern stopped inside ("2.1万人" of
+    "2.1万人次") and the quantity words right after it ("26个" + "月"), which the tagger's dictionary knows
+    beyond any list here. A word with digits of its own is another number."""
+    for start, end, flag in tagged:
+        if end <= b:
+            continue
+        if start > b or flag not in _QUANTITY_FLAGS or any(ch.isdigit() for ch in text[max(start, b) : end]):
+            break
+        b = end
+    return b
+
+
+def _pos_spans(tagged: Sequence[tuple[int, int, str]], text: str) -> Iterator[TypedSpan]:
+    """Names by part of speech: runs of tokens jieba's tagger (rjieba's port) marks as a person, place,
+    organisation or other proper noun (adjacent tokens of one kind are one name: 艾伦·劳埃德 …), and
+    Latin-script words."""
+    run: tuple[int, int, str] | None = None
+    for start, end, flag in tagged:
+        word = text[start:end]
         kind = _POS_TYPES.get(flag) or ("latin" if flag == "eng" else None)
         if kind is None and run is not None and word == "·" and run[2] == "person":
             run = (run[0], end, run[2])
@@ -88,6 +113,7 @@ def typed_spans(text: str) -> tuple[TypedSpan, ...]:
     for pattern, kind in ((_DATE, "date"), (_TITLE, "title"), (_QUOTE, "quote")):
         out.extend(TypedSpan(m.start(), m.end(), kind) for m in pattern.finditer(text) if m.end() > m.start())
     dates = [(s.start, s.end) for s in out if s.type == "date"]
+    tagged = _tagged(text)
     for m in _NUMBER.finditer(text):
         a, b = m.start(), m.end()
         while b > a and text[b - 1].isspace():
@@ -98,6 +124,6 @@ def typed_spans(text: str) -> tuple[TypedSpan, ...]:
             continue  # a year inside a date is the date
         if b - a == 1 and not text[a].isdigit():
             continue  # a lone 一/十 is a word, not a number
-        out.append(TypedSpan(a, b, "number"))
-    out.extend(_pos_spans(text))
+        out.append(TypedSpan(a, _measure_end(tagged, text, b), "number"))
+    out.extend(_pos_spans(tagged, text))
     return tuple(sorted(out, key=lambda s: (s.start, -s.end)))

@@ -11,9 +11,28 @@ def _found(text: str) -> set[tuple[str, str]]:
     return {(folded[s.start : s.end], s.type) for s in typed_spans(folded)}
 
 
+def _numbers(text: str) -> list[str]:
+    folded = fold(text)
+    return [folded[s.start : s.end] for s in typed_spans(folded) if s.type == "number"]
+
+
 def test_numbers_keep_their_units() -> None:
     found = _found("将18个市直部门的64项行政管理事项下放，全长可达42公分。")
     assert {("18个", "number"), ("64项", "number"), ("达42公分", "number")} <= found
+
+
+def test_numbers_keep_their_whole_measure_words() -> None:
+    # 个 before a unit of time, and the quantity words the tagger knows ("万人次", "架次", "枚") beyond any list
+    for text, number in (
+        ("清河治理工程历时26个月。", "26个月"),
+        ("开馆首日共接待读者2.1万人次。", "2.1万人次"),
+        ("机场全年起降800架次。", "800架次"),
+        ("共发射3枚导弹。", "3枚"),
+        ("总投资约5000元人民币。", "约5000元人民币"),
+    ):
+        assert number in _numbers(text), text
+    # a word with digits of its own is another number
+    assert _numbers("地上7层、地下2层") == ["7层", "2层"]
 
 
 def test_dates_are_dates_not_numbers() -> None:
