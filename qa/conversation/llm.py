@@ -8,12 +8,14 @@ several lines) or drops words the user asked with (the small local model sometim
 question instead), and when the rewrite adds no word of the conversation (the question left as it is, or only
 rephrased): a small model misses follow-ups that lack their subject ("研究内容是什么？") more often than the
 fitted carry model does, and a rephrased topic switch must still be searched for as asked.
-A fallback the user should know about (the LLM failed) is reported in the answer's warnings.
+A fallback the user should know about (the LLM failed) is reported in the answer's warnings as a code,
+`rewrite_without_llm`; why it failed goes to the log.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
@@ -25,6 +27,10 @@ from qa.conversation import Condenser, Standalone, Turn, user_questions
 from qa.conversation.terms import read
 from qa.errors import LLMUnavailable, QAError
 from qa.text import fold, is_cjk
+
+log = logging.getLogger(__name__)
+
+REWRITE_WITHOUT_LLM = "rewrite_without_llm"
 
 Messages = list[dict[str, str]]
 Complete = Callable[[Messages], Awaitable[str]]
@@ -143,7 +149,10 @@ class LLMCondenser:
             rewrite = parse_rewrite(raw, question, asked_before)
         except LLMUnavailable as exc:
             decided = await fallback
-            return replace(decided, warnings=(*decided.warnings, f"question rewrite without the LLM: {exc.message}"))
+            # the reply names a code, like the answer's own fallbacks; the detail (the LLM's address, its error
+            # page) is for operators, not for every client of the service
+            log.warning("question rewrite without the LLM: %s", exc.message)
+            return replace(decided, warnings=(*decided.warnings, REWRITE_WITHOUT_LLM))
         except BaseException:
             fallback.cancel()
             raise

@@ -245,9 +245,10 @@ def test_a_question_the_llm_leaves_as_it_is_goes_to_the_fallback() -> None:
 def test_when_the_llm_fails_or_answers_instead_the_fallback_decides_and_says_why() -> None:
     down = _condense(LLMUnavailable("no reply from http://127.0.0.1:9/v1 within 15 s"))
     assert down.question == "房寺镇 那执法权限呢?"
-    assert down.warnings == ("question rewrite without the LLM: no reply from http://127.0.0.1:9/v1 within 15 s",)
+    # a code: the LLM's address and error are for the log, not for every client
+    assert down.warnings == ("rewrite_without_llm",)
     chatty = _condense("房寺镇下放了413项执法权限。\n这些权限由综合执法办公室承接。")
-    assert "several lines" in chatty.warnings[0]
+    assert chatty.warnings == ("rewrite_without_llm",)
     # the small model sometimes repeats the previous question: the asked words are gone, the fallback decides
     assert _condense("房寺镇下放了多少项权力?") == Standalone("房寺镇 那执法权限呢?", "terms")
     # ... or states an answer instead of asking
