@@ -85,7 +85,11 @@ class FallbackAnswerer:
 
     def _accept(self, answer: Answer, passages: Sequence[Passage], extractive: Answer) -> Answer:
         if answer.ungrounded_numbers:
-            raise _UngroundedAnswer(", ".join(answer.ungrounded_numbers))
+            raise _UngroundedAnswer(f"stated numbers its citations don't hold: {', '.join(answer.ungrounded_numbers)}")
+        if answer.found and not answer.citations:
+            # an answer that cites nothing shows the reader nowhere to check it (the small local model sometimes
+            # answers from the conversation, or from a passage it names no marker for)
+            raise _UngroundedAnswer("cited no passage")
         answer.short_answer = _short_inside(answer, passages, extractive) if answer.found else None
         answer.question = extractive.question
         return answer
@@ -98,7 +102,7 @@ class FallbackAnswerer:
         try:
             return self._accept(await self.primary.run(query, passages), passages, extractive)
         except _UngroundedAnswer as exc:
-            log.warning("LLM answer stated numbers its citations don't hold (%s): answering extractively", exc)
+            log.warning("LLM answer %s: answering extractively", exc)
             code = LLM_UNGROUNDED
         except Exception as exc:  # every failure, expected or not, must still produce an answer
             _log_failure(exc)
@@ -122,7 +126,7 @@ class FallbackAnswerer:
                     yield self._accept(event, passages, extractive)
             return
         except _UngroundedAnswer as exc:
-            log.warning("LLM answer stated numbers its citations don't hold (%s): answering extractively", exc)
+            log.warning("LLM answer %s: answering extractively", exc)
             code = LLM_UNGROUNDED
         except Exception as exc:
             _log_failure(exc)

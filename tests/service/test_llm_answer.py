@@ -16,7 +16,7 @@ import pytest
 
 from qa.answer.base import AnswerDelta, AnswerEvent
 from qa.answer.extractive import ExtractiveAnswerer
-from qa.answer.fallback import FALLBACK_MODE, LLM_UNAVAILABLE, FallbackAnswerer
+from qa.answer.fallback import FALLBACK_MODE, LLM_UNAVAILABLE, LLM_UNGROUNDED, FallbackAnswerer
 from qa.answer.grounding import ungrounded_numbers
 from qa.answer.llm import LLMAnswerer
 from qa.answer.model import AnswerModel, packaged_path
@@ -356,3 +356,14 @@ def test_stream_of_garbage_falls_back_before_any_text(
     deltas, finals = asyncio.run(_collect(answerer.stream(analyze(HEADLINE), passages)))
     assert finals[0].mode == FALLBACK_MODE and "".join(deltas) == finals[0].answer
     assert finals[0].warnings == [LLM_UNAVAILABLE] and "malformed LLM stream" in caplog.text
+
+
+def test_an_answer_that_cites_nothing_falls_back(
+    fault_server: FaultServer, extractive: ExtractiveAnswerer, passages: list[Passage], caplog: pytest.LogCaptureFixture
+) -> None:
+    # the small local model sometimes answers from the conversation with no marker: nowhere for a reader to check
+    fault_server.replies = [_json(200, _completion("房寺镇是一个现代化的特色小镇，发展很快。"))]
+    answerer = FallbackAnswerer(_fast_retries(fault_server.base_url), extractive)
+    answer = asyncio.run(answerer.run(analyze(HEADLINE), passages))
+    assert answer.mode == FALLBACK_MODE and answer.found and answer.citations and "64" in answer.answer
+    assert answer.warnings == [LLM_UNGROUNDED] and "cited no passage" in caplog.text
