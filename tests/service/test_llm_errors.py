@@ -78,6 +78,8 @@ def test_upstream_llm_error_reaches_clients_only_as_a_code(behind_a_failing_llm:
             c.post("/v1/ask", json={"question": HEADLINE}),
             c.post("/v1/ask", json={"question": HEADLINE, "stream": True}),
             c.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": HEADLINE}]}),
+            # a follow-up: the question rewrite asks the LLM first, and says it fell back
+            c.post("/v1/ask", json={"question": "那执法权限呢?", "history": [{"role": "user", "content": HEADLINE}]}),
         ]
     for reply in replies:
         assert reply.status_code == 200, reply.text
@@ -85,5 +87,6 @@ def test_upstream_llm_error_reaches_clients_only_as_a_code(behind_a_failing_llm:
     body = replies[0].json()
     assert body["found"] and "64" in body["answer"]  # answered extractively
     assert "llm_unavailable" in body["warnings"], body["warnings"]
+    assert "rewrite_without_llm" in replies[3].json()["warnings"], replies[3].json()["warnings"]
     # the operator still sees what went wrong
     assert "Incorrect API key" in log.read_text(errors="replace")
