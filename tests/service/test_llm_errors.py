@@ -1,7 +1,9 @@
-"""An upstream LLM's errors stay on the server: clients (a public widget key included) see only a warning code.
+"""What reaches clients when the upstream LLM fails: its errors stay on the server (clients, a public widget key
+included, see only a warning code), and text the service rejected never reaches an OpenAI stream.
 
-The upstream here is a tiny HTTP server on 127.0.0.1 answering 401 the way a hosted provider does, with a
-key prefix and its own URLs in the message: a fault the local llama.cpp server cannot be made to produce."""
+The upstreams here are tiny HTTP servers on 127.0.0.1: one answering 401 the way a hosted provider does, with a
+key prefix and its own URLs in the message, one streaming a sum no passage states; faults the local llama.cpp
+server cannot be made to produce on demand."""
 
 from __future__ import annotations
 
@@ -90,3 +92,42 @@ def test_upstream_llm_error_reaches_clients_only_as_a_code(behind_a_failing_llm:
     assert "rewrite_without_llm" in replies[3].json()["warnings"], replies[3].json()["warnings"]
     # the operator still sees what went wrong
     assert "Incorrect API key" in log.read_text(errors="replace")
+
+
+class _Miscounting(BaseHTTPRequestHandler):
+    """An LLM that streams an answer whose sum no passage states: the service rejects it once it is complete."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.end_headers()
+        for piece in ("房寺镇一共", "下放了97项", "权力[1]。"):
+            delta = {"choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
+            self.wfile.write(f"data: {json.dumps(delta, ensure_ascii=False)}\n\n".encode())
+            self.wfile.flush()
+        self.wfile.write(b"data: [DONE]\n\n")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_an_openai_stream_never_carries_llm_text_the_check_rejected(seed_index: Path, tmp_path: Path) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Miscounting)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    env = {"QA_LLM_BASE_URL": f"http://127.0.0.1:{server.server_address[1]}/v1", "QA_LLM_MAX_RETRIES": "0"}
+    try:
+        with running_server(copy_index(seed_index, tmp_path / "index"), env) as base:
+            body = {"model": "default", "messages": [{"role": "user", "content": HEADLINE}], "stream": True}
+            with (
+                httpx.Client(base_url=base, timeout=120) as c,
+                c.stream("POST", "/v1/chat/completions", json=body) as r,
+            ):
+                events = [json.loads(line[6:]) for line in r.iter_lines() if line.startswith("data: {")]
+    finally:
+        server.shutdown()
+    content = "".join(e["choices"][0]["delta"].get("content") or "" for e in events)
+    final = events[-1]
+    assert final["warnings"] == ["llm_ungrounded"] and "97" not in content
+    # what the client shows is the checked answer its citations describe
+    assert content == final["answer"] and "64" in content and final["citations"]

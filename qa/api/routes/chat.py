@@ -17,7 +17,6 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, Request, Response
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from qa.answer.base import AnswerDelta
 from qa.api.responses import (
     ERRORS,
     STREAM,
@@ -111,20 +110,17 @@ async def _chunks(
         return ServerSentEvent(json.dumps(payload, ensure_ascii=False))
 
     yield chunk({"role": "assistant", "content": ""})
-    streamed = ""
     try:
         async for event in service(request).ask_stream(question, name, history=history):
-            if isinstance(event, AnswerDelta):
-                streamed += event.text
-                yield chunk({"content": event.text})
-            elif isinstance(event, Answer):
+            # An OpenAI client keeps every content delta it is sent, and an LLM's text is checked only once it is
+            # complete (its numbers against its citations, its markers renumbered): text sent before that could
+            # not be taken back when the check replaces it. So the content is the final answer, sent whole;
+            # /v1/ask streams the deltas live, its last event being authoritative.
+            if isinstance(event, Answer):
                 request.state.timings_ms = event.timings_ms
-                # The final answer (renumbered, verified markers) is what the citations describe; when the
-                # streamed text differs from it, send the difference so the concatenated content matches.
-                tail = event.answer[len(streamed) :] if event.answer.startswith(streamed) else ""
-                final = {"content": tail} if tail else {}
+                yield chunk({"content": event.answer})
                 yield chunk(
-                    final,
+                    {},
                     "stop",
                     citations=[c.as_dict() for c in event.citations],
                     found=event.found,
