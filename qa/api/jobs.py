@@ -181,7 +181,12 @@ class Ingests:
         if job.state not in _FINISHED:
             job.control.cancel()
             if job.state == "queued":
+                # its thread, when it comes, finds the control cancelled before any work: nothing to wait for
+                # (waiting would last until the job ahead of it ends), and its place in the queue is free now
                 job.state = "cancelled"
+                with self._lock:
+                    self._active.discard(job.control)
+                return job
             await asyncio.to_thread(job.finished.wait, 10)
         return job
 

@@ -286,6 +286,12 @@ def test_cancelled_job_stops_its_work(permissive: str) -> None:
         job_id = reply.json()["job"]["id"]
         time.sleep(2)
         assert c.get(f"/v1/jobs/{job_id}").json()["state"] == "running"
+        # a job queued behind it is cancelled at once: nothing of it has started (waiting for it to finish meant
+        # waiting for the job ahead)
+        parks = text.replace("道路", "公园")  # as large: a job of its own
+        queued = c.post(DOCS, files=[("files", ("queued.txt", parks.encode()))]).json()["job"]
+        assert queued["state"] == "queued", queued
+        assert c.delete(f"/v1/jobs/{queued['id']}", timeout=5).json()["state"] == "cancelled"
         busy = [p for p in _tree(pid)[1:] if _alive(p)]
         cancelled = c.delete(f"/v1/jobs/{job_id}").json()
         assert cancelled["state"] == "cancelled", cancelled
@@ -293,7 +299,8 @@ def test_cancelled_job_stops_its_work(permissive: str) -> None:
         # the process reading the file was stopped (a new one takes its place for the next upload)
         assert any(not _alive(p) for p in busy), busy
         assert c.get(f"/v1/jobs/{job_id}").json()["state"] == "cancelled"
-        assert all(d["source"] != "roads.txt" for d in c.get(DOCS).json()["documents"])
+        assert all(d["source"] not in ("roads.txt", "queued.txt") for d in c.get(DOCS).json()["documents"])
+        assert c.get(f"/v1/jobs/{queued['id']}").json()["state"] == "cancelled"
         assert _upload(permissive, "after.txt", "取消之后:今年修桥5座。".encode()).status_code == 201
         _error(c.delete("/v1/jobs/no-such-job"), 404)
 
