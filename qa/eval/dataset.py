@@ -115,7 +115,7 @@ def load_dataset(path: Path) -> list[EvalItem]:
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            errors.append(f"line {lineno}: not valid JSON ({exc.msg} at column {exc.colno})")
+            errors.append(f"line {lineno}: not valid JSON ({exc.msg}, column {exc.colno})")
             continue
         if not isinstance(obj, dict):
             errors.append(f"line {lineno}: expected a JSON object, got {type(obj).__name__}")

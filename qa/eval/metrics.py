@@ -163,20 +163,25 @@ def percentile(values: Sequence[float], q: float) -> float:
     return float(np.percentile(np.asarray(values, dtype=float), q))
 
 
+def _file_name(source: str) -> str:
+    """File name of a source path or URL ("data/seeds/000_x.txt" → "000_x.txt"); "" when there is none."""
+    return PurePosixPath(source.split("?", 1)[0].split("#", 1)[0].replace("\\", "/").rstrip("/")).name
+
+
 def source_stem(source: str) -> str:
     """File stem of a source path or URL ("data/seeds/000_x.txt" → "000_x"); "" when there is none."""
-    path = source.split("?", 1)[0].split("#", 1)[0].replace("\\", "/").rstrip("/")
-    name = PurePosixPath(path).name
+    name = _file_name(source)
     return PurePosixPath(name).stem if name else ""
 
 
 def doc_matches(doc_id: str, source: str, wanted: Collection[str]) -> bool:
-    """A citation or passage matches when its doc_id or its source file stem is in `wanted`.
+    """A citation or passage matches when its doc_id, its source file stem, or its source (whole, or its file
+    name) is in `wanted`.
 
     Datasets name documents by file stem because doc ids are assigned at ingest time and are unknown
-    to whoever writes the questions.
+    to whoever writes the questions; a file name written with its suffix ("report.txt") means that file too.
     """
-    if doc_id in wanted:
+    if doc_id in wanted or source in wanted:
         return True
-    stem = source_stem(source)
-    return bool(stem) and stem in wanted
+    name = _file_name(source)
+    return bool(name) and (name in wanted or PurePosixPath(name).stem in wanted)

@@ -735,12 +735,19 @@ def _plot_f1(results: Sequence[QuestionResult], path: Path) -> None:
 PLOT_FILES = ("hit_at_k.png", "latency.png", "f1.png")
 
 
-def write_report(summary: EvalSummary, results: Sequence[QuestionResult], out_dir: Path) -> None:
-    """Write report.md, summary.json, results.jsonl and the PNG plots into `out_dir` (created if needed)."""
+def report_folder(out_dir: Path) -> Path:
+    """`out_dir`, created if needed: called before an evaluation runs too, so a path that cannot be the report's
+    folder (an existing file, a read-only place) is refused before the questions are asked, not after."""
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InvalidInput(f"cannot create report folder {out_dir}: {exc.strerror or exc}") from exc
+    return out_dir
+
+
+def write_report(summary: EvalSummary, results: Sequence[QuestionResult], out_dir: Path) -> None:
+    """Write report.md, summary.json, results.jsonl and the PNG plots into `out_dir` (created if needed)."""
+    report_folder(out_dir)
     with (out_dir / "results.jsonl").open("w", encoding="utf-8") as fh:
         for r in results:
             fh.write(json.dumps(_nan_to_none(r.to_dict()), ensure_ascii=False) + "\n")

@@ -23,7 +23,15 @@ from tqdm import tqdm
 
 from qa.config import Settings
 from qa.eval.dataset import load_dataset
-from qa.eval.report import SERVICE_VARIANT, QuestionResult, format_table, score_result, summarize, write_report
+from qa.eval.report import (
+    SERVICE_VARIANT,
+    QuestionResult,
+    format_table,
+    report_folder,
+    score_result,
+    summarize,
+    write_report,
+)
 from qa.index import CollectionStore
 from qa.index.docstore import StoredChunk
 from qa.index.vectors import VectorIndex
@@ -69,6 +77,8 @@ def run_eval(
     settings: Settings, dataset: Path, out: Path | None, *, compare: bool = False, ignore_history: bool = False
 ) -> int:
     items = load_dataset(dataset)
+    if out is not None:
+        report_folder(out)
     service = QAService(settings)
     service.collections.get(settings.collection)  # fail early, naming the missing collection
     service.warm_up()  # load the models now, so the first question's latency is not the model's load time

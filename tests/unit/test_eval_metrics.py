@@ -158,6 +158,11 @@ def test_doc_matches_by_id_or_file_stem() -> None:
     assert doc_matches("d41d8", "C:\\docs\\000_a.docx", wanted)
     assert not doc_matches("d41d8", "/srv/data/seeds/001_b.txt", wanted)
     assert not doc_matches("d41d8", "", wanted)
+    # a file name written with its suffix, or the source exactly as cited, names that file too
+    assert doc_matches("report", "north/report.txt", {"report.txt"}) and doc_matches(
+        "x", "north/report.txt", {"north/report.txt"}
+    )
+    assert not doc_matches("report", "north/report.txt", {"report.md"})
     assert source_stem("https://example.org/") == "example"
 
 
