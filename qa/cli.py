@@ -85,7 +85,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.03,
         help="refuse at most this share of the questions the documents answer (default 0.03)",
     )
-    p.add_argument("--out", type=Path, default=None, help="where to write the model (default: the index dir)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="the model file to write (default: <index dir>/calibration/<embedding model>.json)",
+    )
     _common(p)
 
     p = sub.add_parser("documents", help="list the documents of a collection")
@@ -219,6 +224,10 @@ def _cmd_calibrate(args: argparse.Namespace, settings: Settings) -> int:
         raise InvalidInput(f"--coverage must be in (0, 1], got {args.coverage}")
     if not 0.0 <= args.max_false_refusals < 1.0:
         raise InvalidInput(f"--max-false-refusals must be in [0, 1), got {args.max_false_refusals}")
+    if args.out is not None and args.out.is_dir():
+        raise InvalidInput(
+            f"--out {args.out} is a folder: name the model file to write, e.g. {args.out / 'model.json'}"
+        )
     return run_calibrate(
         settings,
         args.datasets,

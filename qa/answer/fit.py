@@ -208,7 +208,7 @@ MIN_ANSWERABLE = 20
 INNER_FOLDS = 3
 
 
-def _check_enough(cases: Sequence[Case]) -> int:
+def check_enough(cases: Sequence[Case]) -> int:
     """Raise when `cases` are too few to fit on; else the number of inner folds to use (at most
     `INNER_FOLDS`, at most one a document)."""
     answerable = sum(c.answerable for c in cases)
@@ -241,7 +241,7 @@ def fit_model(
     fitted on: as refusal negatives they lowered the share of deleted-document questions refused on
     cmrc2018-trial (5 folds: 0.92 → 0.86 at the same false refusals) and did not teach the near misses."""
     cases = [c for c in cases if c.setting != ANSWER_REMOVED]
-    inner_folds = _check_enough(cases)
+    inner_folds = check_enough(cases)
     scored = [i for i, c in enumerate(cases) if c.rows]
     prior = fit_type_prior(cases)
     oof_sentence: dict[int, np.ndarray] = {}

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from qa.answer.fit import Figures, cross_validate, evaluate, fit_model, pooled
+from qa.answer.fit import Figures, check_enough, cross_validate, evaluate, fit_model, pooled
 from qa.answer.model import AnswerModelError, calibrated_path
 from qa.answer.training import DEPTH, Case, collect
 from qa.config import Settings
@@ -86,6 +86,7 @@ def run_calibrate(
     service = QAService(settings)
     service.collections.get(settings.collection)  # fail early, naming the missing collection
     cases = build_cases(service, settings.collection, datasets)
+    check_enough(cases)  # over the whole set first: a fold's own shortfall would be counted per fold
     names = sorted({c.dataset for c in cases})
     rows: list[tuple[str, Figures]] = []
     try:

@@ -1,4 +1,4 @@
-"""`qa eval` as a user runs it: bad arguments are refused before any question is asked."""
+"""`qa eval` and `qa calibrate` as a user runs them: bad arguments are refused before any question is asked."""
 
 from __future__ import annotations
 
@@ -15,3 +15,9 @@ def test_eval_refuses_a_report_path_it_cannot_use_before_asking_anything(tmp_pat
     assert result.returncode != 0
     assert f"cannot create report folder {taken}" in result.stderr, result.stderr
     assert taken.read_text() == "a file, not a folder"
+
+
+def test_calibrate_refuses_a_folder_for_the_model_file_before_asking_anything(tmp_path: Path) -> None:
+    result = run_qa("calibrate", str(GOLDEN), "--out", str(tmp_path), index_dir=tmp_path / "index")
+    assert result.returncode != 0
+    assert f"--out {tmp_path} is a folder" in result.stderr, result.stderr
