@@ -268,6 +268,8 @@ def _cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.source == args.target:
         raise InvalidInput(f"--from and --to are both {args.source}: name two different stores")
+    if args.all and args.collection:
+        raise InvalidInput(f"--all copies every collection, not only '{args.collection}': give one or the other")
     dims: list[int] = []  # the collection being copied decides a new target collection's dimension
 
     def no_new_source_collection() -> int:

@@ -51,6 +51,8 @@ def test_migrate_names_what_is_wrong(tmp_path: Path) -> None:
     assert same.returncode == 2 and "two different stores" in same.stderr
     missing = run_qa("migrate", "--from", "embedded", "--to", "milvus", "--collection", "nope", index_dir=tmp_path)
     assert missing.returncode == 2 and "collection 'nope' does not exist" in missing.stderr
+    both = run_qa("migrate", "--from", "embedded", "--to", "milvus", "--all", "--collection", "x", index_dir=tmp_path)
+    assert both.returncode == 2 and "--all copies every collection" in both.stderr
     bad_uri = run_qa("documents", index_dir=tmp_path, env={**MILVUS, "QA_MILVUS_URI": str(tmp_path / "folder")})
     assert bad_uri.returncode == 2 and "must end in .db" in bad_uri.stderr
     down = f"http://127.0.0.1:{free_port()}"  # nothing listens there
