@@ -41,7 +41,6 @@ STAGES: dict[str, list[tuple[str, str]]] = {
         ("qa.embed.prompted", "PromptedEmbedder.embed_query"),
         ("qa.embed.batching", "QueryBatcher._encode_batch"),  # the batching thread, when queries are batched
     ],
-    "keyword terms": [("qa.retrieve", "index_terms")],
     "keyword search": [("qa.index.collection", "Collection.keyword_search")],
     "dense search": [("qa.index.collection", "Collection.dense_search")],
     "fusion": [("qa.retrieve", "HybridRetriever._fuse")],

@@ -5,8 +5,9 @@ calling thread's CPU inside each stage's functions). After a warm-up, `--clients
 `--requests` asks (extractive); the snapshot taken after the warm-up is subtracted from the one taken after the
 load, and the CPU of each stage is divided by the requests served:
 
-- question analysis; query embedding (`embed_query`, and the batch encode when queries are micro-batched);
-- keyword terms (segmenting the question) and keyword search (the BM25 index);
+- question analysis (its keyword-search terms included); query embedding (`embed_query`, and the batch encode
+  when queries are micro-batched);
+- keyword search (the BM25 index);
 - dense search (FAISS), fusion, hydration (reading the winning chunks), the rest of retrieval;
 - widening (the sentences around the retrieved chunks), the answer (the extractive answerer);
 - request and response models (FastAPI validating the body and the reply, writing the JSON);
@@ -40,7 +41,6 @@ from ask_latency import load_level, serve
 # the functions retrieval (`HybridRetriever.run`) calls on its own thread: the rest of its CPU is "retrieval, other"
 _INSIDE_RETRIEVAL = (
     "qa.embed.prompted:PromptedEmbedder.embed_query",
-    "qa.retrieve:index_terms",
     "qa.index.collection:Collection.keyword_search",
     "qa.index.collection:Collection.dense_search",
     "qa.retrieve:HybridRetriever._fuse",

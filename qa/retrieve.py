@@ -18,7 +18,6 @@ from qa.config import Settings
 from qa.embed.base import Embedder
 from qa.index.docstore import StoredChunk
 from qa.query import Query
-from qa.segment import index_terms
 from qa.types import Document, Hit, Passage, Signals
 
 FUSION_MODES = ("rrf", "dense", "bm25")
@@ -70,7 +69,7 @@ class HybridRetriever:
             # an English question over Chinese text also searches its words' translations and the collection's
             # words its pinyin names stand for (harmless for English collections: they match nothing there)
             names = collection.name_terms(query.names) if query.names else []
-            keyword = collection.keyword_search(index_terms(query.text) + list(query.expansions) + names, depth)
+            keyword = collection.keyword_search([*query.keywords, *query.expansions, *names], depth)
         fused = self._fuse(dense, keyword)[: max(top_k, 0)]
         return self._hydrate(collection, fused)
 

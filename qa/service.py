@@ -75,6 +75,31 @@ class _Prepared:
     new: NewChunks
 
 
+@dataclass(frozen=True, slots=True)
+class _Asked:
+    """A question made ready for the answerer: its standalone form, analysis and evidence, and the clock readings
+    the answer's timings are made from."""
+
+    standalone: Standalone
+    follow_up: bool
+    query: Query
+    passages: list[Passage]
+    started: float
+    condensed: float
+    retrieved: float
+
+    def finish(self, answer: Answer) -> Answer:
+        """The answerer's final Answer, told which question was searched for and what the stages took."""
+        answer.question = self.standalone.question
+        answer.warnings.extend(self.standalone.warnings)
+        if self.follow_up:
+            answer.timings_ms["condense"] = (self.condensed - self.started) * 1000
+        answer.timings_ms.setdefault("retrieve", (self.retrieved - self.condensed) * 1000)
+        answer.timings_ms.setdefault("answer", (time.perf_counter() - self.retrieved) * 1000)
+        answer.timings_ms["total"] = (time.perf_counter() - self.started) * 1000
+        return answer
+
+
 class QAService:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -390,18 +415,21 @@ class QAService:
     async def ask(
         self, question: str, collection: str, top_k: int | None = None, *, history: Sequence[Turn] = ()
     ) -> Answer:
-        answer: Answer | None = None
-        async for event in self.ask_stream(question, collection, top_k, history=history):
-            if isinstance(event, Answer):
-                answer = event
-        assert answer is not None, "an answer stream always ends with an Answer"
-        return answer
+        """Answer `question`; with `history` (earlier turns, oldest first) a follow-up is first rewritten into the
+        standalone question that retrieval and the answerer get, and the Answer says which it was. The answerer
+        runs whole (an LLM's reply is requested unstreamed, with retries), since nobody reads it as it comes."""
+        asked = await self._prepare(question, collection, top_k, history)
+        return asked.finish(await self.answerer.run(asked.query, asked.passages))
 
     async def ask_stream(
         self, question: str, collection: str, top_k: int | None = None, *, history: Sequence[Turn] = ()
     ) -> AsyncIterator[AnswerEvent]:
-        """Answer `question`; with `history` (earlier turns, oldest first) a follow-up is first rewritten into the
-        standalone question that retrieval and the answerer get, and the final Answer says which it was."""
+        """`ask`, yielding the answer text as it is produced and the final Answer last."""
+        asked = await self._prepare(question, collection, top_k, history)
+        async for event in self.answerer.stream(asked.query, asked.passages):
+            yield asked.finish(event) if isinstance(event, Answer) else event
+
+    async def _prepare(self, question: str, collection: str, top_k: int | None, history: Sequence[Turn]) -> _Asked:
         require_letter_or_digit(question)
         started = time.perf_counter()
         standalone = Standalone(question)
@@ -410,14 +438,4 @@ class QAService:
         condensed = time.perf_counter()
         query = analyze(standalone.question)
         passages = await asyncio.to_thread(self.evidence, query, collection, top_k)
-        retrieved = time.perf_counter()
-        async for event in self.answerer.stream(query, passages):
-            if isinstance(event, Answer):
-                event.question = standalone.question
-                event.warnings.extend(standalone.warnings)
-                if history:
-                    event.timings_ms["condense"] = (condensed - started) * 1000
-                event.timings_ms.setdefault("retrieve", (retrieved - condensed) * 1000)
-                event.timings_ms.setdefault("answer", (time.perf_counter() - retrieved) * 1000)
-                event.timings_ms["total"] = (time.perf_counter() - started) * 1000
-            yield event
+        return _Asked(standalone, bool(history), query, passages, started, condensed, time.perf_counter())

@@ -1,6 +1,6 @@
 """The query stage: read a question once, before retrieval, into the `Query` every later stage uses.
 
-Retrieval needs its search terms (and, for an English question over Chinese text, their translations);
+Retrieval needs its keyword-search terms (and, for an English question over Chinese text, their translations);
 answering needs the kind of answer asked for, the weighted content words, the numbers the question states
 and the words around its interrogative. Reading the question in one place means no stage re-analyses it
 and all of them agree on what was asked.
@@ -9,12 +9,12 @@ and all of them agree on what was asked.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from qa.query.kinds import answer_kind, interrogative_span
 from qa.query.terms import ZH_MEASURE_WORDS, content_terms, term_weight
-from qa.segment import words
+from qa.segment import index_terms, words
 from qa.text import detect_lang, fold
 
 __all__ = ["Query", "analyze"]
@@ -31,7 +31,8 @@ class Query:
     simplified script, same length as `text`). `terms` are its content words (interrogatives and function
     words removed), `weights` their rarity, `numbers` the numbers it states (constraints on the evidence),
     `units` the measure words a quantity question names, `frame` the folded question before and after its
-    interrogative, `expansions` extra keyword-search terms (translations of an English question's words), and
+    interrogative, `keywords` its keyword-search terms (`qa.segment.index_terms`, as the collection's text is
+    indexed), `expansions` extra keyword-search terms (translations of an English question's words), and
     `names` the words of an English question that are Chinese names in pinyin (fangsi), which keyword search
     finds through the collection's own words that read so (房寺).
     """
@@ -45,6 +46,7 @@ class Query:
     numbers: tuple[str, ...] = ()
     units: tuple[str, ...] = ()
     frame: tuple[str, str] = ("", "")
+    keywords: tuple[str, ...] = ()
     expansions: tuple[str, ...] = ()
     names: tuple[str, ...] = ()
 
@@ -53,11 +55,10 @@ class Query:
         return sum(self.weights.get(t, 0.0) for t in self.terms)
 
 
-def _units(folded: str, kind: str) -> tuple[str, ...]:
+def _units(folded: str, tokens: Sequence[str], kind: str) -> tuple[str, ...]:
     if kind != "number":
         return ()
     out: list[str] = []
-    tokens = words(folded)
     for i, tok in enumerate(tokens):
         if tok in ("多少", "几") and i + 1 < len(tokens):
             nxt = tokens[i + 1]
@@ -71,12 +72,12 @@ def _units(folded: str, kind: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
-def _glued(folded: str, span: tuple[int, int]) -> str:
+def _glued(folded: str, tokens: Sequence[str], span: tuple[int, int]) -> str:
     """The word that starts with the interrogative and runs on past it: segmentation glues a quantity's
     interrogative to its measure word ("几层", "几岁"), which makes no content word of the question (its rest is
     the unit asked for). Empty when the interrogative stands alone."""
     pos = 0
-    for token in words(folded):
+    for token in tokens:
         start = folded.find(token, pos)
         if start < 0:
             continue
@@ -99,8 +100,10 @@ def analyze(question: str) -> Query:
     else:
         frame = (body, "")
         asked = ""
-    units = _units(folded, kind)
-    glued = _glued(folded, span) if span is not None and kind == "number" else ""
+    # segmented once: the units, the glued interrogative and the content terms all read these words
+    tokens = words(folded)
+    units = _units(folded, tokens, kind)
+    glued = _glued(folded, tokens, span) if span is not None and kind == "number" else ""
     rest = glued[len(asked) :]
     if rest not in ZH_MEASURE_WORDS:  # "几何" is no interrogative
         glued = ""
@@ -109,7 +112,7 @@ def analyze(question: str) -> Query:
     numbers = tuple(dict.fromkeys(n.replace(",", "") for n in _STATED_NUMBER.findall(folded)))
     terms = [
         t
-        for t in content_terms(folded)
+        for t in content_terms(tokens)
         if t not in units and t not in asked and t != glued and (not t.isdigit() or t in numbers)
     ]
     terms.extend(n for n in numbers if n not in terms)
@@ -130,6 +133,7 @@ def analyze(question: str) -> Query:
         numbers=numbers,
         units=units,
         frame=frame,
+        keywords=tuple(index_terms(question)),
         expansions=expansions,
         names=names,
     )

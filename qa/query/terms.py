@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import lru_cache
-
-from qa.segment import words
 
 # Function words of each language: a closed class, never the topic of a question.
 ZH_FUNCTION_WORDS = frozenset(
@@ -44,10 +42,11 @@ _ZIPF_TOP = 8.0
 _MIN_WEIGHT = 0.5
 
 
-def content_terms(folded: str) -> list[str]:
-    """Content words of folded text, function words and punctuation removed, first occurrence order."""
+def content_terms(tokens: Sequence[str]) -> list[str]:
+    """Content words among the words of folded text, function words and punctuation removed, first occurrence
+    order."""
     seen: dict[str, None] = {}
-    for token in words(folded):
+    for token in tokens:
         if not _HAS_WORD_CHAR.search(token):
             continue
         if token.isascii():

@@ -95,14 +95,34 @@ def test_upstream_llm_error_reaches_clients_only_as_a_code(behind_a_failing_llm:
 
 
 class _Miscounting(BaseHTTPRequestHandler):
-    """An LLM that streams an answer whose sum no passage states: the service rejects it once it is complete."""
+    """An LLM whose answer states a sum no passage does, streamed or whole as asked: the service rejects it once it
+    is complete."""
+
+    PIECES = ("房寺镇一共", "下放了97项", "权力[1]。")
 
     def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("content-length") or 0))
+        asked = json.loads(self.rfile.read(int(self.headers.get("content-length") or 0)))
         self.send_response(200)
+        if not asked.get("stream"):
+            message = {"role": "assistant", "content": "".join(self.PIECES)}
+            data = json.dumps(
+                {
+                    "id": "x",
+                    "object": "chat.completion",
+                    "created": 0,
+                    "model": "m",
+                    "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+                },
+                ensure_ascii=False,
+            ).encode()
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
         self.send_header("content-type", "text/event-stream")
         self.end_headers()
-        for piece in ("房寺镇一共", "下放了97项", "权力[1]。"):
+        for piece in self.PIECES:
             delta = {"choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
             self.wfile.write(f"data: {json.dumps(delta, ensure_ascii=False)}\n\n".encode())
             self.wfile.flush()
@@ -124,6 +144,8 @@ def test_an_openai_stream_never_carries_llm_text_the_check_rejected(seed_index: 
                 c.stream("POST", "/v1/chat/completions", json=body) as r,
             ):
                 events = [json.loads(line[6:]) for line in r.iter_lines() if line.startswith("data: {")]
+            # unstreamed, the whole reply is checked alike
+            whole = httpx.post(f"{base}/v1/ask", json={"question": HEADLINE}, timeout=120).json()
     finally:
         server.shutdown()
     content = "".join(e["choices"][0]["delta"].get("content") or "" for e in events)
@@ -131,3 +153,4 @@ def test_an_openai_stream_never_carries_llm_text_the_check_rejected(seed_index: 
     assert final["warnings"] == ["llm_ungrounded"] and "97" not in content
     # what the client shows is the checked answer its citations describe
     assert content == final["answer"] and "64" in content and final["citations"]
+    assert whole["warnings"] == ["llm_ungrounded"] and "97" not in whole["answer"] and "64" in whole["answer"]

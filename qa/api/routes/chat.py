@@ -38,7 +38,6 @@ from qa.api.routes.deps import (
 from qa.api.schemas import ChatCompletionRequest
 from qa.conversation import Role, Turn
 from qa.errors import InvalidInput, QAError
-from qa.types import Answer
 
 chat_router = APIRouter(tags=["openai"], responses=ERRORS)
 models_router = APIRouter(tags=["openai"], responses=ERRORS)
@@ -111,23 +110,22 @@ async def _chunks(
 
     yield chunk({"role": "assistant", "content": ""})
     try:
-        async for event in service(request).ask_stream(question, name, history=history):
-            # An OpenAI client keeps every content delta it is sent, and an LLM's text is checked only once it is
-            # complete (its numbers against its citations, its markers renumbered): text sent before that could
-            # not be taken back when the check replaces it. So the content is the final answer, sent whole;
-            # /v1/ask streams the deltas live, its last event being authoritative.
-            if isinstance(event, Answer):
-                request.state.timings_ms = event.timings_ms
-                yield chunk({"content": event.answer})
-                yield chunk(
-                    {},
-                    "stop",
-                    citations=[c.as_dict() for c in event.citations],
-                    found=event.found,
-                    question=event.question or question,
-                    answer=event.answer,
-                    warnings=event.warnings,
-                )
+        # An OpenAI client keeps every content delta it is sent, and an LLM's text is checked only once it is
+        # complete (its numbers against its citations, its markers renumbered): text sent before that could not be
+        # taken back when the check replaces it. So the content is the final answer, sent whole; /v1/ask streams
+        # the deltas live, its last event being authoritative.
+        answer = await service(request).ask(question, name, history=history)
+        request.state.timings_ms = answer.timings_ms
+        yield chunk({"content": answer.answer})
+        yield chunk(
+            {},
+            "stop",
+            citations=[c.as_dict() for c in answer.citations],
+            found=answer.found,
+            question=answer.question or question,
+            answer=answer.answer,
+            warnings=answer.warnings,
+        )
     except QAError as exc:
         yield ServerSentEvent(json.dumps({"error": {"code": exc.code, "message": exc.message}}, ensure_ascii=False))
     yield ServerSentEvent("[DONE]")
