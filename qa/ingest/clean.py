@@ -131,7 +131,7 @@ _REPORTER_CREDIT = re.compile(
 # Counters and widgets printed inside a byline ("浏览次数：1862", "字号：大 中 小", "打印"): not content.
 _BYLINE_WIDGET = re.compile(
     r"[【\[(（]?\s*(?:字号|字体|浏览量|浏览次数|浏览|阅读量|阅读数|阅读次数|点击数|点击量|点击|访问量|评论数?|Views?|Comments?)"
-    r"\s*[:：]\s*(?:\d[\d,]*\s*(?:次)?|(?:[大中小]\s*)+)?\s*[】\])）]?",
+    r"\s*[:：]\s*(?:\d[\d,]*\s*(?:次)?|[【\[(（]?\s*(?:[大中小]\s*)+[】\])）]?)?\s*[】\])）]?",
     re.IGNORECASE,
 )
 _BYLINE_UI_TAIL = re.compile(r"(?:\s*[【\[]?(?:打印|关闭|分享|收藏|Print|Share|Email)[】\]]?)+\s*$", re.IGNORECASE)
@@ -293,8 +293,9 @@ def _has_byline_key(line: str) -> bool:
 
 
 def is_dateline(line: str) -> bool:
-    """A publication-date or reporter line of the shape pages print under a headline."""
-    line = line.strip()
+    """A publication-date or reporter line of the shape pages print under a headline (its view counter and font
+    buttons aside)."""
+    line = tidy_dateline(line.strip())
     if not line or len(line) > 120:
         return False
     if _REPORTER_CREDIT.match(line) and (_CREDIT.match(line) or _PAREN_CREDIT.match(line) or _EN_BYLINE.match(line)):
@@ -357,8 +358,9 @@ def _classify(line: str, *, headings: bool = True) -> Kind:
         return Kind.DATELINE if is_dateline(line) else Kind.NOISE
     if _END_MARK.match(line) or _META_KEY_LINE.match(line) or _UI_PREFIX.match(line):
         return Kind.NOISE
-    if _is_byline(line):
-        return Kind.DATELINE if _has_byline_key(line) else Kind.NOISE
+    byline = tidy_dateline(line)  # a view counter or font buttons beside it make it no less a byline
+    if _is_byline(byline):
+        return Kind.DATELINE if _has_byline_key(byline) else Kind.NOISE
     if (n <= 30 and _is_ui_label(line)) or _CALL_TO_ACTION.match(line) or _SEARCH_PLACEHOLDER.match(line):
         return Kind.NOISE
     if n <= 120 and _is_social_row(line):
@@ -537,7 +539,7 @@ def clean_text(text: str, *, title: str | None = None) -> str:
             # the date and reporter under a headline answer "when"/"who reported it"; the same line
             # below the article is a credit
             dateline = tidy_dateline(_MULTI_SPACE.sub(" ", x.text))
-            if is_dateline(dateline):
+            if is_dateline(dateline) and dateline not in kept:  # pages print it twice (head and article)
                 kept.append(dateline)
                 datelines += 1
             continue

@@ -88,3 +88,27 @@ def test_html_dateline_found_through_the_pages_publication_date() -> None:
     doc = load_bytes(html.encode(), "park.html")
     assert doc.title == "Riverside park reopens after flood repairs"
     assert doc.text.split("\n")[:2] == ["Riverside park reopens after flood repairs", "May 2, 2024 Lakeside Courier"]
+
+
+def test_html_breadcrumb_above_headline_and_dateline_with_counters_kept_once() -> None:
+    # the extractor keeps the breadcrumb above the h1 and the dateline with its view counter and font buttons; the
+    # reporter's credit closes the article. The dateline appears once, tidied, under the headline; the credit
+    # below the article is no dateline
+    html = """<html><head><meta charset="utf-8"><title>西湖区新建口袋公园12座_西湖新闻网</title></head><body>
+<div class="nav"><a href="/">首页</a> | <a href="/news">新闻中心</a> | <a href="/gov">政务公开</a></div>
+<div class="crumb">当前位置：首页 &gt; 新闻中心 &gt; 区内要闻</div>
+<div class="article"><h1>西湖区新建口袋公园12座</h1>
+<div class="info">发布时间：2024-05-06 10:20  来源：西湖区融媒体中心  浏览次数：1,204  字号：[大 中 小]</div>
+<p>今年以来，西湖区利用街角空地和闲置地块新建口袋公园12座，新增绿地面积3.6万平方米。</p>
+<p>这些公园大多不足2000平方米，配有座椅、健身器材和儿童游乐设施，周边居民步行5分钟即可到达。</p>
+<p>（记者 王芳 通讯员 李强）</p></div>
+<div class="pager"><p>上一篇：西湖区召开春季植树动员会</p></div>
+<div class="footer"><p>版权所有 © 2024 西湖新闻网</p></div></body></html>"""
+    lines = load_bytes(html.encode(), "park.html").text.split("\n")
+    assert lines[:3] == [
+        "西湖区新建口袋公园12座",
+        "发布时间：2024-05-06 10:20 来源：西湖区融媒体中心",
+        "今年以来，西湖区利用街角空地和闲置地块新建口袋公园12座，新增绿地面积3.6万平方米。",
+    ]
+    assert sum("发布时间" in line for line in lines) == 1
+    assert not any("记者" in line for line in lines[:3])

@@ -147,14 +147,17 @@ def _with_article_head(html: str, text: str, title: str | None, date: re.Pattern
         headline_el.remove(child)
     page = root.text_content()
     after = page.split(marker, 1)[1] if marker in page else ""
-    first_body = _squash(next((ln for ln in text.splitlines() if ln.strip()), ""))[:12]
+    # the body starts at the first line the extractor kept that is no dateline: it may have kept lines from above
+    # the headline too (a breadcrumb), so its first line need not be the body's, and a scan that missed the body
+    # would take a credit from below the article for the dateline
+    extracted = {_squash(ln)[:12] for ln in text.splitlines() if ln.strip()}
     datelines: list[str] = []
     seen = 0
     for line in after.splitlines():
         line = " ".join(line.split())
         if not line:
             continue
-        if first_body and _squash(line).startswith(first_body):
+        if _squash(line)[:12] in extracted and not _is_head_dateline(line, date):
             break
         seen += 1
         if seen > _MAX_HEAD_LINES:
@@ -162,14 +165,19 @@ def _with_article_head(html: str, text: str, title: str | None, date: re.Pattern
         if _is_head_dateline(line, date):
             datelines.append(line)
     head_of_text = _squash(text[:400])
-    datelines = [d for d in datelines if _squash(tidy_dateline(d)) not in head_of_text]
+    datelines = [d for d in datelines if not any(_squash(v) in head_of_text for v in (d, tidy_dateline(d)))]
     first, _, rest = text.lstrip().partition("\n")
     if _squash(headline) == _squash(first):
         # the extractor kept the headline: the dateline goes under it
         return "\n".join([first, *datelines, rest]) if datelines else text
     if _squash(headline) in head_of_text:
         return "\n".join([*datelines, text]) if datelines else text
-    return "\n".join([headline, *datelines, text])
+    # above the article's first line the extractor kept (a breadcrumb may come first, and whatever precedes the
+    # breadcrumb is taken for page chrome)
+    below = {_squash(ln)[:12] for ln in after.splitlines() if ln.strip()}
+    lines = text.splitlines()
+    at = next((i for i, ln in enumerate(lines) if ln.strip() and _squash(ln)[:12] in below), 0)
+    return "\n".join([*lines[:at], headline, *datelines, *lines[at:]])
 
 
 def _find_headline(root: Any, title: str | None) -> Any:
