@@ -24,19 +24,34 @@ SPAN_TYPES = ("number", "date", "title", "quote", "person", "place", "org", "pro
 
 _CN = "零〇一二两三四五六七八九十百千万亿"
 _NUM = rf"(?:\d+(?:[.,]\d+)*|[{_CN}]*[十百千万亿][{_CN}]*|[一二两三四五六七八九])"
+# a Chinese amount may run over several magnitudes ("2万1千", "3亿5000万")
+_AMOUNT = rf"(?:{_NUM}(?:[万亿千百]\d+(?:\.\d+)?)*)"
 # longest first, so "元人民币" is not cut to "元"; 个 may stand before a unit of time ("26个月", "3个小时")
 _MEASURE = "个?(?:" + "|".join(sorted(ZH_MEASURE_WORDS, key=len, reverse=True)) + ")"
+# English units, currencies and magnitudes: a closed class, as the Chinese measure words are. A number's next word
+# is its unit only if it is one of them ("42 km", "2.4 million euros"), not whatever follows ("1998 in")
+EN_MEASURE_WORDS = frozenset(
+    """% percent thousand million billion trillion k m bn mn
+    km m cm mm nm mi ft yd kg g mg t lb lbs oz l ml ha acre acres sq
+    meter meters metre metres kilometer kilometers kilometre kilometres mile miles foot feet inch inches
+    gram grams kilogram kilograms ton tons tonne tonnes pound pounds litre litres liter liters hectare hectares
+    degree degrees °c °f kw kwh mw gw w v hz khz mhz ghz kb mb gb tb
+    s ms h hr hrs min mins sec secs second seconds minute minutes hour hours day days week weeks month months
+    year years decade decades century centuries
+    dollar dollars euro euros yuan yen usd eur gbp rmb cny hkd twd""".split()
+)
+_EN_MEASURE = "|".join(re.escape(w) for w in sorted(EN_MEASURE_WORDS, key=len, reverse=True))
 _APPROX = r"(?:约|近|逾|超过|大约|将近|达|共|多达)?"
 _NUMBER = re.compile(
-    rf"{_APPROX}(?:{_NUM}\s*(?:[-－–~～至到]\s*{_NUM})?)\s*(?:多|余)?\s*(?:万|亿|千|百)?\s*(?:{_MEASURE})?"
-    r"(?:[a-z]{1,3}\b)?",
+    rf"(?<![a-z]){_APPROX}(?:[$€£¥]\s*)?(?:{_AMOUNT}\s*(?:(?:{_MEASURE})?\s*[-－–~～至到]\s*{_AMOUNT})?)\s*(?:多|余)?\s*"
+    rf"(?:万|亿|千|百)?\s*(?:{_MEASURE})?(?:\s*(?:{_EN_MEASURE})(?![a-z]))?(?:\s+(?:{_EN_MEASURE})(?![a-z]))?",
     re.IGNORECASE,
 )
 _DATE = re.compile(
-    r"(?:公元前?|西元前?)?\d{1,4}\s*年(?:\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?)?|\d{1,2}\s*月\s*\d{1,2}\s*[日号]|"
+    r"\d{2,4}\s*年代|(?:公元前?|西元前?)?\d{1,4}\s*年(?:\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?)?|\d{1,2}\s*月\s*\d{1,2}\s*[日号]|"
     r"\d{1,2}\s*月(?!份?\d)|[一二三四五六七八九十〇零]{2,4}年|"
     rf"[{IDEOGRAPHS}]{{1,3}}[元一二三四五六七八九十]{{1,3}}年|"
-    r"\d{1,2}\s*世纪|\d{2,4}\s*年代|"
+    r"\d{1,2}\s*世纪|"
     r"\b(?:january|february|march|april|may|june|july|august|september|october|november|december)\b"
     r"(?:\s+\d{1,2})?(?:,?\s+\d{4})?|\b(?:19|20)\d{2}\b",
     re.IGNORECASE,

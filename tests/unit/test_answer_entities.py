@@ -50,3 +50,20 @@ def test_titles_quotes_and_names() -> None:
 
 def test_a_lone_numeral_character_is_a_word() -> None:
     assert not any(kind == "number" for _, kind in _found("一是加强领导"))
+
+
+def test_amounts_over_several_magnitudes_and_ranges_are_one_number() -> None:
+    for text, number in (
+        ("全球員工約2萬1千人。", "约2万1千人"),
+        ("总投资3亿5000万元。", "3亿5000万元"),
+        ("泉温在53度至93度之间。", "53度至93度"),
+    ):
+        assert number in _numbers(text), text
+    assert ("1990年代", "date") in _found("他于1990年代移居海外。")
+
+
+def test_an_english_number_takes_a_unit_not_the_next_word() -> None:
+    assert _numbers("It had 42 full-time staff in 1998 in Boston.") == ["42"]
+    assert _numbers("The list price is 48,500 euros, or $2.4 million for fifty.") == ["48,500 euros", "$2.4 million"]
+    assert _numbers("The hull is 24 metres long and 5 km offshore.") == ["24 metres", "5 km"]
+    assert _numbers("The Kestrel K2 is a drone.") == []  # a digit inside a word is no number
