@@ -409,10 +409,11 @@ def centred(rows: Sequence[Sequence[float]]) -> list[list[float]]:
     return [[v - m for v, m in zip(row, mean, strict=True)] for row in rows]
 
 
-def _framed(previous: Reading, question: Reading, asked: tuple[int, int], model: Logistic) -> str | None:
+def _framed(previous: Reading, question: Reading, asked: tuple[int, int], model: Logistic) -> tuple[str, Term] | None:
     """The previous question (its interrogative at `asked`) with the follow-up's words in place of the previous
     word they stand parallel to (the parallel model's most probable one), widened over neighbouring words the
-    follow-up repeats ("1992年4月" → "2017年4月"). None when the follow-up has no words or `previous` no such word."""
+    follow-up repeats ("1992年4月" → "2017年4月"), and the index of that word in `previous.terms`. None when the
+    follow-up has no words or `previous` no such word."""
     if not question.terms:
         return None
     rows = parallel_features(previous, question, asked)
@@ -432,7 +433,7 @@ def _framed(previous: Reading, question: Reading, asked: tuple[int, int], model:
     while last + 1 < len(terms) and _in_question(terms[last + 1], question) and joined(last, last + 1):
         last += 1
     said = question.text[question.terms[0].start : max(t.end for t in question.terms)]
-    return previous.text[: terms[first].start] + said + previous.text[terms[last].end :]
+    return previous.text[: terms[first].start] + said + previous.text[terms[last].end :], terms[best]
 
 
 class TermCarry:
@@ -464,9 +465,19 @@ class TermCarry:
     def rewrite(self, question: str, previous: str, earlier: Sequence[str] = ()) -> str:
         q, prev = read(question), read(previous)
         asked = ellipsis_frame(question, previous)
+        chosen: list[Term] | None = None
         if asked is not None and (framed := _framed(prev, q, asked, self.parallel)) is not None:
-            return framed
-        chosen = self.carried(question, previous, earlier)
+            text, replaced = framed
+            if not q.pronoun:
+                return text
+            # "那它的面积呢？" after "X位于哪里？": when the word the frame would replace is the one the pronoun
+            # refers to (a word the follow-up needs carried), the follow-up asks about X and the frame has no place
+            # for 面积; the pronoun takes X instead
+            chosen = self.carried(question, previous, earlier)
+            if replaced not in chosen:
+                return text
+        if chosen is None:
+            chosen = self.carried(question, previous, earlier)
         if not chosen:
             return question
         carried = _join(_spans(prev, chosen))

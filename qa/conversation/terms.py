@@ -131,9 +131,11 @@ def read(text: str) -> Reading:
     words: list[Term] = []
     pronoun_at: tuple[int, int] | None = None
     at = 0
-    for pair in _tagger().lcut(text):
+    # tagged in simplified script, the tagger's own (traditional 牠 is its 它, and 員工 one word); same offsets
+    folded = fold(text)
+    for pair in _tagger().lcut(folded):
         token, tag = pair.word, pair.flag
-        start = text.find(token, at)
+        start = folded.find(token, at)
         start = at if start < 0 else start
         at = start + len(token)
         word = fold(token).strip()

@@ -179,6 +179,16 @@ def test_an_elliptical_follow_up_keeps_the_previous_questions_frame() -> None:
     assert framed.startswith("房寺镇下放了多少") and framed.endswith("执法权限?") and "权力" not in framed
 
 
+def test_a_pronoun_keeps_the_word_it_refers_to_out_of_the_frame() -> None:
+    # "它" stands for the subject: the frame keeps it when another word is parallel to the follow-up's ("面积" for
+    # "人口"), and the pronoun takes it when the frame's only candidate is the subject itself ("位于哪里" has no
+    # place for 面积)
+    carry = TermCarry(lambda text: [])
+    assert carry.rewrite("那它的人口呢？", "宁海县的面积是多少？") == "宁海县的人口是多少？"
+    assert carry.rewrite("那它的面积呢？", "鹭鸶屿位于哪里？") == "鹭鸶屿的面积呢？"
+    assert carry.rewrite("那它的校园面积呢？", "岭海大学创立于哪一年？") == "岭海大学的校园面积呢？"
+
+
 def test_user_questions_skip_answers_and_blank_turns() -> None:
     history = [Turn("user", "房寺镇下放了多少项权力?"), Turn("assistant", "64项。"), Turn("user", "  ")]
     assert user_questions(history) == ["房寺镇下放了多少项权力?"]
