@@ -129,9 +129,9 @@ class SeedSentences:
 
 
 def _seed_documents() -> list[tuple[str, str]]:
-    from qa.ingest import iter_files, load_file
+    from qa.ingest import find_files, load_file
 
-    docs = [load_file(p) for p in iter_files([SEEDS])]
+    docs = [load_file(p) for p in find_files([SEEDS])]
     return [(d.title, d.text) for d in docs]
 
 

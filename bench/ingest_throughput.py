@@ -33,7 +33,7 @@ def main() -> None:
     report = Report("Ingest throughput (sample corpus)")
     from qa.config import Settings
     from qa.embed.load import load_embedder
-    from qa.ingest import iter_files, load_file
+    from qa.ingest import find_files, load_file
     from qa.service import QAService
 
     rows: list[list[object]] = []
@@ -47,7 +47,7 @@ def main() -> None:
             load_s = t.s
             service = QAService(settings)
             # the exact strings ingest embeds: the same chunks, titles in front, the model's passage prompt
-            documents = [load_file(p) for p in iter_files([SEEDS])]
+            documents = [load_file(p) for p in find_files([SEEDS])]
             chunked = [(d, service.chunker.run(d)) for d in documents]
             texts = [c.text for _, cs in chunked for c in cs]
             titles = [d.title for d, cs in chunked for _ in cs]

@@ -30,7 +30,7 @@ from qa.errors import DocumentNotFound, IngestCancelled, InvalidQuestion, QAErro
 from qa.index import Collections, CollectionStore, DocumentChange, DocumentInfo
 from qa.index.backends import make_backend
 from qa.index.docstore import NewChunks
-from qa.ingest import iter_sources
+from qa.ingest import find_sources
 from qa.query import Query, analyze
 from qa.retrieve import HybridRetriever, widen
 from qa.types import Answer, Document, Passage
@@ -239,7 +239,7 @@ class QAService:
 
         `progress` wraps the files as they are read; `embedded` is told (chunks embedded, chunks to embed)
         as embedding goes, the part that takes the time."""
-        named = dict(iter_sources(paths))
+        named = dict(find_sources(paths))
         control = IngestControl()
         report = IngestReport()
         parsed: list[Parsed] = []

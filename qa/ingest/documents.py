@@ -110,7 +110,7 @@ def load_file(path: Path, source: str | None = None) -> Document:
     except FileNotFoundError:
         raise InvalidInput(f"{path}: no such file") from None
     except IsADirectoryError:
-        raise InvalidInput(f"{path}: is a folder; pass files, or use iter_files for folders") from None
+        raise InvalidInput(f"{path}: is a folder; pass files, or use find_files for folders") from None
     except OSError as exc:
         raise UnreadableFile(f"{path}: cannot read ({exc.strerror or exc})") from exc
     raw = extract(data, str(resolved))

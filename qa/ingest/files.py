@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from qa.errors import InvalidInput
@@ -15,20 +15,19 @@ def _skipped(name: str) -> bool:
     return name.startswith((".", "~$"))
 
 
-def iter_files(paths: Sequence[Path]) -> Iterator[Path]:
-    """The files `iter_sources` yields, without their source names."""
-    for path, _ in iter_sources(paths):
-        yield path
+def find_files(paths: Sequence[Path]) -> list[Path]:
+    """The files of `find_sources`, without their source names."""
+    return [path for path, _ in find_sources(paths)]
 
 
-def iter_sources(paths: Sequence[Path]) -> Iterator[tuple[Path, str]]:
+def find_sources(paths: Sequence[Path]) -> list[tuple[Path, str]]:
     """Files to ingest: each folder walked recursively (sorted, supported suffixes only, hidden entries
-    skipped); each file named explicitly is yielded as given even with another suffix, so the caller
+    skipped); each file named explicitly is listed as given even with another suffix, so the caller
     reports it as unsupported instead of silently ignoring what the user asked for. Each comes with its
     source name: the path relative to the folder it was found in (`/` separators), or a named file's name.
 
-    Raises InvalidInput, before yielding anything (so a typo does not leave a half-done run), naming the first
-    path that does not exist, or two files that would have the same source name: a document is known by its
+    All are listed before any is read: this raises InvalidInput (so a typo leaves no half-done run) naming the
+    first path that does not exist, or two files that would have the same source name: a document is known by its
     source, so the second would silently replace the first (two folders that each hold a report.txt).
     """
     missing = [p for p in paths if not Path(p).exists()]
@@ -54,7 +53,7 @@ def iter_sources(paths: Sequence[Path]) -> Iterator[tuple[Path, str]]:
                 )
             named[source] = f
             out.append((f, source))
-    yield from out
+    return out
 
 
 def _walk(folder: Path) -> list[Path]:

@@ -13,7 +13,7 @@ import pytest
 from pypdf import PdfReader
 
 from qa.errors import EmptyDocument, InvalidInput, UnreadableFile, UnsupportedFile
-from qa.ingest import SUPPORTED_SUFFIXES, iter_files, iter_sources, load_bytes, load_file, load_text, make_doc_id
+from qa.ingest import SUPPORTED_SUFFIXES, find_files, find_sources, load_bytes, load_file, load_text, make_doc_id
 
 SEEDS = Path(__file__).resolve().parents[2] / "data" / "seeds"
 
@@ -307,7 +307,7 @@ def test_upload_source_is_never_a_path() -> None:
     assert doc.source == "https://example.org/notes.txt"
 
 
-def test_iter_files(tmp_path: Path) -> None:
+def test_find_files(tmp_path: Path) -> None:
     (tmp_path / "b").mkdir()
     (tmp_path / "b" / "z.md").write_text("z")
     (tmp_path / "a.TXT").write_text("a")
@@ -318,25 +318,25 @@ def test_iter_files(tmp_path: Path) -> None:
     (tmp_path / ".git" / "x.txt").write_text("g")
     (tmp_path / "~$lock.docx").write_text("l")
     single = tmp_path / "b" / "z.md"
-    found = list(iter_files([tmp_path, single]))
+    found = find_files([tmp_path, single])
     assert found == [tmp_path / "a.TXT", tmp_path / "b" / "z.md", tmp_path / "c.html"]
     with pytest.raises(InvalidInput, match="missing-folder"):
-        list(iter_files([tmp_path, tmp_path / "missing-folder"]))
+        find_files([tmp_path, tmp_path / "missing-folder"])
 
 
-def test_iter_sources_refuses_two_files_with_one_source_name(tmp_path: Path) -> None:
+def test_find_sources_refuses_two_files_with_one_source_name(tmp_path: Path) -> None:
     for folder in ("a", "b"):
         (tmp_path / folder).mkdir()
         (tmp_path / folder / "report.txt").write_text(folder)
     with pytest.raises(InvalidInput, match="common parent folder"):
-        list(iter_sources([tmp_path / "a", tmp_path / "b"]))
+        find_sources([tmp_path / "a", tmp_path / "b"])
     # the same file reached twice is one file; under their common parent each has its own name
-    assert [s for _, s in iter_sources([tmp_path / "a", tmp_path / "a" / "report.txt"])] == ["report.txt"]
-    assert [s for _, s in iter_sources([tmp_path])] == ["a/report.txt", "b/report.txt"]
+    assert [s for _, s in find_sources([tmp_path / "a", tmp_path / "a" / "report.txt"])] == ["report.txt"]
+    assert [s for _, s in find_sources([tmp_path])] == ["a/report.txt", "b/report.txt"]
 
 
-def test_iter_files_seed_folder() -> None:
-    assert [p.name for p in iter_files([SEEDS])] == sorted(p.name for p in SEEDS.glob("*.txt"))
+def test_find_files_seed_folder() -> None:
+    assert [p.name for p in find_files([SEEDS])] == sorted(p.name for p in SEEDS.glob("*.txt"))
 
 
 # --- tables, headlines, datelines, wraps and running headers ----------------------------------------------
