@@ -264,6 +264,11 @@ def test_bad_uploads_are_refused_and_nothing_stored_is_lost(client: httpx.Client
     _assert_error(client.post("/v1/collections/default/documents", files=[("files", ("tool.exe", b"MZ" * 10))]), 415)
     _assert_error(client.post("/v1/collections/default/documents", files=[("files", ("big.txt", b"a" * 400_000))]), 413)
     _assert_error(client.post("/v1/collections/default/documents", files=[("files", ("..", b"hello"))]))
+    # two files of one name: the second would replace the first (and a folder part is no part of the name)
+    twice = [("files", ("a/same.txt", "甲文件。".encode())), ("files", ("b/same.txt", "乙文件。".encode()))]
+    refused = client.post("/v1/collections/default/documents", files=twice)
+    _assert_error(refused)
+    assert "same.txt" in refused.json()["error"]["message"]
     _assert_error(client.post("/v1/collections/default/documents", json={"text": ""}))
     _assert_error(client.post("/v1/collections/bad name!/documents", json={"text": "x"}))
     after = client.get("/v1/collections/default/documents").json()["documents"]

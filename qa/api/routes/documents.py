@@ -63,8 +63,16 @@ async def _read_upload(request: Request) -> list[Source]:
         if not uploads:
             raise InvalidInput("no file in the multipart body: send one or more parts named 'files'")
         sources = []
-        for upload in uploads:
+        named: dict[str, int] = {}
+        for number, upload in enumerate(uploads, start=1):
             name = _safe_name(upload.filename or "")
+            if name in named:
+                # a document is known by its name: the second would silently replace the first
+                raise InvalidInput(
+                    f"files {named[name]} and {number} of the upload are both named {name!r}, and the second would "
+                    "replace the first: rename one, or upload them to different collections"
+                )
+            named[name] = number
             suffix = PurePosixPath(name).suffix.lower()
             if suffix not in SUPPORTED_SUFFIXES:
                 supported = ", ".join(sorted(SUPPORTED_SUFFIXES))
