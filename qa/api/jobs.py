@@ -5,12 +5,20 @@ write what they return; the threads that answer requests never parse or embed. A
 `QA_MAX_QUEUED_INGESTS` ingests wait or run at once (IngestBusy, a 503, beyond). Cancelling an ingest (a
 DELETE of its job, the uploading client going away, the server shutting down) stops its worker task at once;
 what was written before stays, what was not is never half-written (the store's transactions see to that).
+
+A job's state is also written to `<index dir>/_jobs/<id>.json` at each change, so that a job the server accepted
+is never forgotten: polled after a restart, a job the server stopped in (shut down, or killed) reads `failed`
+with the code `interrupted`, and a finished one reads as it ended.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import os
+import re
+import socket
 import threading
 import time
 import uuid
@@ -18,9 +26,11 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 from fastapi import Request
+from pydantic import ValidationError
 
 from qa.api.responses import ErrorDetail, JobOut, JobProgress, StoredDocumentOut
 from qa.api.routes.deps import until_disconnected
@@ -34,6 +44,11 @@ JobState = Literal["queued", "running", "done", "failed", "cancelled"]
 _FINISHED: frozenset[str] = frozenset({"done", "failed", "cancelled"})
 # finished jobs kept for polling: the most recent ones
 _KEEP_FINISHED = 500
+_JOB_ID = re.compile(r"^[0-9a-f]{32}$")
+INTERRUPTED = "interrupted"
+_INTERRUPTED_MESSAGE = (
+    "the server stopped before this job finished: upload the files again (an upload stores all its files or none)"
+)
 
 
 class JobNotFound(NotFound):
@@ -75,9 +90,103 @@ class Job:
         )
 
 
+def _alive_here(host: str, pid: int) -> bool:
+    """Whether the process `pid` of `host` may still be running: always for another host's (replicas may share
+    the index dir's job records), which only it can tell."""
+    if host != socket.gethostname():
+        return True
+    if pid == os.getpid():
+        return False  # a record of this process before it started: a pid reused after a restart
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class JobRecords:
+    """Job states on disk, one small JSON file a job, each replaced whole (write, then rename) at every change."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def _path(self, job_id: str) -> Path | None:
+        # a job id comes from a URL: only the ids this module makes name a file
+        return self.folder / f"{job_id}.json" if _JOB_ID.match(job_id) else None
+
+    def write(self, view: JobOut) -> None:
+        path = self._path(view.id)
+        if path is None:
+            return
+        job = view.model_dump(mode="json", exclude_none=True)
+        record = {"job": job, "host": socket.gethostname(), "pid": os.getpid()}
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            partial = path.with_suffix(f".{os.getpid()}.tmp")
+            partial.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+            partial.replace(path)
+        except OSError as exc:  # a poll still answers from memory; only a restart would lose the job
+            log.warning("cannot write the record of job %s: %s", view.id, exc)
+
+    def read(self, job_id: str) -> tuple[JobOut, str, int] | None:
+        """(the job as last written, the host and pid of the process that wrote it), None when unknown."""
+        path = self._path(job_id)
+        if path is None:
+            return None
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+            return JobOut.model_validate(record["job"]), str(record["host"]), int(record["pid"])
+        except (OSError, ValueError, KeyError, TypeError, ValidationError):
+            return None
+
+    def recover(self) -> None:
+        """Mark the jobs whose process has gone without finishing them as interrupted, and forget all but the
+        most recent `_KEEP_FINISHED` records."""
+        try:
+            paths = sorted(self.folder.glob("*.json"), key=lambda p: p.stat().st_mtime)
+        except OSError:
+            return
+        for stale in paths[: max(0, len(paths) - _KEEP_FINISHED)]:
+            stale.unlink(missing_ok=True)
+        for path in paths[-_KEEP_FINISHED:]:
+            found = self.read(path.stem)
+            if found is None:
+                continue
+            view, host, pid = found
+            if view.state not in _FINISHED and not _alive_here(host, pid):
+                log.warning("job %s was %s when its server stopped: marked interrupted", view.id, view.state)
+                self.write(interrupted(view))
+
+
+def interrupted(view: JobOut) -> JobOut:
+    return view.model_copy(
+        update={"state": "failed", "error": ErrorDetail(code=INTERRUPTED, message=_INTERRUPTED_MESSAGE)}
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedJob:
+    """A job of an earlier run of the server, as its record says it ended."""
+
+    recorded: JobOut
+
+    @property
+    def state(self) -> str:
+        return self.recorded.state
+
+    def view(self) -> JobOut:
+        return self.recorded
+
+
 class Ingests:
     def __init__(self, service: QAService, on_report: Callable[[IngestReport], None] | None = None) -> None:
         self._service = service
+        # "_jobs": no collection can have that name (collection names start with a letter or digit)
+        self._records = JobRecords(service.settings.index_dir / "_jobs")
+        self._records.recover()
+        self._closing = False
         self._on_report = on_report
         self._limit = service.settings.max_queued_ingests
         # Jobs and uploads waiting for their reply queue apart, so a small upload never waits for a long job to
@@ -140,6 +249,7 @@ class Ingests:
                 self._active.discard(control)
                 del self._jobs[job.id]
             raise IngestBusy("the server is shutting down") from None
+        self._records.write(job.view())
         return job
 
     def _run_job(self, job: Job, sources: Sequence[Source]) -> None:
@@ -147,10 +257,15 @@ class Ingests:
             if job.control.cancelled:
                 raise IngestCancelled("cancelled before it started")
             job.state = "running"
+            self._records.write(job.view())
             job.documents = stored_documents(self._ingest(sources, job.collection, job.control))
             job.state = "done"
         except IngestCancelled:
-            job.state = "cancelled"
+            if self._closing:
+                job.error = ErrorDetail(code=INTERRUPTED, message=_INTERRUPTED_MESSAGE)
+                job.state = "failed"
+            else:
+                job.state = "cancelled"
         except QAError as exc:
             job.error = ErrorDetail(code=exc.code, message=exc.message)
             job.state = "failed"
@@ -161,6 +276,7 @@ class Ingests:
         finally:
             with self._lock:
                 self._active.discard(job.control)
+            self._records.write(job.view())
             job.finished.set()
 
     def _forget_old(self) -> None:
@@ -168,17 +284,23 @@ class Ingests:
         for job_id in finished[: max(0, len(finished) - _KEEP_FINISHED)]:
             del self._jobs[job_id]
 
-    def get(self, job_id: str) -> Job:
+    def get(self, job_id: str) -> Job | RecordedJob:
         with self._lock:
             job = self._jobs.get(job_id)
-        if job is None:
+        if job is not None:
+            return job
+        found = self._records.read(job_id)
+        if found is None:
             raise JobNotFound(f"no job '{job_id}' (finished jobs are kept for the most recent {_KEEP_FINISHED})")
-        return job
+        view, host, pid = found
+        # a job another replica runs reads as it last wrote it; one whose process is gone was interrupted
+        return RecordedJob(view if view.state in _FINISHED or _alive_here(host, pid) else interrupted(view))
 
-    async def cancel(self, job_id: str) -> Job:
-        """Cancel a queued or running job and wait (briefly) until its work has stopped."""
+    async def cancel(self, job_id: str) -> Job | RecordedJob:
+        """Cancel a queued or running job and wait (briefly) until its work has stopped. A job of an earlier run
+        has ended already, and one another replica runs can only be cancelled there."""
         job = self.get(job_id)
-        if job.state not in _FINISHED:
+        if isinstance(job, Job) and job.state not in _FINISHED:
             job.control.cancel()
             if job.state == "queued":
                 # its thread, when it comes, finds the control cancelled before any work: nothing to wait for
@@ -186,14 +308,23 @@ class Ingests:
                 job.state = "cancelled"
                 with self._lock:
                     self._active.discard(job.control)
+                self._records.write(job.view())
                 return job
             await asyncio.to_thread(job.finished.wait, 10)
         return job
 
     async def close(self, timeout: float = 5.0) -> None:
-        """Stop every ingest (for shutdown): cancel them, stop the worker processes, wait for the threads."""
+        """Stop every ingest (for shutdown): cancel them, stop the worker processes, wait for the threads. Jobs
+        end as interrupted: the running ones as their threads stop, the queued ones here (their threads never
+        start)."""
+        self._closing = True
         with self._lock:
             active = list(self._active)
+            waiting = [job for job in self._jobs.values() if job.state == "queued"]
+        for job in waiting:
+            job.error = ErrorDetail(code=INTERRUPTED, message=_INTERRUPTED_MESSAGE)
+            job.state = "failed"
+            self._records.write(job.view())
         for control in active:
             control.cancel()
         pools = (self._job_threads, self._upload_threads)

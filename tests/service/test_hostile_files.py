@@ -351,6 +351,9 @@ def test_sigterm_mid_ingest_stops_within_ten_seconds_keeping_what_was_acknowledg
     with running_server(index_dir) as base:
         docs = {d["source"] for d in httpx.get(f"{base}{DOCS}").json()["documents"]}
         assert "acknowledged.txt" in docs and "roads.txt" not in docs
+        # the accepted job is not forgotten: it says it was interrupted, and what to do
+        after = httpx.get(f"{base}/v1/jobs/{job['id']}").json()
+        assert after["state"] == "failed" and after["error"]["code"] == "interrupted", after
         reply = httpx.post(f"{base}/v1/ask", json={"question": "今年新建学校几所?"}, timeout=60).json()
         assert "2" in reply["answer"]
 
