@@ -21,6 +21,7 @@ from qa.answer.evidence import prefix_match, suffix_match
 from qa.query import Query
 from qa.query.kinds import KINDS
 from qa.segment import words
+from qa.text import is_wide
 
 ORIGINS = ("typed", "clause", "frame", "words", "sentence")
 _CLAUSE_MARK = re.compile(r"[，,；;：:、]")
@@ -72,7 +73,8 @@ class SpanCandidate:
 
 
 def _latin(ch: str) -> bool:
-    return ch.isascii() and ch.isalnum()
+    """A letter or digit of a script that spaces its words (Müller, Zürich, Ελλάδα): not Chinese or Japanese."""
+    return ch.isalnum() and not is_wide(ch)
 
 
 def _trim(text: str, a: int, b: int) -> tuple[int, int]:
