@@ -119,6 +119,13 @@ def test_short_gbk_and_utf8_bom_and_utf16(tmp_path: Path) -> None:
     assert load_bytes("你好,世界。".encode("gbk"), "a.txt").text == "你好,世界。"
     assert load_bytes("\ufeff标题\n正文内容。".encode(), "b.txt").text == "标题\n正文内容。"
     assert load_bytes("标题\n正文内容。".encode("utf-16"), "c.txt").text == "标题\n正文内容。"
+    # short Big5 (traditional script) is no GB18030 text: read so, it gives private-use code points
+    big5 = "龍潭古鎮的石拱橋建於清朝乾隆年間，全長四十二米。"
+    assert load_bytes(big5.encode("big5"), "e.txt").text == big5
+    # UTF-16 saved without a byte-order mark has NUL bytes, yet it is text; a PDF named .txt is no text
+    assert load_bytes("索道全长2.3公里。".encode("utf-16-le"), "f.txt").text == "索道全长2.3公里。"
+    with pytest.raises(UnreadableFile, match="PDF"):
+        load_bytes(b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n", "g.txt")
     # short single-byte Latin text is ambiguous between codepages; it must decode, not be called binary
     assert load_bytes("Le café est prêt à servir.".encode("cp1252"), "d.txt").text.startswith("Le caf")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import unicodedata
 
 from qa.errors import UnreadableFile
 
@@ -33,11 +34,24 @@ def decode_text(data: bytes, name: str, declared: str | None = None) -> str:
     Raises UnreadableFile when the bytes are not text in any encoding we can tell.
     """
     candidates: list[str] = []
+    if data.startswith(b"%PDF-"):
+        raise UnreadableFile(f"{name}: a PDF file, not text: give it the .pdf suffix")
     if data.startswith(codecs.BOM_UTF8):
         candidates.append("utf-8-sig")
     elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         candidates.append("utf-16")
     elif b"\x00" in data[:8192]:
+        # UTF-16 saved without a byte-order mark has NUL bytes too: text only if it reads as text. Its NULs are the
+        # high bytes of ASCII characters, which come second in little-endian order
+        head = data[:8192]
+        little = head[1::2].count(0) >= head[::2].count(0)
+        for encoding in ("utf-16-le", "utf-16-be") if little else ("utf-16-be", "utf-16-le"):
+            try:
+                text = data.decode(encoding)
+            except UnicodeDecodeError:
+                continue
+            if not looks_binary(text) and _in_common_blocks(text) >= _MIN_UTF16_COMMON:
+                return text
         raise UnreadableFile(f"{name}: binary content (NUL bytes), not a text file")
     if declared:
         try:
@@ -74,13 +88,17 @@ def _detect(data: bytes, name: str) -> str:
             text = str(best)
         if not looks_binary(text):
             return text
-    # Too short for detection to be confident: Chinese legacy encodings are the likely case here.
-    try:
-        text = data.decode("gb18030")
-    except UnicodeDecodeError:
-        raise UnreadableFile(
-            f"{name}: not text in UTF-8, GB18030 or any detectable encoding; save it as UTF-8"
-        ) from None
+    # Too short for detection to be confident: Chinese legacy encodings are the likely case here, GB18030 first and
+    # then Big5 (traditional script) if GB18030 reads it as code points no text has.
+    decoded: list[str] = []
+    for encoding in ("gb18030", "big5hkscs"):
+        try:
+            decoded.append(data.decode(encoding))
+        except UnicodeDecodeError:
+            continue
+    if not decoded:
+        raise UnreadableFile(f"{name}: not text in UTF-8, GB18030 or any detectable encoding; save it as UTF-8")
+    text = min(decoded, key=_unassigned)
     if looks_binary(text):
         raise UnreadableFile(f"{name}: binary content, not a text file")
     return text
@@ -88,11 +106,30 @@ def _detect(data: bytes, name: str) -> str:
 
 def _prefer_gb18030(data: bytes, guess: str) -> bool:
     """Detection often calls GBK text Korean, and on short input any CJK guess is a coin toss; for a
-    Chinese-first corpus GB18030 is the better bet whenever it decodes cleanly."""
+    Chinese-first corpus GB18030 is the better bet whenever it decodes cleanly: to text, not to private-use or
+    unassigned code points, which is what Big5 bytes read as GB18030 give."""
     risky = guess in _KOREAN_CODECS or (len(data) < _SHORT_INPUT_BYTES and guess in _CJK_CODECS)
     if not risky:
         return False
     try:
-        return not looks_binary(data.decode("gb18030"))
+        text = data.decode("gb18030")
     except UnicodeDecodeError:
         return False
+    return not looks_binary(text) and not _unassigned(text)
+
+
+# Code-point blocks text without a byte-order mark is read as UTF-16 in, when it is text: ASCII and Latin-1,
+# general punctuation, CJK (kana, ideographs, their punctuation), Hangul and the fullwidth forms. Binary data read
+# as UTF-16 lands all over the code space.
+_COMMON_BLOCKS = re.compile("[\t\n\r\x20-\x7e\xa0-\xff\u2000-\u206f\u3000-\u9fff\uac00-\ud7af\uff00-\uffef]")
+_MIN_UTF16_COMMON = 0.98
+
+
+def _in_common_blocks(text: str) -> float:
+    sample = text[:20000]
+    return len(_COMMON_BLOCKS.findall(sample)) / max(len(sample), 1)
+
+
+def _unassigned(text: str) -> int:
+    """Private-use and unassigned code points: no real text has them, a wrong legacy codec makes them."""
+    return sum(unicodedata.category(ch) in ("Co", "Cn") for ch in text)
