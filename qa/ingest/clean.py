@@ -134,7 +134,10 @@ _BYLINE_WIDGET = re.compile(
     r"\s*[:：]\s*(?:\d[\d,]*\s*(?:次)?|[【\[(（]?\s*(?:[大中小]\s*)+[】\])）]?)?\s*[】\])）]?",
     re.IGNORECASE,
 )
-_BYLINE_UI_TAIL = re.compile(r"(?:\s*[【\[]?(?:打印|关闭|分享|收藏|Print|Share|Email)[】\]]?)+\s*$", re.IGNORECASE)
+_BYLINE_UI_TAIL = re.compile(
+    r"(?:\s*[【\[]?(?:打印|关闭|分享|收藏|Print|Share|Email)(?:本页|此页|窗口|本文|文章|this page)?[】\]]?)+\s*$",
+    re.IGNORECASE,
+)
 _MAX_DATELINES = 3
 
 # Cookie/consent banners: they mention cookies and ask for a decision.

@@ -308,6 +308,15 @@ def test_dateline_kept_under_headline_and_credits_dropped_at_the_end() -> None:
     )
 
 
+def test_dateline_buttons_and_widgets_are_tidied_away() -> None:
+    for line in (
+        "发布时间：2024-05-06 来源：县农业农村局 【打印本页】【关闭窗口】",
+        "发布时间：2024-05-06 来源：县农业农村局 浏览次数：1,204 字号：[大 中 小]",
+    ):
+        raw = f"县茶产业再上新台阶\n{line}\n今年全县茶园面积达到12.6万亩，干茶产量9,800吨，综合产值突破46亿元。"
+        assert clean_text(raw).split("\n")[1] == "发布时间：2024-05-06 来源：县农业农村局", line
+
+
 def test_unkeyed_site_date_line_and_mid_article_dateline_are_dropped() -> None:
     body = "The committee approved the plan after a long debate about costs and timing in the spring."
     raw = "\n".join(["Plan approved", "Example News 2024-05-01 08:00:00", body, "Posted on May 1, 2024", body])
