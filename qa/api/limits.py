@@ -28,6 +28,12 @@ class BodySizeLimit:
         is_upload = path.startswith(self.upload_prefix) and path.endswith("/documents")
         # multipart framing adds a little to the files themselves
         limit = self.upload_limit + 64 * 1024 if is_upload else self.default_limit
+        # the message names the setting and its value, not the framing allowance added to it
+        said = (
+            f"the upload exceeds the limit of {self.upload_limit:,} bytes (QA_MAX_UPLOAD_BYTES)"
+            if is_upload
+            else f"the request body exceeds the limit of {self.default_limit:,} bytes (QA_MAX_BODY_BYTES)"
+        )
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:
@@ -35,7 +41,7 @@ class BodySizeLimit:
                 except ValueError:
                     too_big = False
                 if too_big:
-                    await self._refuse(scope, receive, send, limit)
+                    await self._refuse(scope, receive, send, said)
                     return
         received = 0
 
@@ -51,9 +57,9 @@ class BodySizeLimit:
         try:
             await self.app(scope, limited_receive, send)
         except BodyTooLarge:
-            await self._refuse(scope, receive, send, limit)
+            await self._refuse(scope, receive, send, said)
 
     @staticmethod
-    async def _refuse(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
-        response = error_response(413, "payload_too_large", f"request body exceeds the limit of {limit} bytes")
+    async def _refuse(scope: Scope, receive: Receive, send: Send, message: str) -> None:
+        response = error_response(413, "payload_too_large", message)
         await response(scope, receive, send)

@@ -262,7 +262,12 @@ def test_bad_uploads_are_refused_and_nothing_stored_is_lost(client: httpx.Client
     _assert_error(client.post("/v1/collections/default/documents", files=[("files", ("scan.pdf", garbage))]))
     _assert_error(client.post("/v1/collections/default/documents", files=[("files", ("notes.txt", garbage))]))
     _assert_error(client.post("/v1/collections/default/documents", files=[("files", ("tool.exe", b"MZ" * 10))]), 415)
-    _assert_error(client.post("/v1/collections/default/documents", files=[("files", ("big.txt", b"a" * 400_000))]), 413)
+    too_big = client.post("/v1/collections/default/documents", files=[("files", ("big.txt", b"a" * 400_000))])
+    # the limit said is the setting's, named (not the multipart allowance the body is checked against)
+    assert "200,000 bytes (QA_MAX_UPLOAD_BYTES)" in _assert_error(too_big, 413)["message"]
+    huge = b'{"question": "' + b"a" * 1_100_000 + b'"}'
+    too_long = client.post("/v1/ask", content=huge, headers={"content-type": "application/json"})
+    assert "(QA_MAX_BODY_BYTES)" in _assert_error(too_long, 413)["message"]
     _assert_error(client.post("/v1/collections/default/documents", files=[("files", ("..", b"hello"))]))
     # two files of one name: the second would replace the first (and a folder part is no part of the name)
     twice = [("files", ("a/same.txt", "甲文件。".encode())), ("files", ("b/same.txt", "乙文件。".encode()))]
