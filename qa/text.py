@@ -91,6 +91,30 @@ def to_simplified(text: str) -> str:
     return _to_simplified()(text) if CJK_CHAR.search(text) else text
 
 
+@lru_cache(maxsize=1)
+def _to_traditional() -> Callable[[str], str]:
+    import opencc
+
+    return opencc.OpenCC("s2t").convert
+
+
+def is_traditional(text: str) -> bool:
+    """Whether Chinese `text` is written in traditional script: more of its characters are traditional forms
+    (which simplifying changes) than simplified ones (which the converse changes; it also turns some characters
+    both scripts share into variants, 台 → 臺, so neither count alone tells)."""
+    if not CJK_CHAR.search(text):
+        return False
+    traditional = sum(a != b for a, b in zip(text, simplified_in_place(text), strict=True))
+    converse = _to_traditional()(text)
+    simplified = sum(a != b for a, b in zip(text, converse, strict=True)) if len(converse) == len(text) else 0
+    return traditional > simplified
+
+
+def in_script_of(text: str, sample: str) -> str:
+    """Chinese `text` (written in simplified script) in the script `sample` is written in."""
+    return _to_traditional()(text) if is_traditional(sample) else text
+
+
 def is_cjk(text: str) -> bool:
     """Whether `text` has any Chinese character."""
     return bool(CJK_CHAR.search(text))

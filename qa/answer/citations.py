@@ -21,7 +21,7 @@ from pathlib import Path
 from qa.answer.grounding import MARKER_RE, number_values, strip_markers, ungrounded_numbers
 from qa.answer.prompts import REFUSAL_MARKERS, refusal_sentence
 from qa.chunk.sentences import split_sentences
-from qa.text import CJK_CHAR, detect_lang
+from qa.text import CJK_CHAR, detect_lang, fold, in_script_of
 from qa.types import Answer, Citation, Passage
 
 log = logging.getLogger(__name__)
@@ -57,14 +57,15 @@ _MAX_SPANS_PER_CLAIM = 3
 
 def refusal_answer(question: str, *, mode: str, prompts_dir: Path | None = None) -> Answer:
     """The answer that says the documents hold none, in the question's language."""
-    text = refusal_sentence(detect_lang(question), prompts_dir)
+    text = in_script_of(refusal_sentence(detect_lang(question), prompts_dir), question)
     return Answer(answer=text, found=False, citations=[], question=question, mode=mode)
 
 
 def looks_like_refusal(text: str, prompts_dir: Path | None = None) -> bool:
-    low = text.lower().strip()
-    sentences = {refusal_sentence(lang, prompts_dir).lower() for lang in ("zh", "en")}
-    return low in sentences or any(m.lower() in low for m in (*REFUSAL_MARKERS, *_EXTRA_REFUSAL_MARKERS))
+    # folded: an answer in traditional script says the same
+    low = fold(text.strip())
+    sentences = {fold(refusal_sentence(lang, prompts_dir)) for lang in ("zh", "en")}
+    return low in sentences or any(fold(m) in low for m in (*REFUSAL_MARKERS, *_EXTRA_REFUSAL_MARKERS))
 
 
 def _grams(text: str) -> set[str]:

@@ -121,6 +121,14 @@ def test_refusals(passages: list[Passage], raw: str, question: str, expected: st
     assert ans.answer == refusal_sentence(expected)  # the one wording per language, from prompts/
 
 
+def test_a_refusal_is_in_the_script_of_the_question(passages: list[Passage]) -> None:
+    # the LLM refusing in traditional script is a refusal too; the reply says it in the question's script
+    ans = finalize_answer("資料中沒有找到這個問題的答案。", "林秀蘭的丈夫是誰？", passages, mode="llm")
+    assert not ans.found and ans.answer == "資料中沒有找到這個問題的答案。"
+    assert finalize_answer("", "東涌西站的造價是多少？", passages, mode="llm").answer == ans.answer
+    assert finalize_answer("", "於是他去了哪里?", passages, mode="llm").answer == refusal_sentence("zh")
+
+
 def test_partial_refusal_with_a_citation_stays_found(passages: list[Passage]) -> None:
     ans = finalize_answer("资料没有提到2030年目标,但下放了64项[1]。", "目标?", passages, mode="llm")
     assert ans.found and len(ans.citations) == 1
