@@ -29,13 +29,14 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 from qa.conversation import Standalone, Turn, user_questions
-from qa.conversation.terms import ZIPF_TOP, Reading, Term, read
+from qa.conversation.terms import EN_POSSESSIVES, ZIPF_TOP, Reading, Term, is_english_name, read
 from qa.query.kinds import interrogative_span
 from qa.text import detect_lang, fold, is_wide
 from qa.types import Passage
@@ -47,6 +48,9 @@ WINDOW = 4
 # The previous question's documents: those of its best few passages.
 PREVIOUS_PASSAGES = 3
 
+# "Who is/was X?": X is the person a following he or she refers to
+_WHO_IS = re.compile(r"^who\s+(?:is|was|are|were)\s+(.+?)\s*[?？]*$", re.IGNORECASE)
+_EN_PERSONAL = frozenset("he him his she her".split())
 # Retrieval for a text: passages best first, each with its dense and BM25 ranks in `signals`.
 Search = Callable[[str], Sequence[Passage]]
 
@@ -476,6 +480,20 @@ class TermCarry:
             chosen = self.carried(question, previous, earlier)
             if replaced not in chosen:
                 return text
+        if q.pronoun_at is not None and detect_lang(question) == "en":
+            # English refers back to the last name it mentioned ("When was it founded?" after "Who founded the
+            # Harbor Light Foundation?"): a rule of the language, where the carry model, fitted on Chinese
+            # dialogues, weighs single words
+            start, end = q.pronoun_at
+            pronoun = question[start:end].lower()
+            # "When did she take over?" after "Who is the director of X?": a person is the one asked about
+            asked_who = _WHO_IS.match(previous.strip()) if pronoun in _EN_PERSONAL else None
+            names = [t for t in prev.terms if is_english_name(t)]
+            if asked_who or names:
+                name = asked_who.group(1) if asked_who else previous[names[-1].start : names[-1].end]
+                if pronoun in EN_POSSESSIVES:
+                    name += "'s"
+                return question[:start] + name + question[end:]
         if chosen is None:
             chosen = self.carried(question, previous, earlier)
         if not chosen:

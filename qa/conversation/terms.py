@@ -24,7 +24,7 @@ from jieba import posseg
 
 from qa.query.kinds import interrogative_span
 from qa.segment import STOP_WORDS
-from qa.text import fold, is_cjk
+from qa.text import detect_lang, fold, is_cjk
 
 # Zipf frequencies run from 0 (unseen) to ~8 ("的", "the"): an unseen word weighs the most.
 ZIPF_TOP = 8.0
@@ -38,6 +38,12 @@ _NOMINAL_PREFIXES = ("n", "g", "j")
 # jieba tags quantifying pronouns `r` too ("每周", "各部门", "某公司", "其他国家"): a closed class that refers
 # back to nothing, unlike 它, 该, 这 or 那里
 _QUANTIFIERS = ("每", "各", "某", "其他", "其余", "任何", "所有")
+# jieba tags every English word `eng`: the personal pronouns that refer back are a closed class of the language
+_EN_PRONOUNS = frozenset("it its he him his she her they them their".split())
+# the possessive ones, which a name replaces with its "'s"
+EN_POSSESSIVES = frozenset("its his her their".split())
+# the tag a capitalised English word gets: a proper noun of its own kind, joined with its neighbours over spaces
+_EN_NAME = "nz"
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,9 +113,17 @@ def _nominal(tag: str) -> bool:
     return tag.startswith(_NOMINAL_PREFIXES) or tag in _PROPER_TAGS
 
 
-def _joins(left: Term, right: Term) -> bool:
+def is_english_name(term: Term) -> bool:
+    """A capitalised English word (or a run of them): a name."""
+    return term.tag == _EN_NAME and term.text.isascii()
+
+
+def _joins(left: Term, right: Term, text: str) -> bool:
     """Whether two adjacent words read as one noun phrase: both nominal, or one nominal and the other a lone
-    character (a piece of a name jieba did not know)."""
+    character (a piece of a name jieba did not know); English names run over the spaces between their words
+    ("Harbor Light Foundation")."""
+    if is_english_name(left) and is_english_name(right) and not text[left.end : right.start].strip():
+        return True
     if left.end != right.start:
         return False
     lone = [len(w.text) == 1 and is_cjk(w.text) for w in (left, right)]
@@ -133,14 +147,21 @@ def read(text: str) -> Reading:
     at = 0
     # tagged in simplified script, the tagger's own (traditional 牠 is its 它, and 員工 one word); same offsets
     folded = fold(text)
+    # in a Chinese question a Latin word is a name or an abbreviation alike ("F1", "WTA"): only English ones tell
+    english = detect_lang(text) == "en"
     for pair in _tagger().lcut(folded):
         token, tag = pair.word, pair.flag
         start = folded.find(token, at)
         start = at if start < 0 else start
         at = start + len(token)
         word = fold(token).strip()
+        if tag == "eng" and word in _EN_PRONOUNS:
+            pronoun_at = pronoun_at or (start, at)
+            continue
         if not word or not _WORD_CHAR.search(word) or word in STOP_WORDS:
             continue
+        if english and tag == "eng" and text[start : start + 1].isupper():
+            tag = _EN_NAME  # English capitalises names (the question's first word is a stop word, or a name too)
         if tag == "r":
             # an interrogative ("哪一年", tagged `r` as well) asks, and a quantifier counts: neither refers back
             if not (interrogative_span(word, "zh") or word.startswith(_QUANTIFIERS)):
@@ -150,7 +171,7 @@ def read(text: str) -> Reading:
     phrases: list[Term] = []
     run: list[Term] = []
     for term in words:
-        if run and not _joins(run[-1], term):
+        if run and not _joins(run[-1], term, text):
             phrases.append(_phrase(text, run))
             run = []
         run.append(term)

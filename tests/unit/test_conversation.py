@@ -189,6 +189,20 @@ def test_a_pronoun_keeps_the_word_it_refers_to_out_of_the_frame() -> None:
     assert carry.rewrite("那它的校园面积呢？", "岭海大学创立于哪一年？") == "岭海大学的校园面积呢？"
 
 
+def test_an_english_pronoun_takes_the_name_or_person_it_refers_to() -> None:
+    carry = TermCarry(lambda text: [])
+    previous = "Who founded the Harbor Light Foundation?"
+    assert carry.rewrite("When was it founded?", previous) == "When was Harbor Light Foundation founded?"
+    assert carry.rewrite("What is its budget?", "Where is Fangsi town?") == "What is Fangsi's budget?"
+    assert (
+        carry.rewrite("When did she take over?", "Who is the executive director of the Harbor Light Foundation?")
+        == "When did the executive director of the Harbor Light Foundation take over?"
+    )
+    # a Chinese question's Latin words are no English names: "WTA" is not carried as one
+    assert read("佩内塔在WTA赛事拿过几个冠军？").terms[1].tag == "eng"
+    assert read("Who won the WTA Finals?").terms[-1].proper
+
+
 def test_user_questions_skip_answers_and_blank_turns() -> None:
     history = [Turn("user", "房寺镇下放了多少项权力?"), Turn("assistant", "64项。"), Turn("user", "  ")]
     assert user_questions(history) == ["房寺镇下放了多少项权力?"]
