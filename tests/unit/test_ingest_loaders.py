@@ -380,6 +380,21 @@ def test_pdf_running_header_page_footer_and_figure_table(tmp_path: Path) -> None
     assert "On-time rate: 2022 88.1%, 2023 90.4%" in doc.text
 
 
+def test_a_one_page_pdf_footer_with_its_page_number_is_dropped(tmp_path: Path) -> None:
+    # no running line to learn from one page: the footer prints "Page 1 of 1" beside the copyright, and kept it
+    # was glued to the next line and quoted as an answer
+    lines = [
+        "Lindenfield Ferry Service - Timetable Notes",
+        "The Lindenfield ferry crosses the estuary in 14 minutes and runs every half hour from six.",
+        "An adult single ticket costs 3.40 euros; children under twelve travel free of charge.",
+        "Page 1 of 1   (c) 2026 Lindenfield Transport Authority",
+    ]
+    path = tmp_path / "ferry.pdf"
+    path.write_bytes(make_pdf_pages([lines]))
+    text = load_file(path).text
+    assert "Page 1" not in text and text.endswith("children under twelve travel free of charge.")
+
+
 def test_docx_table_rows_name_their_columns(tmp_path: Path) -> None:
     document = docx.Document()
     document.add_paragraph("各区计划如下。")

@@ -15,6 +15,10 @@ _PAGE_NUMBER = re.compile(
     r"^(?:page\s*)?\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?$|^[-–—]\s*\d{1,4}\s*[-–—]$|^第\s*\d{1,4}\s*页(?:\s*[,，/]?\s*共\s*\d{1,4}\s*页)?$",
     re.IGNORECASE,
 )
+# A footer that prints the page number beside other text ("Page 1 of 1   (c) 2026 Authority"): the explicit
+# "page N of M" or "第N页" form at either end, set apart by a wide gap or a bar.
+_MARK = r"(?:page\s*\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?|第\s*\d{1,4}\s*页(?:\s*[,，/]?\s*共\s*\d{1,4}\s*页)?)"
+_PAGE_FOOTER = re.compile(rf"^{_MARK}(?:\s{{2,}}|\s*[|｜]\s*)\S|\S(?:\s{{2,}}|\s*[|｜]\s*){_MARK}$", re.IGNORECASE)
 # Producers often stamp a file name or template name as the title; a path-like one is no headline.
 _NOT_A_TITLE = re.compile(r"\.\w{2,4}$|^Microsoft Word|^untitled$", re.IGNORECASE)
 # lines at each end of a page that may be running headers or footers
@@ -78,7 +82,11 @@ def drop_running_lines(pages: list[str]) -> list[str]:
     running = {k for k, n in counts.items() if n >= needed} if len(pages) >= 2 else set()
     out: list[str] = []
     for lines in split:
-        drop = {i for i in edges(lines) if key(lines[i]) in running or _PAGE_NUMBER.match(lines[i])}
+        drop = {
+            i
+            for i in edges(lines)
+            if key(lines[i]) in running or _PAGE_NUMBER.match(lines[i]) or _PAGE_FOOTER.search(lines[i])
+        }
         kept = [ln for i, ln in enumerate(lines) if i not in drop]
         out.append("\n".join(figure_tables(kept)))
     return out
