@@ -68,6 +68,8 @@ class _ItemModel(BaseModel):
     def _consistent(self) -> _ItemModel:
         if not self.question.strip():
             raise ValueError("question is blank")
+        if not any(ch.isalnum() for ch in self.question):
+            raise ValueError("question has no letter or digit in it (the service refuses such a question)")
         for name in ("expect_all", "answers", "docs", "tags"):
             if any(not s.strip() for s in getattr(self, name)):
                 raise ValueError(f"{name} holds an empty string")

@@ -306,7 +306,8 @@ class EvalSummary:
     ungrounded_share: float
     latency: dict[str, LatencyStats]
     per_tag: dict[str, TagScores]
-    # ids of questions that went wrong: failed expect_all, answered when unanswerable, or errored
+    # ids of questions that went wrong (`is_correct` false: a wrong or refused answer, an unanswerable one answered)
+    # or errored
     failures: list[str]
     conversation: ConversationScores | None = None
 
@@ -438,9 +439,7 @@ def summarize(results: Sequence[QuestionResult]) -> EvalSummary:
     found = [r for r in results if r.found]
     precision, recall = refusal_precision_recall([not r.found for r in results], [r.unanswerable for r in results])
     tags = sorted({t for r in results for t in r.tags})
-    failures = [
-        r.id for r in results if r.error is not None or r.expect_all_pass is False or (r.unanswerable and r.found)
-    ]
+    failures = [r.id for r in results if r.error is not None or r.correct is False]
     return EvalSummary(
         n_questions=len(results),
         n_answerable=len(answerable),

@@ -22,7 +22,8 @@ import numpy as np
 from tqdm import tqdm
 
 from qa.config import Settings
-from qa.eval.dataset import load_dataset
+from qa.eval.dataset import EvalItem, load_dataset
+from qa.eval.metrics import doc_matches
 from qa.eval.report import (
     SERVICE_VARIANT,
     QuestionResult,
@@ -32,7 +33,7 @@ from qa.eval.report import (
     summarize,
     write_report,
 )
-from qa.index import CollectionStore
+from qa.index import CollectionStore, DocumentInfo
 from qa.index.docstore import StoredChunk
 from qa.index.vectors import VectorIndex
 from qa.query import analyze
@@ -84,6 +85,7 @@ def run_eval(
     service.warm_up()  # load the models now, so the first question's latency is not the model's load time
     variants = VARIANTS if compare else {SERVICE_VARIANT: settings.fusion}
     collection = service.collections.get(settings.collection)
+    _warn_unknown_docs(items, collection.documents(), settings.collection)
     untitled: Searchable | None = None
     if compare and collection.stats()["chunks"] <= UNTITLED_MAX_CHUNKS:
         untitled = _UntitledView(service, collection)
@@ -124,4 +126,17 @@ def run_eval(
     if out is not None:
         write_report(summary, results, out)
         print(f"report written to {out / 'report.md'}")
+    if summary.n_errors:
+        print(f"{summary.n_errors} question(s) failed to run: see the errors above", file=sys.stderr)
+        return 1
     return 0
+
+
+def _warn_unknown_docs(items: Sequence[EvalItem], documents: Sequence[DocumentInfo], collection: str) -> None:
+    """Say which `docs` name no document of the collection: such an item can only ever miss, which reads as a
+    retrieval failure rather than the typo (or the document never ingested) it is."""
+    named = {doc for item in items for doc in item.docs}
+    unknown = sorted(doc for doc in named if not any(doc_matches(d.doc_id, d.source, {doc}) for d in documents))
+    if unknown:
+        shown = ", ".join(unknown[:10]) + (f" and {len(unknown) - 10} more" if len(unknown) > 10 else "")
+        print(f"warning: docs name no document of collection '{collection}': {shown}", file=sys.stderr)
