@@ -8,11 +8,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from qa import __version__
-from qa.api.errors import install_error_handlers
+from qa.api.errors import JSONErrorCORS, install_error_handlers
 from qa.api.jobs import Ingests
 from qa.api.limits import BodySizeLimit
 from qa.api.observability import AccessLog, Metrics
@@ -76,7 +75,7 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
 
     if settings.cors_origins:
         app.add_middleware(
-            CORSMiddleware,
+            JSONErrorCORS,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
             allow_headers=["Authorization", "Content-Type"],

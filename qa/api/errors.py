@@ -6,8 +6,11 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 
 from qa.errors import QAError
 
@@ -28,6 +31,20 @@ _HTTP_CODES = {
 
 def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
+
+
+class JSONErrorCORS(CORSMiddleware):
+    """Starlette's CORS middleware, whose refused preflight is a plain-text 400 ("Disallowed CORS origin"): here it
+    is the JSON error body every other refusal has, naming what was not allowed."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code != 400:
+            return response
+        refused = bytes(response.body).decode(errors="replace").removeprefix("Disallowed CORS ")
+        headers = {k: v for k, v in response.headers.items() if k.lower() not in ("content-length", "content-type")}
+        message = f"cross-origin request refused: its {refused} is not allowed (QA_CORS_ORIGINS lists the origins)"
+        return error_response(400, "cors_disallowed", message, headers)
 
 
 def _describe(exc: RequestValidationError) -> tuple[str, str]:

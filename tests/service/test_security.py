@@ -144,6 +144,9 @@ def test_cors_allow_list(secured: str) -> None:
         assert ok.headers.get("access-control-allow-origin") == SITE
         bad = c.options("/v1/ask", headers={"Origin": "https://evil.example", **preflight})
         assert "access-control-allow-origin" not in bad.headers
+        # refused with the JSON error body every refusal has, saying what was not allowed
+        assert bad.status_code == 400 and bad.json()["error"]["code"] == "cors_disallowed"
+        assert "origin" in bad.json()["error"]["message"]
 
 
 def test_wrong_keys_are_rate_limited_per_address(secured: str) -> None:
