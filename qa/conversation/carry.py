@@ -51,6 +51,7 @@ PREVIOUS_PASSAGES = 3
 # "Who is/was X?": X is the person a following he or she refers to
 _WHO_IS = re.compile(r"^who\s+(?:is|was|are|were)\s+(.+?)\s*[?？]*$", re.IGNORECASE)
 _EN_PERSONAL = frozenset("he him his she her".split())
+_WORD_AFTER = re.compile(r"\s+[A-Za-z]")
 # Retrieval for a text: passages best first, each with its dense and BM25 ranks in `signals`.
 Search = Callable[[str], Sequence[Passage]]
 
@@ -469,17 +470,14 @@ class TermCarry:
     def rewrite(self, question: str, previous: str, earlier: Sequence[str] = ()) -> str:
         q, prev = read(question), read(previous)
         asked = ellipsis_frame(question, previous)
-        chosen: list[Term] | None = None
         if asked is not None and (framed := _framed(prev, q, asked, self.parallel)) is not None:
             text, replaced = framed
-            if not q.pronoun:
+            if q.pronoun_at is None or replaced is not prev.terms[0]:
                 return text
-            # "那它的面积呢？" after "X位于哪里？": when the word the frame would replace is the one the pronoun
-            # refers to (a word the follow-up needs carried), the follow-up asks about X and the frame has no place
-            # for 面积; the pronoun takes X instead
-            chosen = self.carried(question, previous, earlier)
-            if replaced not in chosen:
-                return text
+            # "那它的面积呢？" after "X位于哪里？": the frame's only place for 面积 is X, the question's topic (a
+            # Chinese question names it first), which is what the pronoun refers back to: the pronoun takes X
+            start, end = q.pronoun_at
+            return question[:start] + previous[replaced.start : replaced.end] + question[end:]
         if q.pronoun_at is not None and detect_lang(question) == "en":
             # English refers back to the last name it mentioned ("When was it founded?" after "Who founded the
             # Harbor Light Foundation?"): a rule of the language, where the carry model, fitted on Chinese
@@ -491,11 +489,11 @@ class TermCarry:
             names = [t for t in prev.terms if is_english_name(t)]
             if asked_who or names:
                 name = asked_who.group(1) if asked_who else previous[names[-1].start : names[-1].end]
-                if pronoun in EN_POSSESSIVES:
+                # "her" is possessive before a word ("her role"), the object otherwise ("Who hired her?")
+                if pronoun in EN_POSSESSIVES and (pronoun != "her" or _WORD_AFTER.match(question, end)):
                     name += "'s"
                 return question[:start] + name + question[end:]
-        if chosen is None:
-            chosen = self.carried(question, previous, earlier)
+        chosen = self.carried(question, previous, earlier)
         if not chosen:
             return question
         carried = _join(_spans(prev, chosen))

@@ -155,13 +155,15 @@ def read(text: str) -> Reading:
         start = at if start < 0 else start
         at = start + len(token)
         word = fold(token).strip()
-        if tag == "eng" and word in _EN_PRONOUNS:
+        written = text[start:at]
+        # an English pronoun, not the same letters in capitals ("IT") or in a Chinese question ("华为在IT行业")
+        if english and tag == "eng" and word in _EN_PRONOUNS and not written.isupper():
             pronoun_at = pronoun_at or (start, at)
             continue
         if not word or not _WORD_CHAR.search(word) or word in STOP_WORDS:
             continue
-        if english and tag == "eng" and text[start : start + 1].isupper():
-            tag = _EN_NAME  # English capitalises names (the question's first word is a stop word, or a name too)
+        if english and tag == "eng" and written[:1].isupper() and text[:start].strip():
+            tag = _EN_NAME  # English capitalises names, and every question's first word
         if tag == "r":
             # an interrogative ("哪一年", tagged `r` as well) asks, and a quantifier counts: neither refers back
             if not (interrogative_span(word, "zh") or word.startswith(_QUANTIFIERS)):

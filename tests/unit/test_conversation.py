@@ -184,8 +184,10 @@ def test_a_pronoun_keeps_the_word_it_refers_to_out_of_the_frame() -> None:
     # "人口"), and the pronoun takes it when the frame's only candidate is the subject itself ("位于哪里" has no
     # place for 面积)
     carry = TermCarry(lambda text: [])
-    assert carry.rewrite("那它的人口呢？", "宁海县的面积是多少？") == "宁海县的人口是多少？"
+    for place in ("宁海县", "台湾", "香港"):
+        assert carry.rewrite("那它的人口呢？", f"{place}的面积是多少？") == f"{place}的人口是多少？"
     assert carry.rewrite("那它的面积呢？", "鹭鸶屿位于哪里？") == "鹭鸶屿的面积呢？"
+    assert carry.rewrite("它的面积呢？", "台北位于哪里？") == "台北的面积呢？"
     assert carry.rewrite("那它的校园面积呢？", "岭海大学创立于哪一年？") == "岭海大学的校园面积呢？"
 
 
@@ -198,6 +200,10 @@ def test_an_english_pronoun_takes_the_name_or_person_it_refers_to() -> None:
         carry.rewrite("When did she take over?", "Who is the executive director of the Harbor Light Foundation?")
         == "When did the executive director of the Harbor Light Foundation take over?"
     )
+    # "her" before a word is possessive, at the end the object; "IT" in capitals is no pronoun
+    assert carry.rewrite("Who hired her?", "Where does Maria Lopez work?") == "Who hired Maria Lopez?"
+    assert carry.rewrite("What is her role?", "Where does Maria Lopez work?") == "What is Maria Lopez's role?"
+    assert read("Who runs the IT department?").pronoun_at is None and read("华为在IT行业排第几？").pronoun_at is None
     # a Chinese question's Latin words are no English names: "WTA" is not carried as one
     assert read("佩内塔在WTA赛事拿过几个冠军？").terms[1].tag == "eng"
     assert read("Who won the WTA Finals?").terms[-1].proper
