@@ -19,6 +19,7 @@ import logging
 import os
 import re
 import socket
+import tempfile
 import threading
 import time
 import uuid
@@ -44,7 +45,11 @@ JobState = Literal["queued", "running", "done", "failed", "cancelled"]
 _FINISHED: frozenset[str] = frozenset({"done", "failed", "cancelled"})
 # finished jobs kept for polling: the most recent ones
 _KEEP_FINISHED = 500
-_JOB_ID = re.compile(r"^[0-9a-f]{32}$")
+_JOB_ID = re.compile(r"[0-9a-f]{32}")
+# a running job's record is rewritten this often (progress included), and one not rewritten for `STALE_S` belongs
+# to a server that has stopped
+BEAT_S = 5.0
+STALE_S = 30.0
 INTERRUPTED = "interrupted"
 _INTERRUPTED_MESSAGE = (
     "the server stopped before this job finished: upload the files again (an upload stores all its files or none)"
@@ -90,91 +95,120 @@ class Job:
         )
 
 
-def _alive_here(host: str, pid: int) -> bool:
-    """Whether the process `pid` of `host` may still be running: always for another host's (replicas may share
-    the index dir's job records), which only it can tell."""
-    if host != socket.gethostname():
+def _gone(host: str, pid: int, age_s: float) -> bool:
+    """Whether the process that last wrote an unfinished job's record has stopped without finishing it: one of this
+    host that no longer runs, or any whose record has gone unrefreshed for `STALE_S` (a running job's record is
+    rewritten every `BEAT_S`; a container recreated after a kill has another host name, and replicas sharing the
+    records run on other hosts)."""
+    if age_s > STALE_S:
         return True
+    if host != socket.gethostname():
+        return False
     if pid == os.getpid():
-        return False  # a record of this process before it started: a pid reused after a restart
+        return True  # written by an earlier process with this pid: a pid reused after a restart
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
-        return False
-    except PermissionError:
         return True
-    return True
+    except PermissionError:
+        return False
+    return False
 
 
 class JobRecords:
-    """Job states on disk, one small JSON file a job, each replaced whole (write, then rename) at every change."""
+    """Job states on disk, one small JSON file a job, each replaced whole (written to a temporary file, then
+    renamed over it) at every change and every `BEAT_S` while the job runs."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self._lock = threading.Lock()  # one writer at a time: a job's thread and the request threads both write
+        # jobs whose final state this process wrote: a refresh that read the job just before it ended must not
+        # write it back as running
+        self._ended: dict[str, None] = {}  # insertion-ordered, trimmed to the most recent
 
     def _path(self, job_id: str) -> Path | None:
         # a job id comes from a URL: only the ids this module makes name a file
-        return self.folder / f"{job_id}.json" if _JOB_ID.match(job_id) else None
+        return self.folder / f"{job_id}.json" if _JOB_ID.fullmatch(job_id) else None
 
     def write(self, view: JobOut) -> None:
         path = self._path(view.id)
         if path is None:
             return
         job = view.model_dump(mode="json", exclude_none=True)
-        record = {"job": job, "host": socket.gethostname(), "pid": os.getpid()}
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            partial = path.with_suffix(f".{os.getpid()}.tmp")
-            partial.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
-            partial.replace(path)
-        except OSError as exc:  # a poll still answers from memory; only a restart would lose the job
-            log.warning("cannot write the record of job %s: %s", view.id, exc)
+        data = json.dumps({"job": job, "host": socket.gethostname(), "pid": os.getpid()}, ensure_ascii=False)
+        with self._lock:
+            if view.id in self._ended:
+                return
+            if view.state in _FINISHED:
+                self._ended[view.id] = None
+                for old in list(self._ended)[: max(0, len(self._ended) - _KEEP_FINISHED)]:
+                    del self._ended[old]
+            try:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                fd, partial = tempfile.mkstemp(dir=self.folder, prefix=f".{view.id}.", suffix=".tmp")
+                with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                    fh.write(data)
+                os.replace(partial, path)
+            except OSError as exc:  # a poll still answers from memory; only a restart would lose the job
+                log.warning("cannot write the record of job %s: %s", view.id, exc)
 
-    def read(self, job_id: str) -> tuple[JobOut, str, int] | None:
-        """(the job as last written, the host and pid of the process that wrote it), None when unknown."""
+    def read(self, job_id: str) -> JobOut | None:
+        """The job as last written, interrupted if its process has gone meanwhile; None when unknown."""
         path = self._path(job_id)
-        if path is None:
+        loaded = self._load(path) if path is not None else None
+        if loaded is None:
             return None
+        view, gone = loaded
+        return interrupted(view) if gone else view
+
+    @staticmethod
+    def _load(path: Path) -> tuple[JobOut, bool] | None:
+        """(the job as written, whether it is unfinished and its process has gone), None when unreadable."""
         try:
             record = json.loads(path.read_text(encoding="utf-8"))
-            return JobOut.model_validate(record["job"]), str(record["host"]), int(record["pid"])
+            view = JobOut.model_validate(record["job"])
+            host, pid, age = str(record["host"]), int(record["pid"]), time.time() - path.stat().st_mtime
         except (OSError, ValueError, KeyError, TypeError, ValidationError):
             return None
+        return view, view.state not in _FINISHED and _gone(host, pid, age)
 
-    def recover(self) -> None:
-        """Mark the jobs whose process has gone without finishing them as interrupted, and forget all but the
-        most recent `_KEEP_FINISHED` records."""
+    def prune(self) -> list[Path]:
+        """Keep only the most recent `_KEEP_FINISHED` records (and no temporary file a killed writer left); the
+        records kept, oldest first."""
         try:
             paths = sorted(self.folder.glob("*.json"), key=lambda p: p.stat().st_mtime)
+            leftovers = [p for p in self.folder.glob(".*.tmp") if time.time() - p.stat().st_mtime > STALE_S]
         except OSError:
-            return
-        for stale in paths[: max(0, len(paths) - _KEEP_FINISHED)]:
-            stale.unlink(missing_ok=True)
-        for path in paths[-_KEEP_FINISHED:]:
-            found = self.read(path.stem)
-            if found is None:
-                continue
-            view, host, pid = found
-            if view.state not in _FINISHED and not _alive_here(host, pid):
-                log.warning("job %s was %s when its server stopped: marked interrupted", view.id, view.state)
-                self.write(interrupted(view))
+            return []
+        try:
+            for path in [*paths[: max(0, len(paths) - _KEEP_FINISHED)], *leftovers]:
+                path.unlink(missing_ok=True)
+        except OSError as exc:  # a read-only index dir: the records stay, the service still starts
+            log.warning("cannot prune the job records in %s: %s", self.folder, exc)
+        return paths[-_KEEP_FINISHED:]
+
+    def tidy(self) -> None:
+        """`prune`, and mark the jobs whose process has gone without finishing them as interrupted."""
+        for path in self.prune():
+            loaded = self._load(path)
+            if loaded is not None and loaded[1]:
+                log.warning("job %s stopped with its server while %s: marked interrupted", path.stem, loaded[0].state)
+                self.write(interrupted(loaded[0]))
 
 
 def interrupted(view: JobOut) -> JobOut:
-    return view.model_copy(
-        update={"state": "failed", "error": ErrorDetail(code=INTERRUPTED, message=_INTERRUPTED_MESSAGE)}
-    )
+    return view.model_copy(update={"state": "failed", "error": _interrupted_error()})
+
+
+def _interrupted_error() -> ErrorDetail:
+    return ErrorDetail(code=INTERRUPTED, message=_INTERRUPTED_MESSAGE)
 
 
 @dataclass(frozen=True, slots=True)
 class RecordedJob:
-    """A job of an earlier run of the server, as its record says it ended."""
+    """A job known from its record only (an earlier run of the server, or another replica's)."""
 
     recorded: JobOut
-
-    @property
-    def state(self) -> str:
-        return self.recorded.state
 
     def view(self) -> JobOut:
         return self.recorded
@@ -185,7 +219,7 @@ class Ingests:
         self._service = service
         # "_jobs": no collection can have that name (collection names start with a letter or digit)
         self._records = JobRecords(service.settings.index_dir / "_jobs")
-        self._records.recover()
+        self._records.tidy()
         self._closing = False
         self._on_report = on_report
         self._limit = service.settings.max_queued_ingests
@@ -197,6 +231,18 @@ class Ingests:
         self._lock = threading.Lock()
         self._active: set[IngestControl] = set()
         self._jobs: OrderedDict[str, Job] = OrderedDict()
+        # rewrites the records of unfinished jobs every BEAT_S, so that their progress shows to other replicas and a
+        # record left unrefreshed tells that its server has stopped
+        self._stopped = threading.Event()
+        self._beat = threading.Thread(target=self._refresh_records, name="qa-job-records", daemon=True)
+        self._beat.start()
+
+    def _refresh_records(self) -> None:
+        while not self._stopped.wait(BEAT_S):
+            with self._lock:
+                unfinished = [job for job in self._jobs.values() if job.state not in _FINISHED]
+            for job in unfinished:
+                self._records.write(job.view())
 
     def _admit(self, control: IngestControl) -> None:
         with self._lock:
@@ -242,6 +288,7 @@ class Ingests:
         with self._lock:
             self._jobs[job.id] = job
             self._forget_old()
+        self._records.prune()
         try:
             self._job_threads.submit(self._run_job, job, sources)
         except RuntimeError:  # shutting down
@@ -262,7 +309,7 @@ class Ingests:
             job.state = "done"
         except IngestCancelled:
             if self._closing:
-                job.error = ErrorDetail(code=INTERRUPTED, message=_INTERRUPTED_MESSAGE)
+                job.error = _interrupted_error()
                 job.state = "failed"
             else:
                 job.state = "cancelled"
@@ -289,12 +336,11 @@ class Ingests:
             job = self._jobs.get(job_id)
         if job is not None:
             return job
+        # a job of an earlier run, or one another replica runs (as it last wrote it)
         found = self._records.read(job_id)
         if found is None:
-            raise JobNotFound(f"no job '{job_id}' (finished jobs are kept for the most recent {_KEEP_FINISHED})")
-        view, host, pid = found
-        # a job another replica runs reads as it last wrote it; one whose process is gone was interrupted
-        return RecordedJob(view if view.state in _FINISHED or _alive_here(host, pid) else interrupted(view))
+            raise JobNotFound(f"no job '{job_id}' (the most recent {_KEEP_FINISHED} jobs are kept)")
+        return RecordedJob(found)
 
     async def cancel(self, job_id: str) -> Job | RecordedJob:
         """Cancel a queued or running job and wait (briefly) until its work has stopped. A job of an earlier run
@@ -318,11 +364,12 @@ class Ingests:
         end as interrupted: the running ones as their threads stop, the queued ones here (their threads never
         start)."""
         self._closing = True
+        self._stopped.set()
         with self._lock:
             active = list(self._active)
             waiting = [job for job in self._jobs.values() if job.state == "queued"]
         for job in waiting:
-            job.error = ErrorDetail(code=INTERRUPTED, message=_INTERRUPTED_MESSAGE)
+            job.error = _interrupted_error()
             job.state = "failed"
             self._records.write(job.view())
         for control in active:
