@@ -120,8 +120,10 @@ def test_short_gbk_and_utf8_bom_and_utf16(tmp_path: Path) -> None:
     assert load_bytes("\ufeff标题\n正文内容。".encode(), "b.txt").text == "标题\n正文内容。"
     assert load_bytes("标题\n正文内容。".encode("utf-16"), "c.txt").text == "标题\n正文内容。"
     # short Big5 (traditional script) is no GB18030 text: read so, it gives private-use code points
-    big5 = "龍潭古鎮的石拱橋建於清朝乾隆年間，全長四十二米。"
-    assert load_bytes(big5.encode("big5"), "e.txt").text == big5
+    # detection guesses Korean, or GB18030, for some; short GBK it calls UTF-16
+    for big5 in ("龍潭古鎮的石拱橋建於清朝乾隆年間，全長四十二米。", "歡迎光臨臺灣。", "這是測試。", "臺灣銀行"):
+        assert load_bytes(big5.encode("big5"), "e.txt").text == big5
+    assert load_bytes("你好，世界。".encode("gbk"), "e.txt").text == "你好，世界。"
     # UTF-16 saved without a byte-order mark has NUL bytes, yet it is text; a PDF named .txt is no text
     assert load_bytes("索道全长2.3公里。".encode("utf-16-le"), "f.txt").text == "索道全长2.3公里。"
     with pytest.raises(UnreadableFile, match="PDF"):

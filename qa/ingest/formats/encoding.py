@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import re
 import unicodedata
+from collections.abc import Sequence
 
 from qa.errors import UnreadableFile
 
@@ -78,8 +79,18 @@ def _detect(data: bytes, name: str) -> str:
 
     best = from_bytes(data).best()
     guess = best.encoding.lower() if best is not None and best.encoding else None
-    if guess is not None and _prefer_gb18030(data, guess):
-        guess = "gb18030"
+    if (
+        guess is None
+        or guess in _KOREAN_CODECS
+        or guess.startswith("utf_16")
+        or (len(data) < _SHORT_INPUT_BYTES and guess in _CJK_CODECS)
+    ):
+        # Detection often calls GBK text Korean or UTF-16, and on short input any CJK guess is a coin toss (short
+        # Big5 comes out as Korean, or as GB18030 mojibake): decode with each likely codec and keep the text that
+        # reads most like Chinese, by how common its characters are, GB18030 first on a tie.
+        text = _most_chinese(data, ["gb18030", "big5hkscs", *([guess] if guess else [])])
+        if text is not None and not looks_binary(text):
+            return text
     if guess is not None:
         encoding = "gb18030" if guess in _CHINESE_CODECS else guess
         try:
@@ -88,34 +99,24 @@ def _detect(data: bytes, name: str) -> str:
             text = str(best)
         if not looks_binary(text):
             return text
-    # Too short for detection to be confident: Chinese legacy encodings are the likely case here, GB18030 first and
-    # then Big5 (traditional script) if GB18030 reads it as code points no text has.
-    decoded: list[str] = []
-    for encoding in ("gb18030", "big5hkscs"):
+    raise UnreadableFile(f"{name}: not text in UTF-8, GB18030 or any detectable encoding; save it as UTF-8")
+
+
+def _most_chinese(data: bytes, encodings: Sequence[str]) -> str | None:
+    """The decoding of `data` whose characters are on average the most frequent in Chinese (wordfreq's Zipf
+    scale; private-use, unassigned, Hangul and kana score 0): mojibake is made of rare characters."""
+    from wordfreq import zipf_frequency
+
+    scored: list[tuple[float, int, str]] = []
+    for order, encoding in enumerate(dict.fromkeys(encodings)):
         try:
-            decoded.append(data.decode(encoding))
-        except UnicodeDecodeError:
+            text = data.decode(encoding)
+        except (UnicodeDecodeError, LookupError):
             continue
-    if not decoded:
-        raise UnreadableFile(f"{name}: not text in UTF-8, GB18030 or any detectable encoding; save it as UTF-8")
-    text = min(decoded, key=_unassigned)
-    if looks_binary(text):
-        raise UnreadableFile(f"{name}: binary content, not a text file")
-    return text
-
-
-def _prefer_gb18030(data: bytes, guess: str) -> bool:
-    """Detection often calls GBK text Korean, and on short input any CJK guess is a coin toss; for a
-    Chinese-first corpus GB18030 is the better bet whenever it decodes cleanly: to text, not to private-use or
-    unassigned code points, which is what Big5 bytes read as GB18030 give."""
-    risky = guess in _KOREAN_CODECS or (len(data) < _SHORT_INPUT_BYTES and guess in _CJK_CODECS)
-    if not risky:
-        return False
-    try:
-        text = data.decode("gb18030")
-    except UnicodeDecodeError:
-        return False
-    return not looks_binary(text) and not _unassigned(text)
+        letters = [ch for ch in text if not ch.isascii() and not unicodedata.category(ch).startswith(("P", "Z", "S"))]
+        score = sum(zipf_frequency(ch, "zh") for ch in letters) / len(letters) if letters else 0.0
+        scored.append((score, -order, text))
+    return max(scored)[2] if scored else None
 
 
 # Code-point blocks text without a byte-order mark is read as UTF-16 in, when it is text: ASCII and Latin-1,
@@ -128,8 +129,3 @@ _MIN_UTF16_COMMON = 0.98
 def _in_common_blocks(text: str) -> float:
     sample = text[:20000]
     return len(_COMMON_BLOCKS.findall(sample)) / max(len(sample), 1)
-
-
-def _unassigned(text: str) -> int:
-    """Private-use and unassigned code points: no real text has them, a wrong legacy codec makes them."""
-    return sum(unicodedata.category(ch) in ("Co", "Cn") for ch in text)
