@@ -135,7 +135,7 @@ _BYLINE_WIDGET = re.compile(
     re.IGNORECASE,
 )
 _BYLINE_UI_TAIL = re.compile(
-    r"(?:\s*[【\[]?(?:打印|关闭|分享|收藏|Print|Share|Email)(?:本页|此页|窗口|本文|文章|this page)?[】\]]?)+\s*$",
+    r"(?:\s*[【\[]?\s*(?:打印|关闭|分享|收藏|Print|Share|Email)\s*(?:本页|此页|窗口|本文|文章|this\s+page)?\s*[】\]]?)+\s*$",
     re.IGNORECASE,
 )
 _MAX_DATELINES = 3
