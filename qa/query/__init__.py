@@ -42,11 +42,11 @@ class Query:
     lang: str
     kind: str
     terms: tuple[str, ...]
+    keywords: tuple[str, ...]
     weights: Mapping[str, float] = field(default_factory=dict)
     numbers: tuple[str, ...] = ()
     units: tuple[str, ...] = ()
     frame: tuple[str, str] = ("", "")
-    keywords: tuple[str, ...] = ()
     expansions: tuple[str, ...] = ()
     names: tuple[str, ...] = ()
 

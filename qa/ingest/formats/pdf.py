@@ -16,7 +16,8 @@ _PAGE_NUMBER = re.compile(
     re.IGNORECASE,
 )
 # A footer that prints the page number beside other text ("Page 1 of 1   (c) 2026 Authority"): the explicit
-# "page N of M" or "第N页" form at either end, set apart by a wide gap or a bar.
+# "page N of M" or "第N页" form at either end, set apart by a wide gap or a bar. Only a page's first and last lines
+# are tested, where a contents row ("Appendix B   Page 12") is rare and is page furniture of a kind too.
 _MARK = r"(?:page\s*\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?|第\s*\d{1,4}\s*页(?:\s*[,，/]?\s*共\s*\d{1,4}\s*页)?)"
 _PAGE_FOOTER = re.compile(rf"^{_MARK}(?:\s{{2,}}|\s*[|｜]\s*)\S|\S(?:\s{{2,}}|\s*[|｜]\s*){_MARK}$", re.IGNORECASE)
 # Producers often stamp a file name or template name as the title; a path-like one is no headline.
