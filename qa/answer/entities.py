@@ -29,22 +29,29 @@ _AMOUNT = rf"(?:{_NUM}(?:[万亿千百]\d+(?:\.\d+)?)*)"
 # longest first, so "元人民币" is not cut to "元"; 个 may stand before a unit of time ("26个月", "3个小时")
 _MEASURE = "个?(?:" + "|".join(sorted(ZH_MEASURE_WORDS, key=len, reverse=True)) + ")"
 # English units, currencies and magnitudes: a closed class, as the Chinese measure words are. A number's next word
-# is its unit only if it is one of them ("42 km", "2.4 million euros"), not whatever follows ("1998 in")
+# is its unit only if it is one of them ("42 km", "2.4 million euros"), not whatever follows ("1998 in"). A
+# one-letter unit must stand apart ("5 m"): written on, the letter is a name's ("5G") or a plural's ("1990s").
 EN_MEASURE_WORDS = frozenset(
-    """% percent thousand million billion trillion k m bn mn
-    km m cm mm nm mi ft yd kg g mg t lb lbs oz l ml ha acre acres sq
+    """% percent thousand million billion trillion bn mn
+    km cm mm nm mi ft yd kg mg lb lbs oz ml ha acre acres sq
     meter meters metre metres kilometer kilometers kilometre kilometres mile miles foot feet inch inches
     gram grams kilogram kilograms ton tons tonne tonnes pound pounds litre litres liter liters hectare hectares
-    degree degrees °c °f kw kwh mw gw w v hz khz mhz ghz kb mb gb tb
-    s ms h hr hrs min mins sec secs second seconds minute minutes hour hours day days week weeks month months
+    degree degrees °c °f kw kwh mw gw hz khz mhz ghz kb mb gb tb
+    ms hr hrs min mins sec secs second seconds minute minutes hour hours day days week weeks month months
     year years decade decades century centuries
     dollar dollars euro euros yuan yen usd eur gbp rmb cny hkd twd""".split()
 )
+_EN_LETTER_UNITS = "kmgtlshwv"
 _EN_MEASURE = "|".join(re.escape(w) for w in sorted(EN_MEASURE_WORDS, key=len, reverse=True))
+_EN_UNIT = rf"(?:\s*(?:{_EN_MEASURE})|\s+[{_EN_LETTER_UNITS}])(?![a-z])"
 _APPROX = r"(?:约|近|逾|超过|大约|将近|达|共|多达)?"
+# an amount with its magnitude ("3万", "2万1千", "1.5亿"), alone or as the ends of a range ("3万至5万")
+# (whitespace is taken only with what follows it: an optional part ending in spaces would keep a one-letter unit,
+# which must follow a space, from matching)
+_QUANTITY = rf"{_AMOUNT}(?:\s*(?:多|余))?(?:\s*(?:万|亿|千|百))?"
 _NUMBER = re.compile(
-    rf"(?<![a-z]){_APPROX}(?:[$€£¥]\s*)?(?:{_AMOUNT}\s*(?:(?:{_MEASURE})?\s*[-－–~～至到]\s*{_AMOUNT})?)\s*(?:多|余)?\s*"
-    rf"(?:万|亿|千|百)?\s*(?:{_MEASURE})?(?:\s*(?:{_EN_MEASURE})(?![a-z]))?(?:\s+(?:{_EN_MEASURE})(?![a-z]))?",
+    rf"(?<![a-z]){_APPROX}(?:[$€£¥]\s*)?{_QUANTITY}(?:(?:\s*{_MEASURE})?\s*[-－–~～至到]\s*{_QUANTITY})?"
+    rf"(?:\s*{_MEASURE})?(?:{_EN_UNIT})?(?:\s+(?:{_EN_MEASURE})(?![a-z]))?",
     re.IGNORECASE,
 )
 _DATE = re.compile(
@@ -135,8 +142,8 @@ def typed_spans(text: str) -> tuple[TypedSpan, ...]:
             b -= 1
         if b <= a or not any(ch.isdigit() or ch in "零〇一二两三四五六七八九十百千万亿" for ch in text[a:b]):
             continue
-        if any(da <= a and b <= db for da, db in dates):
-            continue  # a year inside a date is the date
+        if any(da <= a and b <= db for da, db in dates) or any(da == a for da, _ in dates):
+            continue  # a year inside a date is the date, and a span from a date on a date range ("1998年到2003年")
         if b - a == 1 and not text[a].isdigit():
             continue  # a lone 一/十 is a word, not a number
         out.append(TypedSpan(a, _measure_end(tagged, text, b), "number"))
