@@ -52,6 +52,11 @@ class ParseTimeout(FileTooLarge):
     code = "parse_timeout"
 
 
+class DocumentIdTaken(QAError):
+    code = "document_id_taken"
+    status = 409
+
+
 class IngestCancelled(QAError):
     code = "cancelled"
     status = 409

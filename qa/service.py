@@ -26,7 +26,7 @@ from qa.config import Settings
 from qa.conversation import Condenser, Standalone, Turn
 from qa.conversation.llm import Complete
 from qa.embed.base import Embedder
-from qa.errors import DocumentNotFound, IngestCancelled, InvalidQuestion, QAError
+from qa.errors import DocumentIdTaken, DocumentNotFound, IngestCancelled, InvalidQuestion, QAError
 from qa.index import Collections, CollectionStore, DocumentChange, DocumentInfo
 from qa.index.backends import make_backend
 from qa.index.docstore import NewChunks
@@ -276,8 +276,11 @@ class QAService:
             parsed.append(self.worker.parse(source, control))
             control.advance()
         report = IngestReport()
+        # ids the poster chose: one another document holds is refused, not silently suffixed (the poster would
+        # address the other document by it)
+        chosen = {p.document.doc_id for s, p in zip(sources, parsed, strict=True) if s.doc_id is not None}
         with self.collections.pinned(collection, create=True) as coll:
-            self._store(coll, parsed, report, control)
+            self._store(coll, parsed, report, control, chosen_ids=chosen)
         return report
 
     def _store(
@@ -287,6 +290,8 @@ class QAService:
         report: IngestReport,
         control: IngestControl,
         embedded: EmbedProgress | None = None,
+        *,
+        chosen_ids: frozenset[str] | set[str] = frozenset(),
     ) -> None:
         items = self._dedupe_sources(parsed)
         todo = [p for p in items if self._status(coll, p.document) != "unchanged"]
@@ -306,6 +311,11 @@ class QAService:
                     report.unchanged.append(doc.source)
                     report.documents.append(replace(doc, doc_id=stored.doc_id) if stored else doc)
                     continue
+                if stored is None and doc.doc_id in chosen_ids and (holder := coll.document_row(doc.doc_id)):
+                    raise DocumentIdTaken(
+                        f"id '{doc.doc_id}' is the document from '{holder.source}': post with that source to replace "
+                        "it, or choose another id"
+                    )
                 ready = by_source.get(doc.source) or self._embed(coll, [item], control)[0]
                 final = replace(doc, doc_id=self._free_doc_id(coll, doc, stored, taken))
                 taken.add(final.doc_id)

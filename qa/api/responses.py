@@ -25,6 +25,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         (401, "Missing or wrong API key"),
         (403, "The key may not do this"),
         (404, "No such collection or document"),
+        (409, "Conflict: a document id another document holds, or a cancelled ingest"),
         (413, "Too large"),
         (415, "Body not sent as JSON (or, for uploads, a file type not read)"),
         (422, "Invalid input"),

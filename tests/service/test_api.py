@@ -170,6 +170,17 @@ def test_json_upload_and_concurrent_duplicate_uploads_store_once(client: httpx.C
     assert len(docs) == 1
 
 
+def test_a_chosen_id_another_document_holds_is_refused(client: httpx.Client) -> None:
+    docs = client.get("/v1/collections/default/documents").json()["documents"]
+    holder = docs[0]
+    taken = {"text": "覆盖测试：这段文字不应替换任何文档。", "id": holder["doc_id"]}
+    refused = client.post("/v1/collections/default/documents", json=taken)
+    assert _assert_error(refused, 409)["code"] == "document_id_taken"
+    assert holder["source"] in refused.json()["error"]["message"]
+    after = client.get("/v1/collections/default/documents").json()["documents"]
+    assert {d["doc_id"]: d["content_hash"] for d in after} == {d["doc_id"]: d["content_hash"] for d in docs}
+
+
 def test_queries_keep_answering_during_an_upload(client: httpx.Client, server: str) -> None:
     big = "\n".join(f"第{i}段:示范园区第{i}号厂房年产值{i * 3}万元。" for i in range(1, 400))
 
