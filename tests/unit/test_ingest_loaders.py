@@ -123,7 +123,10 @@ def test_short_gbk_and_utf8_bom_and_utf16(tmp_path: Path) -> None:
     # detection guesses Korean, or GB18030, for some; short GBK it calls UTF-16
     for big5 in ("龍潭古鎮的石拱橋建於清朝乾隆年間，全長四十二米。", "歡迎光臨臺灣。", "這是測試。", "臺灣銀行"):
         assert load_bytes(big5.encode("big5"), "e.txt").text == big5
+    for big5 in ("本館館長為蔡宗翰。", "館長：蔡宗翰"):  # detection calls these Shift_JIS
+        assert load_bytes(big5.encode("big5"), "e.txt").text == big5
     assert load_bytes("你好，世界。".encode("gbk"), "e.txt").text == "你好，世界。"
+    assert load_bytes("東京タワーの高さは333メートルです。".encode("cp932"), "j.txt").text.startswith("東京タワー")
     # UTF-16 saved without a byte-order mark has NUL bytes, yet it is text; a PDF named .txt is no text
     assert load_bytes("索道全长2.3公里。".encode("utf-16-le"), "f.txt").text == "索道全长2.3公里。"
     with pytest.raises(UnreadableFile, match="PDF"):

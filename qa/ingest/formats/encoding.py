@@ -15,7 +15,10 @@ _MAX_CONTROL_RATIO = 0.01
 _CHINESE_CODECS = frozenset({"gb2312", "gbk", "gb18030", "hz", "cp936"})
 _KOREAN_CODECS = frozenset({"cp949", "euc_kr", "johab", "iso2022_kr"})
 _CJK_CODECS = (
-    _CHINESE_CODECS | _KOREAN_CODECS | frozenset({"big5", "big5hkscs", "cp950", "shift_jis", "cp932", "euc_jp"})
+    _CHINESE_CODECS
+    | _KOREAN_CODECS
+    | frozenset({"big5", "big5hkscs", "cp950", "shift_jis", "shift_jis_2004", "shift_jisx0213", "cp932", "euc_jp"})
+    | frozenset({"euc_jis_2004", "euc_jisx0213", "iso2022_jp"})
 )
 # Detection on shorter input is a coin toss between CJK codepages.
 _SHORT_INPUT_BYTES = 512
