@@ -10,6 +10,7 @@ original).
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -54,6 +55,9 @@ _NUMBER = re.compile(
     rf"(?:\s*{_MEASURE})?(?:{_EN_UNIT})?(?:\s+(?:{_EN_MEASURE})(?![a-z]))?",
     re.IGNORECASE,
 )
+_EN_RANGE_TO = re.compile(r"\s+to\s+")
+_EN_RANGE_AND = re.compile(r"\s+and\s+")
+_BETWEEN = re.compile(r"\bbetween\s+$")
 _DATE = re.compile(
     r"\d{2,4}\s*年代|(?:公元前?|西元前?)?\d{1,4}\s*年(?:\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?)?|\d{1,2}\s*月\s*\d{1,2}\s*[日号]|"
     r"\d{1,2}\s*月(?!份?\d)|[一二三四五六七八九十〇零]{2,4}年|"
@@ -147,5 +151,11 @@ def typed_spans(text: str) -> tuple[TypedSpan, ...]:
         if b - a == 1 and not text[a].isdigit():
             continue  # a lone 一/十 is a word, not a number
         out.append(TypedSpan(a, _measure_end(tagged, text, b), "number"))
+    numbers = [s for s in out if s.type == "number"]
+    for first, second in itertools.pairwise(numbers):
+        # English writes a range in words: "between 30,000 and 50,000 people", "3 to 5 km"
+        gap = text[first.end : second.start]
+        if _EN_RANGE_TO.fullmatch(gap) or (_EN_RANGE_AND.fullmatch(gap) and _BETWEEN.search(text, 0, first.start)):
+            out.append(TypedSpan(first.start, second.end, "number"))
     out.extend(_pos_spans(tagged, text))
     return tuple(sorted(out, key=lambda s: (s.start, -s.end)))

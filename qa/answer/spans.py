@@ -77,12 +77,25 @@ def _latin(ch: str) -> bool:
     return ch.isalnum() and not is_wide(ch)
 
 
+def _number_mark(text: str, i: int) -> bool:
+    """Whether `text[i]` is a thousands separator or decimal point inside a number ("1,100", "3.5")."""
+    return 0 < i < len(text) - 1 and text[i] in ",." and text[i - 1].isdigit() and text[i + 1].isdigit()
+
+
+def _joined(text: str, i: int) -> bool:
+    """Whether `text[i - 1]` and `text[i]` belong to one word or one number (no span may start or end between)."""
+    if _latin(text[i - 1]) and _latin(text[i]):
+        return True
+    return _number_mark(text, i - 1) or _number_mark(text, i)
+
+
 def _trim(text: str, a: int, b: int) -> tuple[int, int]:
-    """`text[a:b]` without the punctuation and spaces around it, and widened to whole Latin words: frames and
-    word runs are matched by characters, which is right for Chinese but would cut "Greenfield" after its "f"."""
-    while 0 < a < len(text) and _latin(text[a - 1]) and _latin(text[a]):
+    """`text[a:b]` without the punctuation and spaces around it, and widened to whole Latin words and whole
+    numbers: frames and word runs are matched by characters, which is right for Chinese but would cut
+    "Greenfield" after its "f", or "1,100" after its comma."""
+    while 0 < a < len(text) and _joined(text, a):
         a -= 1
-    while 0 < b < len(text) and _latin(text[b - 1]) and _latin(text[b]):
+    while 0 < b < len(text) and _joined(text, b):
         b += 1
     while a < b and text[a] in _TRIM:
         # keep an opening bracket or quote whose closer is inside the span: 《…》-like units stay whole

@@ -23,8 +23,9 @@ ZH_FUNCTION_WORDS = frozenset(
 ZH_MEASURE_WORDS = frozenset(
     """个 项 家 元 块 户 亩 人 名 位 座 所 条 种 次 件 台 辆 只 头 匹 间 栋 套 篇 部 本 张 份 批 期 届 支 队 类 处
     层 级 倍 岁 天 日 年 月 周 小时 分钟 秒 世纪 星期
-    公里 千米 平方米 平方公里 平方千米 米 厘米 毫米 公分 英里 英尺 英寸 海里 公顷 吨 公斤 千克 克 毫克 磅
-    升 毫升 度 摄氏度 瓦 千瓦 伏 赫兹 字节 美元 欧元 英镑 日元 港元 港币 元人民币 % ％ ‰""".split()
+    公里 千米 平方米 平方公里 平方千米 米 厘米 毫米 公分 公尺 英里 英尺 英寸 海里 公顷 英亩 坪 吨 公吨 公斤 千克 克
+    公克 毫克 磅 升 公升 毫升 度 摄氏度 瓦 千瓦 伏 赫兹 字节 美元 欧元 英镑 日元 港元 港币 元人民币
+    人次 班次 车次 架次 % ％ ‰""".split()
 )
 EN_FUNCTION_WORDS = frozenset(
     """a an the of to in on at by for from with about into over under and or but if then than as is are was were be

@@ -59,6 +59,8 @@ def test_amounts_over_several_magnitudes_and_ranges_are_one_number() -> None:
         ("泉温在53度至93度之间。", "53度至93度"),
         ("预计吸引3万至5万人。", "3万至5万人"),
         ("总投资1.5亿-2亿元。", "1.5亿-2亿元"),
+        ("海拔落差自400公尺至1,350公尺。", "400公尺至1,350公尺"),
+        ("年接待三千五百人次，日开约80班次。", "三千五百人次"),
     ):
         assert number in _numbers(text), text
     assert ("1990年代", "date") in _found("他于1990年代移居海外。")
@@ -70,5 +72,9 @@ def test_an_english_number_takes_a_unit_not_the_next_word() -> None:
     assert _numbers("The list price is 48,500 euros, or $2.4 million for fifty.") == ["48,500 euros", "$2.4 million"]
     assert _numbers("The hull is 24 metres long and 5 km offshore.") == ["24 metres", "5 km"]
     assert _numbers("The Kestrel K2 is a drone.") == []  # a digit inside a word is no number
+    # English writes ranges in words; "and" makes one only after "between"
+    assert "30,000 and 50,000" in _numbers("It holds between 30,000 and 50,000 people.")
+    assert "3 to 5 km" in _numbers("The walk is 3 to 5 km long.")
+    assert _numbers("He bought 3 apples and 5 pears.") == ["3", "5"]
     # a one-letter unit stands apart: written on, the letter is a name's or a plural's
     assert _numbers("The pool is 5 m deep; 5G masts went up in the 1990s.") == ["5 m", "5", "1990"]

@@ -68,6 +68,8 @@ def test_no_candidate_cuts_a_latin_word() -> None:
         ("Where is the Greenfield Solar Farm?", ["Greenfield Solar Farm Begins Operation", "渠成毕业于MIT2010级。"]),
         # letters beyond ASCII are letters too: "Jürgen" was cut to "rgen" after the "ü"
         ("Who owns Café Müller?", ["The owner of Café Müller is Jürgen Weiß.", "Café Müller is in Zürich."]),
+        # nor a number at its thousands separator or decimal point ("100 and 1,450" out of "1,100 and 1,450")
+        ("What temperature does the furnace reach?", ["The furnace reaches between 1,100 and 1,450 degrees."]),
     ):
         q = analyze(question)
         folded = [fold(s) for s in sentences]
@@ -75,5 +77,7 @@ def test_no_candidate_cuts_a_latin_word() -> None:
             text = folded[c.sentence]
             inside = [(text[i - 1], text[i]) for i in (c.start, c.end) if 0 < i < len(text)]
             assert not any(spaced(x) and spaced(y) for x, y in inside), text[c.start : c.end]
+            around = text[max(c.start - 2, 0) : c.start] + "|" + text[c.end : c.end + 2]
+            assert not re.search(r"\d[,.]\||\|[,.]\d", around), text[c.start : c.end]
     gap = frame_gap(analyze("Where is the Greenfield Solar Farm?"), fold("Greenfield Solar Farm Begins Operation"))
     assert gap is None or fold("Greenfield Solar Farm Begins Operation")[gap.start : gap.end] != "greenf"
