@@ -147,17 +147,25 @@ class ExtractiveAnswerer:
         return self.compose(query, passages, assessment)
 
     def quoted(self, assessment: Assessment) -> list[int]:
-        """Sentence indices to quote: most probable first until the model's coverage, plus the short answer's."""
+        """Sentence indices to quote: most probable first until the model's coverage, plus the short answer's. A
+        sentence a document repeats word for word is quoted once (as the short answer's, if it is that)."""
         chosen: list[int] = []
+        by_text: dict[str, int] = {}  # a quoted sentence's text -> its place in `chosen`
         total = 0.0
         for i in assessment.order[:MAX_QUOTED]:
-            chosen.append(int(i))
+            text = assessment.sentences[i].text.strip()
+            if text not in by_text:
+                by_text[text] = len(chosen)
+                chosen.append(int(i))
             total += float(assessment.probabilities[i])
             if total >= self.model.coverage:
                 break
         if assessment.span is not None:
             holder = int(assessment.order[assessment.span.sentence])
-            if holder not in chosen:
+            text = assessment.sentences[holder].text.strip()
+            if text in by_text:
+                chosen[by_text[text]] = holder
+            else:
                 chosen.append(holder)
         return chosen
 

@@ -18,7 +18,8 @@ from qa.eval.dataset import load_dataset
 from qa.eval.metrics import doc_matches, expect_all_pass, strip_citation_markers
 from qa.query import analyze, lexicon
 from qa.service import QAService
-from qa.types import Answer
+from qa.text import fold
+from qa.types import Answer, Passage, Signals
 from tests.support import GOLDEN, SAMPLE
 
 
@@ -136,3 +137,15 @@ def test_a_question_gets_the_same_answer_in_either_script(seed_service: QAServic
             assert other.answer == (to_traditional(simplified.answer) if not other.found else simplified.answer)
             assert other.citations == simplified.citations and other.short_answer == simplified.short_answer
     assert asked >= 100
+
+
+def test_a_sentence_a_document_repeats_is_quoted_once(seed_service: QAService) -> None:
+    repeated = "崙背鄉總面積約58.5平方公里，人口約2萬4千人。"
+    text = f"崙背鄉位於雲林縣西北部。{repeated}鄉內有國民小學8所。{repeated}"
+    signals = Signals(dense=0.9, dense_rank=1)
+    passage = Passage(0, "lunbei", "lunbei.txt", "崙背鄉介紹", text, 0, len(text), 1.0, signals)
+    answer = asyncio.run(seed_service.answerer.run(analyze("崙背鄉的人口有多少？"), [passage]))
+    assert answer.found
+    quoted = [text[c.start : c.end] for c in answer.citations]
+    assert len(quoted) == len(set(quoted)), quoted
+    assert answer.short_answer is not None and "2万4千人" in fold(answer.short_answer.text)
