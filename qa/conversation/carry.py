@@ -52,6 +52,9 @@ PREVIOUS_PASSAGES = 3
 _WHO_IS = re.compile(r"^who\s+(?:is|was|are|were)\s+(.+?)\s*[?？]*$", re.IGNORECASE)
 _EN_PERSONAL = frozenset("he him his she her".split())
 _WORD_AFTER = re.compile(r"\s+[A-Za-z]")
+# lower-case words running to the end of a question ("… lime kiln?"), after "is the" ("How tall is the …")
+_COPULA_THE = re.compile(r"\b(?:is|are|was|were)\s+the\s+$", re.IGNORECASE)
+_CLOSING_WORDS = re.compile(r"((?:\s+[a-z][a-z-]*)+)\s*[?？.!]*\s*$")
 # Retrieval for a text: passages best first, each with its dense and BM25 ranks in `signals`.
 Search = Callable[[str], Sequence[Passage]]
 
@@ -326,6 +329,17 @@ def packaged_parallel() -> Logistic:
     return Logistic.from_dict(json.loads(PARALLEL_FILE.read_text(encoding="utf-8")), PARALLEL_FEATURES)
 
 
+def _noun_phrase(question: str, name: Term) -> str:
+    """An English name as the phrase it heads: "How tall is the Ostvale lime kiln?" names the kiln, not the town.
+    After "is the" (the question's subject, which closes it) the name runs on over the words to the question's
+    end; elsewhere those words may be its verb ("Where was Harwick Kestrel Works founded?", "How far can the
+    Kestrel K2 fly?")."""
+    rest = _CLOSING_WORDS.match(question, name.end)
+    if rest and _COPULA_THE.search(question[: name.start]):
+        return question[name.start : rest.end(1)]
+    return question[name.start : name.end]
+
+
 def _join(pieces: Sequence[str]) -> str:
     """Pieces of text in order: Chinese next to Chinese without a space (as it is written), else with one."""
     out = ""
@@ -488,7 +502,7 @@ class TermCarry:
             asked_who = _WHO_IS.match(previous.strip()) if pronoun in _EN_PERSONAL else None
             names = [t for t in prev.terms if is_english_name(t)]
             if asked_who or names:
-                name = asked_who.group(1) if asked_who else previous[names[-1].start : names[-1].end]
+                name = asked_who.group(1) if asked_who else _noun_phrase(previous, names[-1])
                 # "her" is possessive before a word ("her role"), the object otherwise ("Who hired her?")
                 if pronoun in EN_POSSESSIVES and (pronoun != "her" or _WORD_AFTER.match(question, end)):
                     name += "'s"

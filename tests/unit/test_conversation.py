@@ -200,6 +200,10 @@ def test_an_english_pronoun_takes_the_name_or_person_it_refers_to() -> None:
         carry.rewrite("When did she take over?", "Who is the executive director of the Harbor Light Foundation?")
         == "When did the executive director of the Harbor Light Foundation take over?"
     )
+    # the subject after "is the" runs to the question's end; elsewhere the words after a name may be its verb
+    assert carry.rewrite("Who restored it?", "How tall is the Ostvale lime kiln?") == "Who restored Ostvale lime kiln?"
+    flying = carry.rewrite("How much does it cost?", "How far can the Kestrel K2 fly?")
+    assert flying == "How much does Kestrel K2 cost?"
     # "her" before a word is possessive, at the end the object; "IT" in capitals is no pronoun
     assert carry.rewrite("Who hired her?", "Where does Maria Lopez work?") == "Who hired Maria Lopez?"
     assert carry.rewrite("What is her role?", "Where does Maria Lopez work?") == "What is Maria Lopez's role?"
