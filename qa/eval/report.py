@@ -103,6 +103,7 @@ class QuestionResult:
     cites_gold: bool | None = None
     mode: str = ""
     expect_all: list[str] = field(default_factory=list)
+    answers: list[str] = field(default_factory=list)
     # set when the question could not be run at all (the run goes on; the report lists it)
     error: str | None = None
     # conversations: earlier turns given, the dataset's standalone form, the question retrieval actually used
@@ -215,6 +216,7 @@ def score_result(
         timings_ms={k: float(v) for k, v in timings.items()},
         mode=answer.mode if answer is not None else "",
         expect_all=list(item.expect_all),
+        answers=list(item.answers),
         error=error,
         history_turns=len(item.history),
         standalone=item.standalone,
@@ -567,6 +569,17 @@ def format_table(summary: EvalSummary) -> str:
     return "\n".join(parts)
 
 
+def _expected(r: QuestionResult) -> str:
+    """What the item asked of the answer, as `is_correct` reads it."""
+    if r.unanswerable:
+        return "(unanswerable)"
+    if r.expect_all:
+        return ", ".join(r.expect_all)
+    if r.answers:
+        return "one of: " + " | ".join(r.answers)
+    return "cites: " + ", ".join(r.docs)
+
+
 def _md_cell(text: object) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
@@ -651,7 +664,7 @@ def _markdown(summary: EvalSummary, results: Sequence[QuestionResult], plots: Se
         rows = []
         for rid in s.failures:
             r = by_id[rid]
-            expected = "(unanswerable)" if r.unanswerable else ", ".join(r.expect_all)
+            expected = _expected(r)
             got = r.error or r.answer
             rows.append((rid, r.question, expected, got[:160] + ("…" if len(got) > 160 else "")))
         out += [_md_table(("id", "question", "expected", "got"), rows), ""]

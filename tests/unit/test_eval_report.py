@@ -205,6 +205,11 @@ def test_write_report_files(tmp_path: Path) -> None:
     assert "| hybrid | 2 | 0.000 | 0.500 | 0.500 | 0.250 |" in report
     assert "![hit_at_k.png](hit_at_k.png)" in report
     assert "镇长是谁?" in report  # failed question listed
+    # what a failed item asked for, whichever field gave it
+    assert "| q2 | 规模以上企业有多少家? | 59 |" in report
+    only_answers = score_result(EvalItem(id="a", question="几家?", answers=("59家", "五十九家")), None, error="x")
+    write_report(summarize([only_answers]), [only_answers], tmp_path / "answers-only")
+    assert "one of: 59家 \\| 五十九家" in (tmp_path / "answers-only" / "report.md").read_text(encoding="utf-8")
 
     lines = (out / "results.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(lines) == 4
