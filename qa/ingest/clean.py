@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from enum import Enum
 from itertools import islice
 
-from qa.text import CJK_CHAR
+from qa.text import CJK_CHAR, fold
 
 # Exotic spaces become plain spaces so that `str.strip` and the segment rules see them.
 _SPACES = re.compile(r"[\t\f\v\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
@@ -128,16 +128,19 @@ _WEAK_BYLINE_KEY = re.compile(r"(?:时间|日期|Date)\s*[:：]", re.IGNORECASE)
 _REPORTER_CREDIT = re.compile(
     r"^[\[【(（]?\s*(?:记者|通讯员|作者|撰稿|撰文|Author|Reporter|Reporting\s+by)|^By\s", re.IGNORECASE
 )
-# Counters and widgets printed inside a byline ("浏览次数：1862", "字号：大 中 小", "打印"): not content.
+# Counters and widgets printed inside a byline ("浏览次数：1862", "字号：大 中 小", "2,341 views", "打印"): not
+# content. Matched on the folded line (simplified script, lower case: 瀏覽次數 and 列印本頁 alike), same offsets.
 _BYLINE_WIDGET = re.compile(
-    r"[【\[(（]?\s*(?:字号|字体|浏览量|浏览次数|浏览|阅读量|阅读数|阅读次数|点击数|点击量|点击|访问量|评论数?|Views?|Comments?)"
-    r"\s*[:：]\s*(?:\d[\d,]*\s*(?:次)?|[【\[(（]?\s*(?:[大中小]\s*)+[】\])）]?)?\s*[】\])）]?",
-    re.IGNORECASE,
+    r"[【\[(（]?\s*(?:字号|字体|浏览量|浏览次数|浏览|阅读量|阅读数|阅读次数|点击数|点击量|点击|点阅数|点阅|访问量|评论数?|views?|"
+    r"comments?)\s*[:：]\s*(?:\d[\d,]*\s*(?:次|人次)?|[【\[(（]?\s*(?:[大中小]\s*)+[】\])）]?)?\s*[】\])）]?"
+    r"|\b\d[\d,]*\s+(?:views|reads|comments)\b",
 )
 _BYLINE_UI_TAIL = re.compile(
-    r"(?:\s*[【\[]?\s*(?:打印|关闭|分享|收藏|Print|Share|Email)\s*(?:本页|此页|窗口|本文|文章|this\s+page)?\s*[】\]]?)+\s*$",
-    re.IGNORECASE,
+    r"(?:\s*[|｜/]?\s*[【\[]?\s*(?:打印|列印|关闭|分享|收藏|回上一页|返回|print|share|email)"
+    r"\s*(?:本页|此页|窗口|视窗|本文|文章|this\s+page)?\s*[】\]]?)+\s*$",
 )
+# the separators a removed widget leaves side by side, or at an end
+_LOOSE_SEPARATORS = re.compile(r"\s*[|｜](?:\s*[|｜])+\s*")
 _MAX_DATELINES = 3
 
 # Cookie/consent banners: they mention cookies and ask for a decision.
@@ -307,10 +310,15 @@ def is_dateline(line: str) -> bool:
 
 
 def tidy_dateline(line: str) -> str:
-    """The dateline without the counters and buttons printed next to it."""
-    line = _BYLINE_WIDGET.sub(" ", line)
-    line = _BYLINE_UI_TAIL.sub("", line)
-    return _MULTI_SPACE.sub(" ", line).strip()
+    """The dateline without the counters and buttons printed next to it (in either script)."""
+    folded = fold(line)
+    tail = _BYLINE_UI_TAIL.search(folded)
+    end = tail.start() if tail else len(line)
+    kept = list(line[:end])
+    for m in _BYLINE_WIDGET.finditer(folded, 0, end):
+        kept[m.start() : m.end()] = [" "] * (m.end() - m.start())
+    tidied = _LOOSE_SEPARATORS.sub(" | ", "".join(kept))
+    return _MULTI_SPACE.sub(" ", tidied).strip(" |｜")
 
 
 def _is_social_row(line: str) -> bool:

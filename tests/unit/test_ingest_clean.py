@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from qa.ingest import clean_text, load_file
+from qa.ingest.clean import tidy_dateline
 from qa.types import Document
 
 SEEDS = Path(__file__).resolve().parents[2] / "data" / "seeds"
@@ -316,6 +317,25 @@ def test_dateline_buttons_and_widgets_are_tidied_away() -> None:
     ):
         raw = f"县茶产业再上新台阶\n{line}\n今年全县茶园面积达到12.6万亩，干茶产量9,800吨，综合产值突破46亿元。"
         assert clean_text(raw).split("\n")[1] == "发布时间：2024-05-06 来源：县农业农村局", line
+
+
+def test_dateline_widgets_in_traditional_script_between_bars_and_in_english_are_tidied() -> None:
+    for line, tidied in (
+        (
+            "发布时间：2024-05-06 | 来源：县农业农村局 | 浏览次数：1,204 | 【打印本页】",
+            "发布时间：2024-05-06 | 来源：县农业农村局",
+        ),
+        (
+            "發布日期：2024-05-06 來源：嵐山市政府 瀏覽次數：1,204 【列印本頁】【關閉視窗】",
+            "發布日期：2024-05-06 來源：嵐山市政府",
+        ),
+        ("發布日期：2025-05-14 ｜ 點閱數：1,207 ｜ [ 列印 ] [ 回上一頁 ]", "發布日期：2025-05-14"),
+        (
+            "Published 14 May 2025 | By Alan Pryce | 2,341 views | Print this page | Share",
+            "Published 14 May 2025 | By Alan Pryce",
+        ),
+    ):
+        assert tidy_dateline(line) == tidied, line
 
 
 def test_unkeyed_site_date_line_and_mid_article_dateline_are_dropped() -> None:
