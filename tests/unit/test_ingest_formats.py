@@ -112,3 +112,16 @@ def test_html_breadcrumb_above_headline_and_dateline_with_counters_kept_once() -
     ]
     assert sum("发布时间" in line for line in lines) == 1
     assert not any("记者" in line for line in lines[:3])
+
+
+def test_html_lone_h2_headline_under_a_site_name_title_is_kept_and_titles_the_document() -> None:
+    html = """<html><head><meta charset="utf-8"><title>嵐山市政府全球資訊網</title></head><body>
+<ul class="menu"><li>首頁</li><li>市政新聞</li><li>便民服務</li></ul>
+<p class="breadcrumb">現在位置： 首頁 / 市政新聞 / 新聞稿</p>
+<h2>嵐山市立圖書館總館啟用 藏書逾60萬冊</h2>
+<p>嵐山市立圖書館總館於9月1日正式啟用，館舍總樓地板面積約2萬3千平方公尺，藏書逾60萬冊。</p>
+<p>總館興建經費為新臺幣14億5千萬元，由建築師黃以寧設計，工期約3年。</p>
+</body></html>"""
+    doc = load_bytes(html.encode(), "news.html")
+    assert doc.title == "嵐山市立圖書館總館啟用 藏書逾60萬冊"
+    assert doc.text.split("\n")[0] == "嵐山市立圖書館總館啟用 藏書逾60萬冊"

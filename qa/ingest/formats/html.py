@@ -74,7 +74,9 @@ def load_html(data: bytes, name: str) -> RawText:
         text, fallback_title = _html_fallback(html)
         title = title or fallback_title
     else:
-        text = _with_article_head(html, pipe_tables(text), title, _date_pattern(date))
+        text, headline = _with_article_head(html, pipe_tables(text), title, _date_pattern(date))
+        if headline and _squash(headline) not in _squash(title or ""):
+            title = headline  # the page's <title> names the site, not the article
     return RawText(text, title.strip() if title and title.strip() else None)
 
 
@@ -108,8 +110,9 @@ def _is_head_dateline(line: str, date: re.Pattern[str] | None) -> bool:
     return date is not None and len(line) <= _MAX_DATELINE_CHARS and "。" not in line and bool(date.search(line))
 
 
-def _with_article_head(html: str, text: str, title: str | None, date: re.Pattern[str] | None) -> str:
-    """Put the headline and its dateline back above the extracted article text.
+def _with_article_head(html: str, text: str, title: str | None, date: re.Pattern[str] | None) -> tuple[str, str | None]:
+    """Put the headline and its dateline back above the extracted article text; the text and the headline (None
+    when the page has none to tell).
 
     Extractors return the body only: the headline (h1/h2 above it) becomes metadata and the line under it
     with the publication date and reporter is dropped as page furniture, yet both are content a reader
@@ -122,13 +125,13 @@ def _with_article_head(html: str, text: str, title: str | None, date: re.Pattern
     try:
         root = lxml.html.document_fromstring(html)
     except (etree.ParserError, ValueError):
-        return text
+        return text, None
     for el in list(root.iter("script", "style", "noscript", "template", "svg", "nav", "footer", "aside", "form")):
         if el.getparent() is not None:
             el.drop_tree()
     headline_el = _find_headline(root, title)
     if headline_el is None:
-        return text
+        return text, None
     headline = " ".join(headline_el.text_content().split())
     # source line breaks are spaces; only block elements break lines
     for el in root.iter():
@@ -169,15 +172,15 @@ def _with_article_head(html: str, text: str, title: str | None, date: re.Pattern
     first, _, rest = text.lstrip().partition("\n")
     if _squash(headline) == _squash(first):
         # the extractor kept the headline: the dateline goes under it
-        return "\n".join([first, *datelines, rest]) if datelines else text
+        return ("\n".join([first, *datelines, rest]) if datelines else text), headline
     if _squash(headline) in head_of_text:
-        return "\n".join([*datelines, text]) if datelines else text
+        return ("\n".join([*datelines, text]) if datelines else text), headline
     # above the article's first line the extractor kept (a breadcrumb may come first, and whatever precedes the
     # breadcrumb is taken for page chrome)
     below = {_squash(ln)[:12] for ln in after.splitlines() if ln.strip()}
     lines = text.splitlines()
     at = next((i for i, ln in enumerate(lines) if ln.strip() and _squash(ln)[:12] in below), 0)
-    return "\n".join([*lines[:at], headline, *datelines, *lines[at:]])
+    return "\n".join([*lines[:at], headline, *datelines, *lines[at:]]), headline
 
 
 def _find_headline(root: Any, title: str | None) -> Any:
@@ -188,7 +191,11 @@ def _find_headline(root: Any, title: str | None) -> Any:
         squashed = _squash(el.text_content())
         if len(squashed) >= 4 and squashed in page_title:
             return el
-    return h1s[0] if len(h1s) == 1 and _squash(h1s[0].text_content()) else None
+    if len(h1s) == 1 and _squash(h1s[0].text_content()):
+        return h1s[0]
+    # no h1 at all: a page's only h2 is its headline (the <title> naming the site instead)
+    h2s = root.xpath("//h2")
+    return h2s[0] if not h1s and len(h2s) == 1 and len(_squash(h2s[0].text_content())) >= 4 else None
 
 
 def _squash(s: str) -> str:
