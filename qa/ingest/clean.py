@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from enum import Enum
 from itertools import islice
 
-from qa.text import CJK_CHAR, fold
+from qa.text import CJK_CHAR, fold, simplified_in_place
 
 # Exotic spaces become plain spaces so that `str.strip` and the segment rules see them.
 _SPACES = re.compile(r"[\t\f\v\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
@@ -33,7 +33,7 @@ _PROSE_PUNCT = re.compile(r"[。,，;；!?！？、]|[a-z]{2,}[,.;:!?]\s")
 
 # Lines carrying these are footer chrome wherever they appear (when short enough to be a footer line).
 _FOOTER_STRONG = re.compile(
-    r"ICP\s*[备证]|公网安备|版权所有|版权归.{0,20}所有|Copyright\s*(?:©|\(c\)|&copy;|\d{4})|©\s*(?:\d{4}|[A-Za-z])"
+    r"ICP\s*[备证]|公网安备|版权所有|著作权所有|版权归.{0,20}所有|Copyright\s*(?:©|\(c\)|&copy;|\d{4})|©\s*(?:\d{4}|[A-Za-z]|[\u4e00-\u9fff]{2})"
     r"|All\s+rights\s+reserved|许可证(?:编号|号)|信息服务许可|经营许可证|违法和不良信息|不良信息举报"
     r"|举报(?:电话|邮箱|中心|专区)|网络谣言|网站标识码|网站识别码",
     re.IGNORECASE,
@@ -338,6 +338,9 @@ def _is_nav_item(line: str) -> bool:
 def _classify(line: str, *, headings: bool = True) -> Kind:
     if not line:
         return Kind.BLANK
+    # the patterns are written in simplified script: a traditional page's 著作權所有 is 著作权所有 (same length,
+    # case kept for the checks that read it)
+    line = simplified_in_place(line)
     n = len(line)
     core = _core(line)
     # layout debris ("x", "›", "• 3", "第 2 页"): a pager/page number, one character, or two that are not

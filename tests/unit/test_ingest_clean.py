@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import opencc
 import pytest
 
 from qa.ingest import clean_text, load_file
@@ -336,6 +337,21 @@ def test_dateline_widgets_in_traditional_script_between_bars_and_in_english_are_
         ),
     ):
         assert tidy_dateline(line) == tidied, line
+
+
+def test_a_traditional_page_is_cleaned_as_its_simplified_twin() -> None:
+    simplified = "\n".join(
+        [
+            "岚山市立图书馆总馆启用",
+            "岚山市立图书馆总馆于9月1日正式启用，馆舍总楼地板面积约2万3千平方公尺，藏书逾60万册。",
+            "版权所有 © 岚山市政府 地址：岚山市中正路100号",
+        ]
+    )
+    traditional = opencc.OpenCC("s2t").convert(simplified)
+    assert clean_text(traditional) == opencc.OpenCC("s2t").convert(clean_text(simplified))
+    assert "權所有" not in clean_text(traditional)
+    # the wording Taiwan's sites use
+    assert "著作權" not in clean_text(traditional.replace("版權所有", "著作權所有"))
 
 
 def test_unkeyed_site_date_line_and_mid_article_dateline_are_dropped() -> None:
