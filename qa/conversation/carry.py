@@ -431,8 +431,8 @@ def centred(rows: Sequence[Sequence[float]]) -> list[list[float]]:
 def _framed(previous: Reading, question: Reading, asked: tuple[int, int], model: Logistic) -> tuple[str, Term] | None:
     """The previous question (its interrogative at `asked`) with the follow-up's words in place of the previous
     word they stand parallel to (the parallel model's most probable one), widened over neighbouring words the
-    follow-up repeats ("1992年4月" → "2017年4月"), and the index of that word in `previous.terms`. None when the
-    follow-up has no words or `previous` no such word."""
+    follow-up repeats ("1992年4月" → "2017年4月"), and that word. None when the follow-up has no words or
+    `previous` no such word."""
     if not question.terms:
         return None
     rows = parallel_features(previous, question, asked)

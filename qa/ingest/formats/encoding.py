@@ -105,6 +105,10 @@ def _detect(data: bytes, name: str) -> str:
     raise UnreadableFile(f"{name}: not text in UTF-8, GB18030 or any detectable encoding; save it as UTF-8")
 
 
+# characters enough to tell mojibake from text, however long the file
+_PLAUSIBILITY_SAMPLE = 4000
+
+
 def _most_chinese(data: bytes, encodings: Sequence[str]) -> str | None:
     """The decoding of `data` whose characters are on average the most frequent in Chinese (wordfreq's Zipf
     scale; private-use, unassigned, Hangul and kana score 0): mojibake is made of rare characters."""
@@ -116,7 +120,8 @@ def _most_chinese(data: bytes, encodings: Sequence[str]) -> str | None:
             text = data.decode(encoding)
         except (UnicodeDecodeError, LookupError):
             continue
-        letters = [ch for ch in text if not ch.isascii() and not unicodedata.category(ch).startswith(("P", "Z", "S"))]
+        sample = text[:_PLAUSIBILITY_SAMPLE]
+        letters = [ch for ch in sample if not ch.isascii() and not unicodedata.category(ch).startswith(("P", "Z", "S"))]
         score = sum(zipf_frequency(ch, "zh") for ch in letters) / len(letters) if letters else 0.0
         scored.append((score, -order, text))
     return max(scored)[2] if scored else None
