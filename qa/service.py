@@ -259,6 +259,8 @@ class QAService:
                 report.skipped.append((str(path), exc.message))
                 # the report names it to the caller (the CLI prints it): a warning would say it twice
                 log.info("skipped %s: %s", path, exc.message)
+        if not parsed and not self.collections.exists(collection):
+            return report  # nothing to store: no empty collection is made
         with self.collections.pinned(collection, create=True) as coll:
             self._store(coll, parsed, report, control, embedded)
             if report.added or report.updated:

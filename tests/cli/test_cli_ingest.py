@@ -185,3 +185,12 @@ def test_kill_9_during_ingest_leaves_collection_consistent(seed_index: Path, tmp
         assert any(p["doc_id"] == "park_3" for p in _search(index_dir, "测试园区3今年新建厂房多少座"))
         shutil.rmtree(index_dir)
     assert any(killed for _, killed, _ in outcomes), outcomes
+
+
+def test_an_ingest_that_stores_nothing_makes_no_collection(tmp_path: Path) -> None:
+    (tmp_path / "broken.pdf").write_bytes(b"this is not a pdf at all")
+    index_dir = tmp_path / "index"
+    result = run_qa("ingest", str(tmp_path / "broken.pdf"), "--collection", "fresh", index_dir=index_dir)
+    assert result.returncode != 0 and "broken.pdf" in result.stderr
+    listed = run_qa("documents", "--collection", "fresh", index_dir=index_dir)
+    assert listed.returncode != 0 and "does not exist" in listed.stderr, listed.stderr
