@@ -525,7 +525,7 @@ def _conversation_rows(c: ConversationScores) -> list[tuple[str, str, str]]:
         ("follow-ups, with their history", str(c.n_followup), _fmt(c.followup_accuracy)),
         ("  the same, written standalone", str(c.n_followup), _fmt(c.standalone_accuracy)),
         ("  follow-up / standalone", str(c.n_followup), _fmt(c.ratio)),
-        ("standing alone after earlier turns", str(c.n_standing), _fmt(c.standing_accuracy)),
+        ("after earlier turns, no standalone given", str(c.n_standing), _fmt(c.standing_accuracy)),
         ("  searched as asked (not rewritten)", str(c.n_standing), _fmt(c.standing_untouched)),
     ]
 
