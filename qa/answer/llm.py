@@ -27,7 +27,7 @@ from qa.answer.base import AnswerDelta, AnswerEvent
 from qa.config import Settings
 from qa.errors import LLMUnavailable
 from qa.query import Query
-from qa.text import detect_lang, in_script_of
+from qa.text import detect_lang
 from qa.types import Answer, Passage
 
 log = logging.getLogger(__name__)
@@ -249,7 +249,7 @@ class LLMAnswerer:
     def _no_passages(self, question: str) -> Answer:
         # nothing to answer from: say so without spending seconds of generation on it
         refusal = prompts.refusal_sentence(detect_lang(question), self.settings.prompts_dir)
-        return self._finalize_answer(in_script_of(refusal, question), question, [], {"llm_ms": 0.0})
+        return self._finalize_answer(refusal, question, [], {"llm_ms": 0.0})
 
     async def run(self, query: Query, passages: Sequence[Passage]) -> Answer:
         question = query.text

@@ -154,7 +154,7 @@ def read(text: str) -> Reading:
         start = folded.find(token, at)
         start = at if start < 0 else start
         at = start + len(token)
-        word = fold(token).strip()
+        word = token.strip()  # the tagger read the folded text
         written = text[start:at]
         # an English pronoun, not the same letters in capitals ("IT") or in a Chinese question ("华为在IT行业")
         if english and tag == "eng" and word in _EN_PRONOUNS and not written.isupper():
