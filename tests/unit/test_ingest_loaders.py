@@ -202,6 +202,26 @@ def test_html_fallback_when_extractor_finds_nothing() -> None:
     assert doc.title == "短页"
 
 
+def test_html_row_spans_label_every_row_they_cover() -> None:
+    html = """<html><head><title>2024年各区学校统计</title></head><body><h1>2024年各区学校统计</h1>
+<p>下表列出本市各区2024年学校与学生数量。</p>
+<table>
+<tr><th>区</th><th>学段</th><th>学校数</th><th>备注</th></tr>
+<tr><td rowspan="2">北岸区</td><td>小学</td><td>17</td><td>新建2所</td></tr>
+<tr><td>初中</td><td>6</td><td rowspan="2">含九年一贯制</td></tr>
+<tr><td rowspan="2">南湖区</td><td>初中</td><td>4</td></tr>
+<tr><td>小学</td><td>12</td><td>无</td></tr>
+<tr><td colspan="2">合计</td><td>39</td><td>无</td></tr>
+</table><p>数据来源：市教育局。</p></body></html>"""
+    doc = load_bytes(html.encode(), "schools.html")
+    lines = doc.text.splitlines()
+    assert "北岸区：学段 初中，学校数 6，备注 含九年一贯制" in lines
+    # a span in a middle column fills that column of the row below; the cells after it keep their columns
+    assert "南湖区：学段 初中，学校数 4，备注 含九年一贯制" in lines
+    assert "南湖区：学段 小学，学校数 12，备注 无" in lines
+    assert "合计：学校数 39，备注 无" in lines
+
+
 def test_pdf(tmp_path: Path) -> None:
     lines = [
         "Annual water report",

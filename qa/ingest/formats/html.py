@@ -26,6 +26,9 @@ _CJK_SOURCE_BREAK = re.compile(rf"(?<=[{WIDE_CHARS}])[ \t]*\r?\n[ \t]*(?=[{WIDE_
 # how many lines between the headline and the body may hold its dateline
 _MAX_HEAD_LINES = 8
 _MAX_DATELINE_CHARS = 120
+_ROWSPAN = re.compile(r"rowspan\s*=\s*[\"']?\s*0*(?:[2-9]|[1-9]\d)", re.IGNORECASE)
+# a span is at most this many rows or columns (the HTML standard caps rowspan at 65534; a page saying more is broken)
+_MAX_SPAN = 1000
 
 
 class HtmlLoader:
@@ -45,6 +48,7 @@ def load_html(data: bytes, name: str) -> RawText:
     html = re.sub(r"\A\s*<\?xml[^>]*\?>", "", html)
     # Extractors would print a source line break between CJK characters as a space ("评审， 我局").
     html = _CJK_SOURCE_BREAK.sub("", html)
+    html = _spread_row_spans(html)
 
     import trafilatura
     from trafilatura.settings import DEFAULT_CONFIG
@@ -78,6 +82,61 @@ def load_html(data: bytes, name: str) -> RawText:
         if headline and _squash(headline) not in _squash(title or ""):
             title = headline  # the page's <title> names the site, not the article
     return RawText(text, title.strip() if title and title.strip() else None)
+
+
+def _spread_row_spans(html: str) -> str:
+    """Each row a cell with rowspan covers gets a copy of it.
+
+    Extractors leave the covered rows an empty cell, so "北岸区 | 小学 | 17" is followed by "| 初中 | 6": once the
+    rows are lines of their own, the second no longer says which district it counts.
+    """
+    if not _ROWSPAN.search(html):
+        return html
+    import lxml.html
+    from lxml import etree
+
+    try:
+        root = lxml.html.document_fromstring(html)
+    except (etree.ParserError, ValueError):
+        return html
+    for table in root.iter("table"):
+        covering: dict[int, tuple[Any, int]] = {}  # column -> (cell, rows below it still covers)
+        for row in table.xpath("./tr|./thead/tr|./tbody/tr|./tfoot/tr"):
+            own = [c for c in row if c.tag in ("td", "th")]
+            above = dict(covering)
+            column = 0
+            while own or any(c >= column for c in above):
+                if column in above:
+                    cell, left = above.pop(column)
+                    twin = copy.deepcopy(cell)
+                    twin.tail = None
+                    if own:
+                        own[0].addprevious(twin)
+                    else:
+                        row.append(twin)
+                    covering[column] = (cell, left - 1)
+                    column += _span(cell, "colspan")
+                elif own:
+                    cell = own.pop(0)
+                    covering[column] = (cell, _span(cell, "rowspan") - 1)
+                    column += _span(cell, "colspan")
+                else:
+                    column += 1
+            # a cell overlapped by another's colspan (broken markup) still covers one row fewer
+            for column in above:
+                cell, left = covering[column]
+                covering[column] = (cell, left - 1)
+            covering = {c: v for c, v in covering.items() if v[1] > 0}
+            for cell in row:
+                cell.attrib.pop("rowspan", None)
+    return lxml.html.tostring(root, encoding="unicode")
+
+
+def _span(cell: Any, name: str) -> int:
+    try:
+        return max(1, min(int(cell.get(name, "1")), _MAX_SPAN))
+    except ValueError:
+        return 1
 
 
 def _html_charset(data: bytes) -> str | None:
@@ -175,11 +234,12 @@ def _with_article_head(html: str, text: str, title: str | None, date: re.Pattern
         return ("\n".join([first, *datelines, rest]) if datelines else text), headline
     if _squash(headline) in head_of_text:
         return ("\n".join([*datelines, text]) if datelines else text), headline
-    # above the article's first line the extractor kept (a breadcrumb may come first, and whatever precedes the
-    # breadcrumb is taken for page chrome)
-    below = {_squash(ln)[:12] for ln in after.splitlines() if ln.strip()}
+    # after the lines the extractor kept from above the headline (a breadcrumb): lines it rewrote (table rows) are
+    # found on neither side, so the body starts at the first line not found above
+    before = page.split(marker, 1)[0]
+    above = {_squash(ln)[:12] for ln in before.splitlines() if ln.strip()}
     lines = text.splitlines()
-    at = next((i for i, ln in enumerate(lines) if ln.strip() and _squash(ln)[:12] in below), 0)
+    at = next((i for i, ln in enumerate(lines) if ln.strip() and _squash(ln)[:12] not in above), len(lines))
     return "\n".join([*lines[:at], headline, *datelines, *lines[at:]]), headline
 
 
