@@ -261,10 +261,7 @@ class QAService:
                 log.info("skipped %s: %s", path, exc.message)
         if not parsed and not self.collections.exists(collection):
             return report  # nothing to store: no empty collection is made
-        with self.collections.pinned(collection, create=True) as coll:
-            self._store(coll, parsed, report, control, embedded)
-            if report.added or report.updated:
-                coll.checkpoint()
+        self._store_into(collection, parsed, report, control, embedded, checkpoint=True)
         return report
 
     def ingest_sources(
@@ -281,9 +278,36 @@ class QAService:
         # ids the poster chose: one another document holds is refused, not silently suffixed (the poster would
         # address the other document by it)
         chosen = {p.document.doc_id for s, p in zip(sources, parsed, strict=True) if s.doc_id is not None}
-        with self.collections.pinned(collection, create=True) as coll:
-            self._store(coll, parsed, report, control, chosen_ids=chosen)
+        self._store_into(collection, parsed, report, control, chosen_ids=chosen)
         return report
+
+    def _store_into(
+        self,
+        collection: str,
+        parsed: Sequence[Parsed],
+        report: IngestReport,
+        control: IngestControl,
+        embedded: EmbedProgress | None = None,
+        *,
+        chosen_ids: frozenset[str] | set[str] = frozenset(),
+        checkpoint: bool = False,
+    ) -> None:
+        """Embed, then store in one transaction. A collection that does not exist yet is made only once its
+        documents are embedded, so an ingest cancelled or failed meanwhile leaves no empty collection behind
+        (and dropping one afterwards could race another writer that made it too)."""
+        prepared: list[_Prepared] | None = None
+        if not self.collections.exists(collection):
+            todo = self._dedupe_sources(parsed)
+            control.add_work(sum(len(p.chunks) for p in todo))
+            # as every new collection embeds its passages (`CollectionStore.embeds_simplified`)
+            prepared = self._embed(todo, control, embedded, simplify=True)
+            control.check()
+        with self.collections.pinned(collection, create=True) as coll:
+            if not coll.embeds_simplified:
+                prepared = None  # made meanwhile as a copy of an older collection: embedded as that one is
+            self._store(coll, parsed, report, control, embedded, prepared=prepared, chosen_ids=chosen_ids)
+            if checkpoint and (report.added or report.updated):
+                coll.checkpoint()
 
     def _store(
         self,
@@ -293,13 +317,15 @@ class QAService:
         control: IngestControl,
         embedded: EmbedProgress | None = None,
         *,
+        prepared: list[_Prepared] | None = None,
         chosen_ids: frozenset[str] | set[str] = frozenset(),
     ) -> None:
         items = self._dedupe_sources(parsed)
-        todo = [p for p in items if self._status(coll, p.document) != "unchanged"]
-        control.add_work(sum(len(p.chunks) for p in todo))
-        prepared = self._embed(coll, todo, control, embedded)
-        control.check()
+        if prepared is None:
+            todo = [p for p in items if self._status(coll, p.document) != "unchanged"]
+            control.add_work(sum(len(p.chunks) for p in todo))
+            prepared = self._embed(todo, control, embedded, simplify=coll.embeds_simplified)
+            control.check()
         # Re-check under the lock: another writer may have stored the same documents meanwhile.
         with coll.writing():
             changes: list[DocumentChange] = []
@@ -318,7 +344,7 @@ class QAService:
                         f"id '{doc.doc_id}' is the document from '{holder.source}': post with that source to replace "
                         "it, or choose another id"
                     )
-                ready = by_source.get(doc.source) or self._embed(coll, [item], control)[0]
+                ready = by_source.get(doc.source) or self._embed([item], control, simplify=coll.embeds_simplified)[0]
                 final = replace(doc, doc_id=self._free_doc_id(coll, doc, stored, taken))
                 taken.add(final.doc_id)
                 changes.append(DocumentChange(final, ready.new, replaces=stored.doc_id if stored else None))
@@ -369,17 +395,18 @@ class QAService:
 
     def _embed(
         self,
-        coll: CollectionStore,
         parsed: Sequence[Parsed],
         control: IngestControl,
         embedded: EmbedProgress | None = None,
+        *,
+        simplify: bool,
     ) -> list[_Prepared]:
         """Embed in the worker, batched across documents so the model sees full batches, the way the collection's
-        passages are embedded."""
+        passages are embedded (`simplify`)."""
         texts = [c.text for p in parsed for c in p.chunks]
         titles = [p.document.title for p in parsed for _ in p.chunks]
         vectors = (
-            self.worker.embed(texts, titles, control, embedded, simplify=coll.embeds_simplified)
+            self.worker.embed(texts, titles, control, embedded, simplify=simplify)
             if texts
             else np.zeros((0, 0), np.float32)
         )
