@@ -420,6 +420,39 @@ def test_a_one_page_pdf_footer_with_its_page_number_is_dropped(tmp_path: Path) -
     assert "Page 1" not in text and text.endswith("children under twelve travel free of charge.")
 
 
+def test_pdf_wraps_never_split_a_number_and_a_sentence_goes_on_over_the_page(tmp_path: Path) -> None:
+    from qa.ingest.formats.pdf import reflow
+
+    # a column of Chinese text wrapped by character (full lines), as a two-column layout prints it
+    column = "\n".join(
+        [
+            "青石县是浙江省丽水市下辖的一个县，位于浙江省",
+            "西南部，因境内多青色石灰岩而得名。县域面积2,",
+            "468平方公里。县境属亚热带季风气候，降水量1,72",
+            "0毫米。2024年末青石县户籍人口41.3万人，常住人口33",
+            ".8万人，其中城镇人口占到一半以上。一般公共预算收入19.",
+            "6亿元，城镇化率为58.2%。",
+        ]
+    )
+    text, runs_on = reflow(column)
+    assert "县域面积2,468平方公里" in text and "降水量1,720毫米" in text, text
+    assert "常住人口33.8万人" in text and "收入19.6亿元" in text, text
+    assert not runs_on
+    wide = "The reservoir held enough water for the whole district until the end of"
+    pages = [
+        # the first page ends mid-sentence in a full line: its sentence goes on over the page
+        [wide, wide.replace("until", "up to")],
+        ["the summer, when the rains came back again and the level rose.", wide, wide, "the year.", wide],
+        ["Revenue grew by 3.2 percent over the previous year across the whole service area."],
+    ]
+    path = tmp_path / "report.pdf"
+    path.write_bytes(make_pdf_pages(pages))
+    doc = load_file(path)
+    assert "up to the end of the summer, when the rains came back" in doc.text, doc.text
+    # after a full line too, a capital after a page break starts something new (a heading, a table, a name…)
+    assert "\n\nRevenue grew" in doc.text, doc.text
+
+
 def test_docx_table_rows_name_their_columns(tmp_path: Path) -> None:
     document = docx.Document()
     document.add_paragraph("各区计划如下。")

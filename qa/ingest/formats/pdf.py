@@ -10,6 +10,7 @@ from qa.errors import EmptyDocument, UnreadableFile
 from qa.ingest.formats.base import RawText
 from qa.ingest.formats.tables import table_lines
 from qa.ingest.formats.text import join_wrapped_line
+from qa.text import WIDE_CHARS
 
 _PAGE_NUMBER = re.compile(
     r"^(?:page\s*)?\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?$|^[-–—]\s*\d{1,4}\s*[-–—]$|^第\s*\d{1,4}\s*页(?:\s*[,，/]?\s*共\s*\d{1,4}\s*页)?$",
@@ -27,6 +28,10 @@ _EDGE_LINES = 2
 _PDF_NUMBER = re.compile(r"^[(+\-−]?[$€£¥]?\d[\d,]*(?:\.\d+)?%?\)?$")
 _YEAR = re.compile(r"^(?:19|20)\d{2}$")
 _MIN_TABLE_ROWS = 3
+# a sentence cut by the page break: Chinese text going on in Chinese or with a number, or Latin in lower case (a
+# capital or a heading starts something new)
+_RUNS_ON = re.compile(rf"(?s).*[{WIDE_CHARS}][^\n]*\n[{WIDE_CHARS}\d]|.*\n[a-z]")
+_DECIMAL_CUT = re.compile(r"\d\.$")
 _SENTENCE_END = tuple('。!?;:!?;:….”’"」』)）')
 
 
@@ -44,19 +49,35 @@ class PdfLoader:
             if reader.is_encrypted and not reader.decrypt(""):
                 raise UnreadableFile(f"{name}: the PDF is password-protected; remove the password and retry")
             pages = [reflow(page) for page in drop_running_lines([page.extract_text() or "" for page in reader.pages])]
+            text = _join_pages(pages)
             meta = reader.metadata
             title = meta.title if meta is not None else None
         except UnreadableFile:
             raise
         except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
             raise UnreadableFile(f"{name}: damaged or unsupported PDF ({exc})") from exc
-        text = "\n\n".join(p for p in pages if p.strip())
         if not text.strip():
             raise EmptyDocument(f"{name}: the PDF has no text layer (scanned?); run OCR on it first")
         title = title.strip() if isinstance(title, str) else None
         if not title or _NOT_A_TITLE.search(title):
             title = None
         return RawText(text, title, title_is_fallback=True)
+
+
+def _join_pages(pages: list[tuple[str, bool]]) -> str:
+    """Pages as paragraphs, except that a sentence going on over the page break is joined back up."""
+    text = ""
+    open_end = False
+    for page, runs_on in pages:
+        if not page.strip():
+            continue
+        page = page.lstrip()
+        if open_end and text and _RUNS_ON.match(text[-12:] + "\n" + page[:1]):
+            text = join_wrapped_line(text, page)
+        else:
+            text = f"{text}\n\n{page}" if text else page
+        open_end = runs_on
+    return text
 
 
 def drop_running_lines(pages: list[str]) -> list[str]:
@@ -127,21 +148,26 @@ def figure_tables(lines: list[str]) -> list[str]:
     return out
 
 
-def reflow(page: str) -> str:
+def reflow(page: str) -> tuple[str, bool]:
     """Join lines the PDF layout wrapped mid-paragraph: a line that fills the column and does not end a
-    sentence continues on the next line."""
+    sentence continues on the next line. Also says whether the page's last line is such a line (its sentence
+    goes on over the page)."""
     lines = [ln.rstrip() for ln in page.splitlines()]
     widths = [len(ln) for ln in lines if len(ln.strip()) > 1]
     if not widths:
-        return page
+        return page, False
     full = 0.8 * max(median(widths), 0.7 * max(widths))
     out: list[str] = []
     joining = False
+    cut_number = False
     for line in lines:
         stripped = line.strip()
-        if joining and stripped and out:
+        if stripped and out and (joining or (cut_number and stripped[:1].isdigit())):
             out[-1] = join_wrapped_line(out[-1], stripped)
         else:
             out.append(stripped)
-        joining = bool(stripped) and len(line) >= full and not stripped.endswith(_SENTENCE_END)
-    return "\n".join(out)
+        filled = bool(stripped) and len(line) >= full
+        joining = filled and not stripped.endswith(_SENTENCE_END)
+        # "19." at the end of a full line, "6亿元" on the next: a decimal point, not a full stop
+        cut_number = filled and bool(_DECIMAL_CUT.search(stripped))
+    return "\n".join(out), joining

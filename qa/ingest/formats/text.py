@@ -12,6 +12,8 @@ from qa.text import CJK_CHAR, is_wide
 _WRAP_MIN_CHARS = 40
 _LATIN_END = re.compile(r"[A-Za-z0-9,]$")
 _LOWER_START = re.compile(r"^[a-z]")
+_NUMBER_END = re.compile(r"\d[.,]?$")
+_NUMBER_START = re.compile(r"[.,]?\d")
 
 
 class TextLoader:
@@ -51,4 +53,6 @@ def join_wrapped_line(left: str, right: str) -> str:
         return left[:-1] + right
     if is_wide(left[-1]) or is_wide(right[0]):
         return left + right
+    if _NUMBER_END.search(left) and _NUMBER_START.match(right) and any(map(is_wide, left[-12:] + right[:12])):
+        return left + right  # a number the wrap cut in Chinese text ("面积2," + "468平方公里"): a space would split it
     return left + " " + right
