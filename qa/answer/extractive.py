@@ -22,6 +22,7 @@ import numpy as np
 from qa.answer.base import AnswerDelta, AnswerEvent
 from qa.answer.citations import refusal_answer
 from qa.answer.evidence import Sentence, candidate_sentences, sentence_features
+from qa.answer.grounding import MARKER_RE
 from qa.answer.model import AnswerModel
 from qa.answer.refusal import refusal_features
 from qa.answer.spans import SpanCandidate, offered_types, span_candidates, span_features
@@ -185,7 +186,9 @@ class ExtractiveAnswerer:
             p = passages[s.passage]
             ref_of[i] = len(citations) + 1
             citations.append(p.cite(ref_of[i], s.start, s.end))
-        quotes = [f"{_quote(sentences[i].text)}[{ref_of[i]}]{_terminal(sentences[i].text)}" for i in chosen]
+        # without the documents' own reference marks ("7种[2]" from an encyclopedia): they would read as citations
+        said = {i: MARKER_RE.sub("", sentences[i].text) for i in chosen}
+        quotes = [f"{_quote(said[i])}[{ref_of[i]}]{_terminal(said[i])}" for i in chosen]
         body = ("" if any(is_cjk(q) for q in quotes) else " ").join(quotes)
         short: ShortAnswer | None = None
         lead = ""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import re
 
 import opencc
 import pytest
@@ -149,3 +150,14 @@ def test_a_sentence_a_document_repeats_is_quoted_once(seed_service: QAService) -
     quoted = [text[c.start : c.end] for c in answer.citations]
     assert len(quoted) == len(set(quoted)), quoted
     assert answer.short_answer is not None and "2万4千人" in fold(answer.short_answer.text)
+
+
+def test_a_documents_own_reference_marks_are_not_quoted_as_citations(seed_service: QAService) -> None:
+    text = "云溪湿地公园位于宁德市。公园内记录到鸟类186种，其中国家一级保护鸟类7种[2][3]。园区年接待游客约32万人次[4]。"
+    signals = Signals(dense=0.9, dense_rank=1)
+    passage = Passage(0, "yunxi", "yunxi.txt", "云溪湿地公园", text, 0, len(text), 1.0, signals)
+    answer = asyncio.run(seed_service.answerer.run(analyze("云溪湿地公园记录到多少种鸟类？"), [passage]))
+    assert answer.found and "186种" in answer.answer
+    # every [n] in the answer names one of its citations (the contract), the cited text stays the stored text
+    assert {int(n) for n in re.findall(r"\[(\d+)\]", answer.answer)} == {c.ref for c in answer.citations}
+    assert all(text[c.start : c.end] == c.text for c in answer.citations)
