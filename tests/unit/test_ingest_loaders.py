@@ -222,6 +222,21 @@ def test_html_row_spans_label_every_row_they_cover() -> None:
     assert "合计：学校数 39，备注 无" in lines
 
 
+def test_html_infoboxes_superscripts_and_reference_marks() -> None:
+    html = """<html><head><title>云溪湿地公园</title></head><body><h1>云溪湿地公园</h1>
+<table class="infobox"><tr><th colspan="2">云溪湿地公园</th></tr>
+<tr><th>所在地</th><td>宁德市蕉城区</td></tr><tr><th>面积</th><td>12.6 km<sup>2</sup></td></tr>
+<tr><th>管理机构</th><td>云溪湿地公园管理处</td></tr></table>
+<p>公园内记录到鸟类186种<sup class="reference"><a href="#cite-2">[2]</a></sup>，
+园区年接待游客约3.2×10<sup>5</sup>人次。水库总库容为2.36×10<sup>8</sup> m<sup>3</sup>。</p></body></html>"""
+    lines = load_bytes(html.encode(), "yunxi.html").text.splitlines()
+    # th beside td: key and value, not a header row over the rest
+    assert {"所在地：宁德市蕉城区", "面积：12.6 km²", "管理机构：云溪湿地公园管理处"} <= set(lines), lines
+    text = "\n".join(lines)
+    assert "3.2×10⁵人次" in text and "2.36×10⁸ m³" in text, text
+    assert "[2]" not in text and "鸟类186种，" in text, text
+
+
 def test_pdf(tmp_path: Path) -> None:
     lines = [
         "Annual water report",

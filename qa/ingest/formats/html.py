@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 import copy
 import re
+from html import unescape
 from typing import Any
 
 from qa.errors import UnreadableFile
@@ -12,7 +13,7 @@ from qa.ingest.clean import is_dateline, tidy_dateline
 from qa.ingest.formats.base import RawText
 from qa.ingest.formats.encoding import decode_text
 from qa.ingest.formats.tables import pipe_tables
-from qa.text import WIDE_CHARS
+from qa.text import WIDE_CHARS, is_wide
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 _BLOCK_TAGS = frozenset(
@@ -27,6 +28,12 @@ _CJK_SOURCE_BREAK = re.compile(rf"(?<=[{WIDE_CHARS}])[ \t]*\r?\n[ \t]*(?=[{WIDE_
 _MAX_HEAD_LINES = 8
 _MAX_DATELINE_CHARS = 120
 _ROWSPAN = re.compile(r"rowspan\s*=\s*[\"']?\s*0*(?:[2-9]|[1-9]\d)", re.IGNORECASE)
+_TH = re.compile(r"<th[\s>]", re.IGNORECASE)
+_SUP = re.compile(r"<sup\b[^>]*>(.*?)</sup\s*>", re.IGNORECASE | re.DOTALL)
+# "[2]", "[注 3]", "[a]", "[來源請求]": a bracketed mark of at most a few characters
+_REFERENCE_MARK = re.compile(r"[\[［【][^\]］】]{1,8}[\]］】]")
+_SUPERSCRIPT = "0123456789+-−=()n"
+_SUPERSCRIPT_TABLE = str.maketrans(_SUPERSCRIPT, "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁻⁼⁽⁾ⁿ")
 # a span is at most this many rows or columns (the HTML standard caps rowspan at 65534; a page saying more is broken)
 _MAX_SPAN = 1000
 
@@ -48,7 +55,7 @@ def load_html(data: bytes, name: str) -> RawText:
     html = re.sub(r"\A\s*<\?xml[^>]*\?>", "", html)
     # Extractors would print a source line break between CJK characters as a space ("评审， 我局").
     html = _CJK_SOURCE_BREAK.sub("", html)
-    html = _spread_row_spans(html)
+    html = _tidy_tables(_superscripts(html))
 
     import trafilatura
     from trafilatura.settings import DEFAULT_CONFIG
@@ -84,13 +91,28 @@ def load_html(data: bytes, name: str) -> RawText:
     return RawText(text, title.strip() if title and title.strip() else None)
 
 
-def _spread_row_spans(html: str) -> str:
-    """Each row a cell with rowspan covers gets a copy of it.
+def _superscripts(html: str) -> str:
+    """Superscripts as text says them: an extractor prints "10<sup>5</sup>" as 105, a different number, so
+    exponents become superscript characters (10⁵, m²), and reference marks ("<sup>[2]</sup>", an
+    encyclopedia's footnote links) go: in an answer they would read as its citations."""
+    if "<sup" not in html and "<SUP" not in html:
+        return html
 
-    Extractors leave the covered rows an empty cell, so "北岸区 | 小学 | 17" is followed by "| 初中 | 6": once the
-    rows are lines of their own, the second no longer says which district it counts.
-    """
-    if not _ROWSPAN.search(html):
+    def written(m: re.Match[str]) -> str:
+        inner = unescape(re.sub(r"<[^>]*>", "", m.group(1))).strip()
+        if _REFERENCE_MARK.fullmatch(inner):
+            return ""
+        if inner and all(c in _SUPERSCRIPT for c in inner):
+            return inner.translate(_SUPERSCRIPT_TABLE)
+        return m.group(0)
+
+    return _SUP.sub(written, html)
+
+
+def _tidy_tables(html: str) -> str:
+    """Tables as the extractor can keep them: key-value tables become "key：value" lines, and cells with rowspan
+    are copied into every row they cover."""
+    if not (_ROWSPAN.search(html) or _TH.search(html)):
         return html
     import lxml.html
     from lxml import etree
@@ -99,37 +121,82 @@ def _spread_row_spans(html: str) -> str:
         root = lxml.html.document_fromstring(html)
     except (etree.ParserError, ValueError):
         return html
-    for table in root.iter("table"):
-        covering: dict[int, tuple[Any, int]] = {}  # column -> (cell, rows below it still covers)
-        for row in table.xpath("./tr|./thead/tr|./tbody/tr|./tfoot/tr"):
-            own = [c for c in row if c.tag in ("td", "th")]
-            above = dict(covering)
-            column = 0
-            while own or any(c >= column for c in above):
-                if column in above:
-                    cell, left = above.pop(column)
-                    twin = copy.deepcopy(cell)
-                    twin.tail = None
-                    if own:
-                        own[0].addprevious(twin)
-                    else:
-                        row.append(twin)
-                    covering[column] = (cell, left - 1)
-                    column += _span(cell, "colspan")
-                elif own:
-                    cell = own.pop(0)
-                    covering[column] = (cell, _span(cell, "rowspan") - 1)
-                    column += _span(cell, "colspan")
-                else:
-                    column += 1
-            # a cell overlapped by another's colspan (broken markup) still covers one row fewer
-            for column in above:
-                cell, left = covering[column]
-                covering[column] = (cell, left - 1)
-            covering = {c: v for c, v in covering.items() if v[1] > 0}
-            for cell in row:
-                cell.attrib.pop("rowspan", None)
+    for table in list(root.iter("table")):
+        rows = [[c for c in row if c.tag in ("td", "th")] for row in _rows(table)]
+        if _is_key_value(rows):
+            _replace_key_value(table, rows)
+        else:
+            _spread_row_spans(table)
     return lxml.html.tostring(root, encoding="unicode")
+
+
+def _rows(table: Any) -> list[Any]:
+    return list(table.xpath("./tr|./thead/tr|./tbody/tr|./tfoot/tr"))
+
+
+def _is_key_value(rows: list[list[Any]]) -> bool:
+    """An infobox: rows of a th naming the td beside it (and perhaps a caption row of one cell). Extractors drop
+    the th/td difference, and the first row would then be read as the header of a two-column table."""
+    pairs = [r for r in rows if len(r) == 2]
+    return (
+        len(pairs) >= 2
+        and all(len(r) in (1, 2) for r in rows)
+        and all(r[0].tag == "th" and r[1].tag == "td" for r in pairs)
+    )
+
+
+def _replace_key_value(table: Any, rows: list[list[Any]]) -> None:
+    import lxml.html
+
+    box = lxml.html.Element("div")
+    for cells in rows:
+        said = [" ".join(c.text_content().split()) for c in cells]
+        if not all(said):
+            continue
+        line = lxml.html.Element("p")
+        key = said[0]
+        colon = "：" if any(map(is_wide, key)) else ": "
+        line.text = key + colon + said[1] if len(said) == 2 else key
+        box.append(line)
+    box.tail = table.tail
+    table.getparent().replace(table, box)
+
+
+def _spread_row_spans(table: Any) -> None:
+    """Each row a cell with rowspan covers gets a copy of it.
+
+    Extractors leave the covered rows an empty cell, so "北岸区 | 小学 | 17" is followed by "| 初中 | 6": once the
+    rows are lines of their own, the second no longer says which district it counts.
+    """
+    covering: dict[int, tuple[Any, int]] = {}  # column -> (cell, rows below it still covers)
+    for row in _rows(table):
+        own = [c for c in row if c.tag in ("td", "th")]
+        above = dict(covering)
+        column = 0
+        while own or any(c >= column for c in above):
+            if column in above:
+                cell, left = above.pop(column)
+                twin = copy.deepcopy(cell)
+                twin.tail = None
+                if own:
+                    own[0].addprevious(twin)
+                else:
+                    row.append(twin)
+                covering[column] = (cell, left - 1)
+                column += _span(cell, "colspan")
+            elif own:
+                cell = own.pop(0)
+                covering[column] = (cell, _span(cell, "rowspan") - 1)
+                column += _span(cell, "colspan")
+            else:
+                column += 1
+        # a cell overlapped by another's colspan (broken markup) still covers one row fewer
+        for column in above:
+            cell, left = covering[column]
+            covering[column] = (cell, left - 1)
+        covering = {c: v for c, v in covering.items() if v[1] > 0}
+        for cell in row:
+            cell.attrib.pop("rowspan", None)
 
 
 def _span(cell: Any, name: str) -> int:
