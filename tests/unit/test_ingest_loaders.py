@@ -493,6 +493,87 @@ def test_docx_table_rows_name_their_columns(tmp_path: Path) -> None:
     assert "| 申报单位 | 某区文化馆 |" in doc.text and "| 联系人 | 张三 |" in doc.text
 
 
+def _with_footnote(data: bytes, after: str, note: str) -> bytes:
+    """The .docx with a footnote on the paragraph ending in `after` (python-docx cannot write footnotes)."""
+    w = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as zin, zipfile.ZipFile(out, "w") as zout:
+        for item in zin.infolist():
+            body = zin.read(item.filename)
+            if item.filename == "word/document.xml":
+                ref = '<w:r><w:rPr><w:vertAlign w:val="superscript"/></w:rPr><w:footnoteReference w:id="1"/></w:r>'
+                body = body.replace(f"{after}</w:t></w:r>".encode(), f"{after}</w:t></w:r>{ref}".encode())
+            elif item.filename == "[Content_Types].xml":
+                kind = "application/vnd.openxmlformats-officedocument.wordprocessingml.footnotes+xml"
+                body = body.replace(
+                    b"</Types>", f'<Override PartName="/word/footnotes.xml" ContentType="{kind}"/></Types>'.encode()
+                )
+            elif item.filename == "word/_rels/document.xml.rels":
+                rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/footnotes"
+                body = body.replace(
+                    b"</Relationships>",
+                    f'<Relationship Id="rIdFn" Type="{rel}" Target="footnotes.xml"/></Relationships>'.encode(),
+                )
+            zout.writestr(item, body)
+        zout.writestr(
+            "word/footnotes.xml",
+            f'<w:footnotes xmlns:w="{w}"><w:footnote w:type="separator" w:id="-1"><w:p><w:r><w:separator/></w:r></w:p>'
+            f'</w:footnote><w:footnote w:id="1"><w:p><w:r><w:t>{note}</w:t></w:r></w:p></w:footnote></w:footnotes>',
+        )
+    return out.getvalue()
+
+
+def test_docx_keeps_what_word_shows(tmp_path: Path) -> None:
+    from docx.oxml import OxmlElement, parse_xml
+
+    w = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+    document = docx.Document()
+    document.add_paragraph("本方案所称卫生厕所，以国家标准为准。")
+    # a tracked change: the inserted name stays, the deleted one goes
+    led = document.add_paragraph("The project is led by chief engineer ")
+    led._p.append(parse_xml(f'<w:del {w} w:id="1" w:author="a"><w:r><w:delText>Tom Hale</w:delText></w:r></w:del>'))
+    led._p.append(parse_xml(f'<w:ins {w} w:id="2" w:author="a"><w:r><w:t>Marisol Ortega</w:t></w:r></w:ins>'))
+    led.add_run(".")
+    # a template's content control
+    control = OxmlElement("w:sdt")
+    content = OxmlElement("w:sdtContent")
+    control.append(content)
+    content.append(document.add_paragraph("联系人：县农业农村局赵明远，联系电话：0578-6123456。")._p)
+    document.element.body.insert(len(document.element.body) - 1, control)
+    volume = document.add_paragraph("水库总库容为2.36×10")
+    volume.add_run("8").font.superscript = True
+    volume.add_run(" m")
+    volume.add_run("3").font.superscript = True
+    volume.add_run("。")
+    # a header cell spanning two columns over their own names, and cells merged down both header rows
+    rows = [
+        ["乡镇", "2025年任务", "", "责任领导"],
+        ["", "改厕（户）", "污水治理（村）", ""],
+        ["石门镇", "1,250", "8", "王建国"],
+    ]
+    rows += [["合计", "", "19", "—"]]
+    table = document.add_table(rows=4, cols=4)
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            if value:
+                table.cell(r, c).text = value
+    table.cell(0, 1).merge(table.cell(0, 2))
+    table.cell(0, 0).merge(table.cell(1, 0))
+    table.cell(0, 3).merge(table.cell(1, 3))
+    table.cell(3, 0).merge(table.cell(3, 1))
+    buf = io.BytesIO()
+    document.save(buf)
+    data = _with_footnote(buf.getvalue(), "以国家标准为准。", "卫生厕所指符合GB 19379-2012要求的厕所。")
+    text = load_bytes(data, "方案.docx").text
+    assert "chief engineer Marisol Ortega." in text and "Tom Hale" not in text, text
+    assert "联系电话：0578-6123456。" in text, text
+    assert "2.36×10⁸ m³。" in text, text
+    assert "注1：卫生厕所指符合GB 19379-2012要求的厕所。" in text, text
+    assert "石门镇：2025年任务 改厕（户） 1,250，2025年任务 污水治理（村） 8，责任领导 王建国" in text, text
+    # a merged cell keeps the columns after it in place
+    assert "合计：2025年任务 污水治理（村） 19，责任领导 —" in text, text
+
+
 def test_markdown_tables_and_hard_wraps(tmp_path: Path) -> None:
     md = "\n".join(
         [
