@@ -222,6 +222,21 @@ def test_html_row_spans_label_every_row_they_cover() -> None:
     assert "合计：学校数 39，备注 无" in lines
 
 
+def test_html_group_headers_name_the_columns_under_them() -> None:
+    html = """<html><head><title>各街道人口</title></head><body><h1>各街道人口</h1><p>各街道常住人口如下表。</p>
+<table><thead>
+<tr><th rowspan="2">片区</th><th rowspan="2">街道</th><th colspan="2">常住人口（万人）</th>
+<th rowspan="2">城镇化率</th></tr>
+<tr><th>男</th><th>女</th></tr></thead><tbody>
+<tr><td rowspan="2">东部片区</td><td>海沧街道</td><td>9.8</td><td>9.1</td><td>96.2%</td></tr>
+<tr><td>新阳街道</td><td>8.7</td><td>7.9</td><td>94.5%</td></tr>
+<tr><td colspan="2">合计</td><td>18.5</td><td>17.0</td><td>95.4%</td></tr></tbody></table></body></html>"""
+    lines = load_bytes(html.encode(), "people.html").text.splitlines()
+    row = "东部片区：街道 新阳街道，常住人口（万人） 男 8.7，常住人口（万人） 女 7.9，城镇化率 94.5%"
+    assert row in lines, lines
+    assert "合计：常住人口（万人） 男 18.5，常住人口（万人） 女 17.0，城镇化率 95.4%" in lines, lines
+
+
 def test_html_infoboxes_superscripts_and_reference_marks() -> None:
     html = """<html><head><title>云溪湿地公园</title></head><body><h1>云溪湿地公园</h1>
 <table class="infobox"><tr><th colspan="2">云溪湿地公园</th></tr>

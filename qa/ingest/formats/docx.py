@@ -9,7 +9,7 @@ from typing import Any
 
 from qa.errors import UnreadableFile
 from qa.ingest.formats.base import RawText
-from qa.ingest.formats.tables import table_lines
+from qa.ingest.formats.tables import group_header, table_lines
 from qa.text import is_wide
 
 
@@ -112,24 +112,6 @@ def _table(document: Any, tbl: Any) -> list[str]:
         # a cell spanning columns in the first row groups the ones under it: "2025年任务" over 改厕 and 污水治理
         return table_lines([group_header(grid[0], covered[0], grid[1]), *grid[2:]], header=True)
     return table_lines(grid)
-
-
-def group_header(top: list[str], covered: list[bool], below: list[str]) -> list[str]:
-    """One header row from a row of groups (each spanning the columns `covered` marks) and the row of names under
-    it: each column is named by its group and its own name ("2025年任务 改厕"). A cell merged down both rows
-    names its column alone."""
-    out: list[str] = []
-    group = ""
-    for i, name in enumerate(below):
-        if i >= len(top):
-            group = ""
-        elif not covered[i]:
-            group = top[i]
-        if not group or group == name:
-            out.append(name)
-        else:
-            out.append(f"{group} {name}" if name else group)
-    return out
 
 
 def _footnotes(document: Any) -> list[str]:

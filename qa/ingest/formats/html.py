@@ -12,7 +12,7 @@ from qa.errors import UnreadableFile
 from qa.ingest.clean import is_dateline, tidy_dateline
 from qa.ingest.formats.base import RawText
 from qa.ingest.formats.encoding import decode_text
-from qa.ingest.formats.tables import pipe_tables
+from qa.ingest.formats.tables import group_header, pipe_tables
 from qa.text import WIDE_CHARS, is_wide
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
@@ -127,6 +127,7 @@ def _tidy_tables(html: str) -> str:
             _replace_key_value(table, rows)
         else:
             _spread_row_spans(table)
+            _join_group_header(table)
     return lxml.html.tostring(root, encoding="unicode")
 
 
@@ -197,6 +198,34 @@ def _spread_row_spans(table: Any) -> None:
         covering = {c: v for c, v in covering.items() if v[1] > 0}
         for cell in row:
             cell.attrib.pop("rowspan", None)
+
+
+def _join_group_header(table: Any) -> None:
+    """A header row of groups (cells spanning columns) over a row of names becomes one row naming each column by
+    both ("常住人口（万人） 男"): the extractor would keep the two rows apart, the groups over empty cells."""
+    import lxml.html
+
+    rows = _rows(table)
+    if len(rows) < 3:
+        return
+    top, below = ([c for c in row if c.tag in ("td", "th")] for row in rows[:2])
+    headed = all(c.tag == "th" for c in top + below) or rows[1].getparent().tag == "thead"
+    if not top or not below or not headed or all(_span(c, "colspan") == 1 for c in top):
+        return
+    groups: list[str] = []
+    covered: list[bool] = []
+    for cell in top:
+        span = _span(cell, "colspan")
+        groups += [" ".join(cell.text_content().split())] + [""] * (span - 1)
+        covered += [False] + [True] * (span - 1)
+    names = [" ".join(c.text_content().split()) for c in below for _ in range(_span(c, "colspan"))]
+    for cell in top:
+        rows[0].remove(cell)
+    for name in group_header(groups, covered, names):
+        th = lxml.html.Element("th")
+        th.text = name
+        rows[0].append(th)
+    rows[1].getparent().remove(rows[1])
 
 
 def _span(cell: Any, name: str) -> int:

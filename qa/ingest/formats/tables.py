@@ -44,6 +44,24 @@ def table_lines(rows: list[list[str]], *, header: bool | None = None) -> list[st
     return out
 
 
+def group_header(top: list[str], covered: list[bool], below: list[str]) -> list[str]:
+    """One header row from a row of groups (each spanning the columns `covered` marks) and the row of names under
+    it: each column is named by its group and its own name ("2025年任务 改厕"). A cell merged down both rows
+    names its column alone."""
+    out: list[str] = []
+    group = ""
+    for i, name in enumerate(below):
+        if i >= len(top):
+            group = ""
+        elif not covered[i]:
+            group = top[i]
+        if not group or group == name:
+            out.append(name)
+        else:
+            out.append(f"{group} {name}" if name else group)
+    return out
+
+
 def pipe_row(cells: list[str]) -> str:
     """A row kept as cells: "| a | b |"."""
     return "| " + " | ".join(cells) + " |"
