@@ -589,6 +589,25 @@ def test_docx_keeps_what_word_shows(tmp_path: Path) -> None:
     assert "合计：2025年任务 污水治理（村） 19，责任领导 —" in text, text
 
 
+def test_markdown_raw_html_tables_and_footnotes() -> None:
+    md = """# 溪口水电站
+
+溪口水电站于2016年9月28日并网发电[^1]。
+
+<table>
+<tr><th>机组</th><th>装机容量</th><th>投产时间</th></tr>
+<tr><td>1号机组</td><td>25 MW</td><td>2008年6月</td></tr>
+<tr><td>3号机组</td><td>40 MW</td><td>2015年11月</td></tr>
+</table>
+
+[^1]: 并网仪式由时任市长主持。
+"""
+    lines = load_bytes(md.encode(), "xikou.md").text.splitlines()
+    assert "3号机组：装机容量 40 MW，投产时间 2015年11月" in lines, lines
+    assert "溪口水电站于2016年9月28日并网发电。" in lines, lines
+    assert "注1：并网仪式由时任市长主持。" in lines, lines
+
+
 def test_markdown_tables_and_hard_wraps(tmp_path: Path) -> None:
     md = "\n".join(
         [

@@ -12,7 +12,7 @@ from qa.errors import UnreadableFile
 from qa.ingest.clean import is_dateline, tidy_dateline
 from qa.ingest.formats.base import RawText
 from qa.ingest.formats.encoding import decode_text
-from qa.ingest.formats.tables import group_header, pipe_tables
+from qa.ingest.formats.tables import group_header, pipe_tables, table_lines
 from qa.text import WIDE_CHARS, is_wide
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
@@ -28,6 +28,7 @@ _CJK_SOURCE_BREAK = re.compile(rf"(?<=[{WIDE_CHARS}])[ \t]*\r?\n[ \t]*(?=[{WIDE_
 _MAX_HEAD_LINES = 8
 _MAX_DATELINE_CHARS = 120
 _ROWSPAN = re.compile(r"rowspan\s*=\s*[\"']?\s*0*(?:[2-9]|[1-9]\d)", re.IGNORECASE)
+_HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _TH = re.compile(r"<th[\s>]", re.IGNORECASE)
 _SUP = re.compile(r"<sup\b[^>]*>(.*?)</sup\s*>", re.IGNORECASE | re.DOTALL)
 # "[2]", "[注 3]", "[a]", "[來源請求]": a bracketed mark of at most a few characters
@@ -121,6 +122,11 @@ def _tidy_tables(html: str) -> str:
         root = lxml.html.document_fromstring(html)
     except (etree.ParserError, ValueError):
         return html
+    _tidy_tables_in(root)
+    return lxml.html.tostring(root, encoding="unicode")
+
+
+def _tidy_tables_in(root: Any) -> None:
     for table in list(root.iter("table")):
         rows = [[c for c in row if c.tag in ("td", "th")] for row in _rows(table)]
         if _is_key_value(rows):
@@ -128,7 +134,39 @@ def _tidy_tables(html: str) -> str:
         else:
             _spread_row_spans(table)
             _join_group_header(table)
-    return lxml.html.tostring(root, encoding="unicode")
+
+
+def html_fragment_lines(fragment: str) -> list[str]:
+    """A block of HTML inside another format (raw HTML in Markdown) as lines: each table row a self-describing
+    line, as the HTML loader's, each other block a line."""
+    import lxml.html
+    from lxml import etree
+
+    fragment = _HTML_COMMENT.sub("", fragment)
+    if not fragment.strip():
+        return []
+    try:
+        root = lxml.html.fragment_fromstring(_superscripts(fragment), create_parent="div")
+    except (etree.ParserError, ValueError):
+        return [line.strip() for line in re.sub(r"<[^>]*>", "", fragment).splitlines() if line.strip()]
+    _tidy_tables_in(root)
+    for table in list(root.iter("table")):
+        if table.getparent() is None or any(a.tag == "table" for a in table.iterancestors()):
+            continue
+        rows = _rows(table)
+        cells = [[" ".join(c.text_content().split()) for c in row if c.tag in ("td", "th")] for row in rows]
+        first = [c for c in rows[0] if c.tag in ("td", "th")] if rows else []
+        box = lxml.html.Element("div")
+        for line in table_lines(cells, header=True if first and all(c.tag == "th" for c in first) else None):
+            row_line = lxml.html.Element("p")
+            row_line.text = line
+            box.append(row_line)
+        box.tail = table.tail
+        table.getparent().replace(table, box)
+    for el in root.iter(*_BLOCK_TAGS):
+        el.text = "\n" + (el.text or "")
+        el.tail = "\n" + (el.tail or "")
+    return [" ".join(line.split()) for line in root.text_content().splitlines() if line.strip()]
 
 
 def _rows(table: Any) -> list[Any]:

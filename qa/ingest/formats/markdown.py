@@ -8,11 +8,11 @@ from typing import Any
 
 from qa.ingest.formats.base import RawText
 from qa.ingest.formats.encoding import decode_text
+from qa.ingest.formats.html import html_fragment_lines
 from qa.ingest.formats.tables import table_lines
 from qa.ingest.formats.text import join_wrapped_line
+from qa.text import is_wide
 
-_HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
-_HTML_TAG = re.compile(r"<[^>]*>")
 _HTML_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
 
 
@@ -32,9 +32,10 @@ def markdown_to_text(md: str) -> RawText:
     line. Tables become one self-describing line per row (see `table_lines`).
     """
     from markdown_it import MarkdownIt
+    from mdit_py_plugins.footnote import footnote_plugin
     from mdit_py_plugins.front_matter import front_matter_plugin
 
-    parser = MarkdownIt("commonmark").enable(["table", "strikethrough"]).use(front_matter_plugin)
+    parser = MarkdownIt("commonmark").enable(["table", "strikethrough"]).use(front_matter_plugin).use(footnote_plugin)
     writer = _Writer()
     for token in parser.parse(md):
         writer.feed(token)
@@ -51,6 +52,7 @@ class _Writer:
         self._item_prefix: str | None = None  # marker for the first paragraph of the current list item
         self._rows: list[list[str]] | None = None  # cells of the table being read
         self._heading = False
+        self._note: str | None = None  # label of the footnote whose text comes next
 
     def feed(self, token: Any) -> None:
         kind = token.type
@@ -65,6 +67,10 @@ class _Writer:
         elif kind == "list_item_open":
             marker = f"{token.info}{token.markup}" if token.info else token.markup
             self._item_prefix = "  " * (len(self._lists) - 1) + marker + " "
+        elif kind == "footnote_block_open":
+            self._block_break()
+        elif kind == "footnote_open":
+            self._note = str(token.meta.get("label", ""))
         elif kind == "heading_open":
             self._heading = True
         elif kind == "heading_close":
@@ -83,10 +89,10 @@ class _Writer:
             self._block_break()
             self.lines.extend(token.content.rstrip("\n").split("\n"))
         elif kind == "html_block":
-            text = _HTML_TAG.sub("", _HTML_BREAK.sub("\n", _HTML_COMMENT.sub("", token.content))).strip()
-            if text:
+            lines = html_fragment_lines(token.content)
+            if lines:
                 self._block_break()
-                self.lines.extend(text.split("\n"))
+                self.lines.extend(lines)
         elif kind == "hr":
             self._block_break()
 
@@ -98,7 +104,13 @@ class _Writer:
             return
         if self._heading and self.title is None and text.strip():
             self.title = text.strip()
-        if self._item_prefix is not None:
+        if self._note is not None:
+            # a footnote's text, kept as a line of its own after the body ("注1：…", "Note 1: …")
+            label = self._note
+            self._note = None
+            self._block_break()
+            self.lines.append(f"注{label}：{text}" if any(map(is_wide, text)) else f"Note {label}: {text}")
+        elif self._item_prefix is not None:
             # an item's first paragraph starts the item's line; a tight list has no blank lines between items
             self.lines.append(self._item_prefix + text)
             self._item_prefix = None
