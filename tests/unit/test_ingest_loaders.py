@@ -483,6 +483,26 @@ def test_pdf_wraps_never_split_a_number_and_a_sentence_goes_on_over_the_page(tmp
     assert "\n\nRevenue grew" in doc.text, doc.text
 
 
+def test_pdf_table_rows_under_a_header_of_labels_stay_rows() -> None:
+    from qa.ingest.formats.pdf import reflow
+
+    page = "\n".join(
+        [
+            "表3　2024年青石县部分乡镇主要指标，按乡镇列出面积人口和收入",
+            "乡镇 面积（平方公里） 户籍人口（万人） 财政收入（亿元）",
+            "石门镇 312.5 9.84 6.21",
+            "白沙镇 286.0 6.17 3.05",
+            "柳溪乡 198.7 2.36 0.88",
+            "合计 1,040.3 20.29 10.81",
+            "注：财政收入指一般公共预算收入。数据来源：青石县统计局。",
+        ]
+    )
+    lines = reflow(page)[0].splitlines()
+    assert "柳溪乡：面积（平方公里） 198.7，户籍人口（万人） 2.36，财政收入（亿元） 0.88" in lines, lines
+    assert "合计：面积（平方公里） 1,040.3，户籍人口（万人） 20.29，财政收入（亿元） 10.81" in lines, lines
+    assert lines[0].endswith("面积人口和收入"), lines
+
+
 def test_docx_table_rows_name_their_columns(tmp_path: Path) -> None:
     document = docx.Document()
     document.add_paragraph("各区计划如下。")

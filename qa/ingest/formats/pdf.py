@@ -109,33 +109,32 @@ def drop_running_lines(pages: list[str]) -> list[str]:
             for i in edges(lines)
             if key(lines[i]) in running or _PAGE_NUMBER.match(lines[i]) or _PAGE_FOOTER.search(lines[i])
         }
-        kept = [ln for i, ln in enumerate(lines) if i not in drop]
-        out.append("\n".join(figure_tables(kept)))
+        out.append("\n".join(ln for i, ln in enumerate(lines) if i not in drop))
     return out
 
 
 def figure_tables(lines: list[str]) -> list[str]:
     """Text-layer tables print as "Label 405,500 412,000" under a header "Measure 2023 2024". A run of
-    lines ending in the same number (two or more) of figures, headed by a line whose last cells are years,
-    becomes self-describing rows like the other formats' tables."""
+    lines ending in the same number (two or more) of figures, headed by a line whose last cells are years (or by
+    a line of one label a column), becomes self-describing rows like the other formats' tables."""
 
-    def figures(line: str) -> int:
-        tokens = line.split()
-        n = 0
-        while n < len(tokens) - 1 and _PDF_NUMBER.match(tokens[-1 - n]):
-            n += 1
-        return n
-
+    figures = _figures
     out: list[str] = []
     i = 0
     while i < len(lines):
         k = figures(lines[i])
+        # a header of labels, one a column ("乡镇 面积（平方公里） 户籍人口（万人）") over rows of figures
+        head = lines[i].split()
+        below = figures(lines[i + 1]) if k < 2 and i + 1 < len(lines) else 0
+        named = below >= 2 and len(head) == below + 1 and not any(_PDF_NUMBER.match(t) for t in head)
+        if named:
+            k = below
         j = i + 1
         while k >= 2 and j < len(lines) and figures(lines[j]) == k:
             j += 1
         rows = lines[i:j]
-        head_tokens = rows[0].split()[-k:] if k >= 2 else []
-        if k >= 2 and len(rows) > _MIN_TABLE_ROWS and all(_YEAR.match(t) for t in head_tokens):
+        head_tokens = head[-k:] if k >= 2 else []
+        if k >= 2 and len(rows) > _MIN_TABLE_ROWS and (named or all(_YEAR.match(t) for t in head_tokens)):
             body = [r.split() for r in rows[1:]]
             if not all(all(_YEAR.match(t) for t in r[-k:]) for r in body):
                 header = [" ".join(rows[0].split()[:-k]), *head_tokens]
@@ -148,6 +147,15 @@ def figure_tables(lines: list[str]) -> list[str]:
     return out
 
 
+def _figures(line: str) -> int:
+    """How many figures end the line, as a table row's cells ("石门镇 312.5 9.84 6.21": 3)."""
+    tokens = line.split()
+    n = 0
+    while n < len(tokens) - 1 and _PDF_NUMBER.match(tokens[-1 - n]):
+        n += 1
+    return n
+
+
 def reflow(page: str) -> tuple[str, bool]:
     """Join lines the PDF layout wrapped mid-paragraph: a line that fills the column and does not end a
     sentence continues on the next line. Also says whether the page's last line is such a line (its sentence
@@ -157,17 +165,20 @@ def reflow(page: str) -> tuple[str, bool]:
     if not widths:
         return page, False
     full = 0.8 * max(median(widths), 0.7 * max(widths))
+    # table rows, and the line above a run of them (their header), stay lines of their own
+    rows = [_figures(ln) >= 2 for ln in lines]
+    kept = [row or (i + 1 < len(lines) and rows[i + 1]) for i, row in enumerate(rows)]
     out: list[str] = []
     joining = False
     cut_number = False
-    for line in lines:
+    for line, keep in zip(lines, kept, strict=True):
         stripped = line.strip()
-        if stripped and out and (joining or (cut_number and stripped[:1].isdigit())):
+        if stripped and out and not keep and (joining or (cut_number and stripped[:1].isdigit())):
             out[-1] = join_wrapped_line(out[-1], stripped)
         else:
             out.append(stripped)
-        filled = bool(stripped) and len(line) >= full
+        filled = bool(stripped) and len(line) >= full and not keep
         joining = filled and not stripped.endswith(_SENTENCE_END)
         # "19." at the end of a full line, "6亿元" on the next: a decimal point, not a full stop
         cut_number = filled and bool(_DECIMAL_CUT.search(stripped))
-    return "\n".join(out), joining
+    return "\n".join(figure_tables(out)), joining
