@@ -69,6 +69,11 @@ _BREADCRUMB = re.compile(
 )
 _CRUMB_SEP = re.compile(r"\s*(?:>|>|»|›|→)\s*")
 _BULLET_SEP = re.compile(r"(?:^|\s)[·•▪●◆■◇□○]")
+# a page number as a running header or footer prints it
+_PAGE_MARK = re.compile(r"第\s*\d{1,4}\s*[页頁]|\bpage\s*\d{1,4}\b|^[-—–]\s*\d{1,4}\s*[-—–]$", re.I)
+_RUNNING_DIGITS = re.compile(r"\d+")
+_MAX_RUNNING_CHARS = 80
+_RUNNING_REPEATS = 3
 _PAGER = re.compile(
     r"^(?:[•·▪●\-*]\s*)?\d{1,3}$"
     r"|^第\s*\d+\s*页(?:\s*[,，/]?\s*共\s*\d+\s*页)?$|^共\s*\d+\s*页$"
@@ -522,7 +527,7 @@ def clean_text(text: str, *, title: str | None = None) -> str:
     `title`, when known (HTML metadata, an explicit upload title), is treated like a first headline:
     later lines repeating it are dropped, its first occurrence is kept.
     """
-    raw = normalize_lines(text)
+    raw = _without_running_lines(normalize_lines(text))
     lines = [_Line(t, _classify(t)) for t in raw]
     lines = _cut_blocks(lines)
     lines = _mark_nav_runs(lines)
@@ -575,6 +580,20 @@ def clean_text(text: str, *, title: str | None = None) -> str:
     while kept and not kept[-1]:
         kept.pop()
     return "\n".join(kept)
+
+
+def _without_running_lines(lines: list[str]) -> list[str]:
+    """Without the page header or footer a paginated text repeats ("年鉴（2025） 内部资料 第12页"): a short line
+    with a page number, found again and again with only its numbers changed."""
+    keys = [
+        _RUNNING_DIGITS.sub("#", line) if len(line) <= _MAX_RUNNING_CHARS and _PAGE_MARK.search(line) else None
+        for line in lines
+    ]
+    counts: dict[str, int] = {}
+    for key in keys:
+        if key is not None:
+            counts[key] = counts.get(key, 0) + 1
+    return [line for line, key in zip(lines, keys, strict=True) if key is None or counts[key] < _RUNNING_REPEATS]
 
 
 def _normalize_title(t: str) -> str:

@@ -428,3 +428,16 @@ def test_long_english_headline_is_the_title() -> None:
     assert len(headline) > 60
     text = clean_text(headline + "\nThe council approved the budget on Tuesday by a vote of six to one.")
     assert guess_title(text) == headline
+
+
+def test_a_running_page_line_is_dropped_and_a_line_said_twice_is_kept() -> None:
+    body = [f"第{i}节 示范村{i}：全村{300 + i}户，党支部书记为村民{i}。" for i in range(1, 10)]
+    lines: list[str] = []
+    for page, start in enumerate(range(0, 9, 3), start=1):
+        lines += [*body[start : start + 3], f"示范县年鉴（2025）　内部资料　注意保存　第{page}页"]
+    lines += ["进度：第1页至第2页已核对。", "进度：第1页至第2页已核对。"]
+    cleaned = clean_text("\n".join(lines))
+    assert "内部资料" not in cleaned, cleaned
+    assert all(b in cleaned for b in body)
+    # a line with a page number said only twice is text
+    assert cleaned.count("进度：第1页至第2页已核对。") >= 1, cleaned
