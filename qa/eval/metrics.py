@@ -164,8 +164,11 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 
 def _file_name(source: str) -> str:
-    """File name of a source path or URL ("data/seeds/000_x.txt" → "000_x.txt"); "" when there is none."""
-    return PurePosixPath(source.split("?", 1)[0].split("#", 1)[0].replace("\\", "/").rstrip("/")).name
+    """File name of a source path or URL ("data/seeds/000_x.txt" → "000_x.txt"); "" when there is none. Only a
+    URL has a query and a fragment: a file may be named "大桥 #1.md"."""
+    if "://" in source:
+        source = source.split("?", 1)[0].split("#", 1)[0]
+    return PurePosixPath(source.replace("\\", "/").rstrip("/")).name
 
 
 def source_stem(source: str) -> str:

@@ -164,6 +164,8 @@ def test_doc_matches_by_id_or_file_stem() -> None:
     )
     assert not doc_matches("report", "north/report.txt", {"report.md"})
     assert source_stem("https://example.org/") == "example"
+    # a file's name may hold what a URL would not
+    assert doc_matches("x", "百科/鹭岛大桥 #1.md", {"鹭岛大桥 #1"}) and doc_matches("x", "faq?.txt", {"faq?"})
 
 
 # ---------------------------------------------------------------- dataset validation
