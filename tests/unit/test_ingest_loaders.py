@@ -503,6 +503,43 @@ def test_pdf_table_rows_under_a_header_of_labels_stay_rows() -> None:
     assert lines[0].endswith("面积人口和收入"), lines
 
 
+def test_docx_automatic_numbers_are_written_out() -> None:
+    from docx.oxml import parse_xml
+
+    w = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+    document = docx.Document()
+    numbering = document.part.numbering_part.element
+    numbering.insert(
+        0,
+        parse_xml(
+            f'<w:abstractNum {w} w:abstractNumId="90"><w:lvl w:ilvl="0"><w:start w:val="1"/>'
+            '<w:numFmt w:val="chineseCounting"/><w:lvlText w:val="第%1条"/><w:suff w:val="space"/></w:lvl>'
+            '<w:lvl w:ilvl="1"><w:start w:val="1"/><w:numFmt w:val="decimal"/><w:lvlText w:val="（%2）"/></w:lvl>'
+            "</w:abstractNum>"
+        ),
+    )
+    numbering.append(parse_xml(f'<w:num {w} w:numId="90"><w:abstractNumId w:val="90"/></w:num>'))
+    for level, text in [(0, "为加强水库管理，制定本办法。"), (0, "管理处负责："), (1, "日常巡查；"), (1, "汛期值守。")]:
+        paragraph = document.add_paragraph(text)
+        paragraph._p.get_or_add_pPr().append(
+            parse_xml(f'<w:numPr {w}><w:ilvl w:val="{level}"/><w:numId w:val="90"/></w:numPr>')
+        )
+    for _ in range(9):
+        document.add_paragraph("条文。")._p.get_or_add_pPr().append(
+            parse_xml(f'<w:numPr {w}><w:ilvl w:val="0"/><w:numId w:val="90"/></w:numPr>')
+        )
+    buf = io.BytesIO()
+    document.save(buf)
+    lines = load_bytes(buf.getvalue(), "办法.docx").text.splitlines()
+    assert lines[:4] == [
+        "第一条 为加强水库管理，制定本办法。",
+        "第二条 管理处负责：",
+        "（1）日常巡查；",
+        "（2）汛期值守。",
+    ]
+    assert lines[-1] == "第十一条 条文。", lines
+
+
 def test_docx_table_rows_name_their_columns(tmp_path: Path) -> None:
     document = docx.Document()
     document.add_paragraph("各区计划如下。")
