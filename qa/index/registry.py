@@ -27,7 +27,7 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 def validate_collection_name(name: str) -> str:
     """Collection names become folder names, so they are restricted to a safe alphabet."""
-    if not isinstance(name, str) or not _NAME.match(name) or ".." in name:
+    if not isinstance(name, str) or not _NAME.fullmatch(name) or ".." in name:
         raise InvalidInput(
             f"invalid collection name {name!r}: "
             "use 1-64 letters, digits, '_', '-' or '.', starting with a letter or digit"

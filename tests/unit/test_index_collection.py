@@ -123,6 +123,6 @@ def test_registry_names_and_validation(tmp_path: Path) -> None:
         reg.get("nope")
     reg.get("docs-2026", create=True)
     assert reg.names() == ["docs-2026"]
-    for bad in ("../x", "a/b", "", ".hidden", "x" * 65, "a b"):
+    for bad in ("../x", "a/b", "", ".hidden", "x" * 65, "a b", "a\n", "a\r\n"):
         with pytest.raises(InvalidInput):
             validate_collection_name(bad)
