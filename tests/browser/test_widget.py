@@ -389,6 +389,23 @@ def test_refusals_and_errors_read_as_sentences(page: Page, server_url: str, scre
     )
     page.screenshot(path=str(screenshots / "widget_error_mobile.png"))
 
+    # A service that cannot be reached: a sentence and a retry button, no stray "null" where no detail is shown.
+    url = _host_page(
+        page,
+        server_url,
+        "/__test/unreachable.html",
+        '<!doctype html><html><head><meta charset="utf-8"><title>down</title></head><body>'
+        '<script src="/widget.js" data-endpoint="http://127.0.0.1:9" data-lang="zh"></script></body></html>',
+    )
+    page.goto(url)
+    page.locator("[data-qa-widget] button.launcher").click()
+    box = page.locator("[data-qa-widget] textarea")
+    box.fill("服务在吗？")
+    box.press("Enter")
+    down = page.locator("[data-qa-widget] .msg.error")
+    expect(down.locator("button.retry")).to_be_visible()
+    assert "null" not in down.inner_text(), down.inner_text()
+
     # A question the collection cannot answer: a plain sentence, marked as a refusal, no citation chips.
     page.goto(f"{server_url}/")
     page.locator("[data-qa-widget] button.launcher").click()

@@ -755,12 +755,10 @@ a.card-source { color: var(--qa-accent); text-decoration: underline; }
         asked.remove();
         ask(question);
       });
-      msg.replaceChildren(
-        h("span", { class: "sr-only" }, `${t.assistant}: `),
-        h("span", { class: "answer" }, text),
-        detail ? h("span", { class: "detail" }, t.details, detail) : null,
-        retry,
-      );
+      // replaceChildren would print a null as the text "null"
+      const parts = [h("span", { class: "sr-only" }, `${t.assistant}: `), h("span", { class: "answer" }, text)];
+      if (detail) parts.push(h("span", { class: "detail" }, t.details, detail));
+      msg.replaceChildren(...parts, retry);
     }
 
     /** The authoritative answer: text with [n] markers turned into buttons, then the list of sources. When the
