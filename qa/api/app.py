@@ -73,7 +73,14 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
     app.include_router(system.router)
     app.include_router(system.ops_router, dependencies=[Depends(guard.dependency("ops"))])
 
+    app.add_middleware(
+        BodySizeLimit,
+        default_limit=settings.max_body_bytes,
+        upload_limit=settings.max_upload_bytes,
+        upload_prefix="/v1/collections/",
+    )
     if settings.cors_origins:
+        # outside the body limit, so a browser can read its 413 too
         app.add_middleware(
             JSONErrorCORS,
             allow_origins=settings.cors_origins,
@@ -81,12 +88,6 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
             allow_headers=["Authorization", "Content-Type"],
             max_age=600,
         )
-    app.add_middleware(
-        BodySizeLimit,
-        default_limit=settings.max_body_bytes,
-        upload_limit=settings.max_upload_bytes,
-        upload_prefix="/v1/collections/",
-    )
     app.add_middleware(AccessLog, metrics=app.state.metrics)
     if settings.trusted_proxies:
         # outermost, so limits, logs and keys all see the client the trusted proxy names

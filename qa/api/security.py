@@ -29,6 +29,7 @@ from qa.errors import InvalidInput
 from qa.index import validate_collection_name
 
 Access = Literal["ask", "full", "ops"]
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +134,13 @@ class Guard:
     def __init__(self, settings: Settings) -> None:
         self._keys = list(settings.api_keys)
         self._public = parse_public_keys(list(settings.public_keys), settings.collection)
+        both = [key for key in self._keys if key in self._public]
+        if both:
+            # the public list is the one pasted into web pages: the key would give those pages every route
+            raise InvalidInput(
+                f"a key is in both QA_API_KEYS and QA_PUBLIC_KEYS ({_fingerprint(both[0])}): a public key must "
+                "not be a full key; use another key for one of them"
+            )
         self._origins = set(settings.cors_origins)
         self._ops_public = settings.metrics_public
         self._limiter = RateLimiter(settings.rate_limit_per_minute)
@@ -156,6 +164,8 @@ class Guard:
 
     def _admit(self, request: Request, access: Access) -> Principal:
         client = request.client.host if request.client else "unknown"
+        if access == "full" and request.method not in _SAFE_METHODS:
+            self._refuse_cross_site(request)
         if not self.keys_configured:
             anonymous = Principal(name=f"ip:{client}")
             if not _is_loopback(client):
@@ -174,11 +184,30 @@ class Guard:
             if access != "ask":
                 raise HTTPException(403, "this public key may only ask questions")
             origin = request.headers.get("origin")
-            if origin not in self._origins:
+            if origin not in self._origins and "*" not in self._origins:
                 raise HTTPException(403, f"this public key is not allowed from origin {origin or '(none)'}")
             self._limit(self._visitors, f"{principal.name}@{client}", "rate limit for this visitor exceeded")
         self._limit(self._limiter, principal.name, "rate limit exceeded")
         return principal
+
+    def _refuse_cross_site(self, request: Request) -> None:
+        """A browser sends a form upload or a DELETE from any page without asking first (CORS only hides the
+        reply), so with no keys configured any site a user visits could store or replace their documents.
+        Changes are taken from the service's own pages, from origins in QA_CORS_ORIGINS, and from clients that
+        are no browser (they send no Origin)."""
+        origin = request.headers.get("origin")
+        if origin is None:
+            if request.headers.get("sec-fetch-site") == "cross-site":
+                raise HTTPException(403, "cross-site request refused")
+            return
+        if origin in self._origins or "*" in self._origins:
+            return
+        scheme, _, host = origin.partition("://")
+        if host and host == request.headers.get("host") and scheme in ("http", "https"):
+            return
+        raise HTTPException(
+            403, f"a change from origin {origin} is refused: add it to QA_CORS_ORIGINS if that page may make it"
+        )
 
     def _authenticate(self, request: Request, client: str) -> Principal | None:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")

@@ -16,6 +16,8 @@ from tests.support import copy_index, open_fds, running_server, server_pid
 
 pytestmark = pytest.mark.service
 
+DOCS = "/v1/collections/default/documents"
+
 HEADLINE = "房寺镇下放了多少项权力?"
 
 
@@ -168,6 +170,27 @@ def test_json_upload_and_concurrent_duplicate_uploads_store_once(client: httpx.C
         d for d in client.get("/v1/collections/default/documents").json()["documents"] if d["source"] == "qsq-brief"
     ]
     assert len(docs) == 1
+
+
+def test_a_page_on_another_site_cannot_change_documents(client: httpx.Client, server: str) -> None:
+    """With no keys (a local install) a form post or DELETE from any page the user visits reaches the service
+    without asking first: changes are taken only from the service's own pages and from clients that are no
+    browser."""
+    listed = client.get("/v1/collections/default/documents").json()["documents"]
+    evil = {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}
+    upload = client.post(DOCS, files=[("files", ("injected.txt", "注入的内容。".encode()))], headers=evil)
+    assert "QA_CORS_ORIGINS" in _assert_error(upload, 403)["message"]
+    doc_id = listed[0]["doc_id"]
+    _assert_error(client.delete(f"{DOCS}/{doc_id}", headers=evil), 403)
+    # a browser that sends no Origin but says the request is cross-site
+    _assert_error(client.delete(f"{DOCS}/{doc_id}", headers={"Sec-Fetch-Site": "cross-site"}), 403)
+    assert client.get("/v1/collections/default/documents").json()["documents"] == listed
+    # asking stays open to any page, and the service's own pages may change documents
+    assert client.post("/v1/ask", json={"question": "房寺镇在哪里?"}, headers=evil).status_code == 200
+    own = {"Origin": server, "Sec-Fetch-Site": "same-origin"}
+    made = client.post(DOCS, json={"text": "同源页面上传：今年新建公园3座。", "source": "same-origin.txt"}, headers=own)
+    assert made.status_code == 201, made.text
+    assert client.delete(f"{DOCS}/{made.json()['documents'][0]['doc_id']}", headers=own).status_code == 200
 
 
 def test_a_chosen_id_another_document_holds_is_refused(client: httpx.Client) -> None:

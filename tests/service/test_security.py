@@ -147,6 +147,10 @@ def test_cors_allow_list(secured: str) -> None:
         # refused with the JSON error body every refusal has, saying what was not allowed
         assert bad.status_code == 400 and bad.json()["error"]["code"] == "cors_disallowed"
         assert "origin" in bad.json()["error"]["message"]
+        # a page may read every refusal, the body limit's too
+        big = c.post("/v1/ask", content=b"{" + b" " * 1_100_000 + b"}", headers=_widget("widget"))
+        _error(big, 413)
+        assert big.headers.get("access-control-allow-origin") == SITE
 
 
 def test_wrong_keys_are_rate_limited_per_address(secured: str) -> None:
