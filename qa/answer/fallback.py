@@ -22,9 +22,11 @@ from collections.abc import AsyncIterator, Sequence
 
 from qa.answer.base import AnswerDelta, AnswerEvent
 from qa.answer.extractive import Assessment, ExtractiveAnswerer
+from qa.answer.grounding import number_values, strip_markers
 from qa.answer.llm import LLMAnswerer
 from qa.errors import QAError
 from qa.query import Query
+from qa.text import fold
 from qa.types import Answer, Passage, ShortAnswer
 
 log = logging.getLogger(__name__)
@@ -53,15 +55,24 @@ def _mark(answer: Answer, code: str, llm_ms: float) -> Answer:
 
 
 def _short_inside(answer: Answer, passages: Sequence[Passage], extractive: Answer) -> ShortAnswer | None:
-    """The extractive short answer re-pointed at the LLM answer's citation that contains it, if any does."""
+    """The extractive short answer re-pointed at the LLM answer's citation that contains it, if any does, and only
+    if the LLM's text says it too: a headline figure the answer beside it contradicts misleads twice."""
     short = extractive.short_answer
-    if short is None:
+    if short is None or not _says(answer.answer, short.text):
         return None
     doc = extractive.citations[short.ref - 1].doc_id
     for c in answer.citations:
         if c.doc_id == doc and c.start <= short.start and short.end <= c.end:
             return ShortAnswer(short.text, c.ref, short.start, short.end)
     return None
+
+
+def _says(text: str, short: str) -> bool:
+    """Whether `text` states `short`: its numbers by value (45620 and 45,620 alike), else its words."""
+    wanted = {value for _, value in number_values(short)}
+    if wanted:
+        return wanted <= {value for _, value in number_values(text)}
+    return fold(short).strip().lower() in fold(strip_markers(text)).lower()
 
 
 class FallbackAnswerer:
