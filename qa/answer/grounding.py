@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 
 from qa.types import Citation
 
@@ -128,15 +129,90 @@ def number_values(text: str, *, chinese: bool = True, split_groups: bool = False
 
 
 def ungrounded_numbers(answer_text: str, citations: Sequence[Citation]) -> list[str]:
-    """Numbers stated in the answer that no cited span contains (as they appear in the answer, deduplicated)."""
-    supported: set[str] = set()
+    """Numbers stated in the answer that no cited span contains (as they appear in the answer, deduplicated).
+
+    A number is compared with its magnitude: "3.4 million" is not the "3.4萬" of a citation, nor "21.4 billion"
+    its "21.4亿" (2.14 billion, which would be grounded). A bare figure in a table whose unit names a magnitude
+    ("人口（万人） 3.4") supports that figure with that magnitude."""
+    bare: set[str] = set()
+    scaled: set[str] = set()
+    named: set[Decimal] = set()
     for c in citations:
-        supported.update(value for _, value in number_values(c.text, split_groups=True))
+        text = _fold_digits(strip_markers(c.text))
+        bare.update(value for _, value in number_values(c.text))
+        bare.update(value for _, value in _en_numbers(text))
+        scaled.update(_scale(value, factor) for _, value, factor in _magnified(text))
+        named.update(_FACTORS[m.group(1).lower()] for m in _UNIT_MAGNITUDE.finditer(text))
     out: list[str] = []
     seen: set[str] = set()
-    for surface, value in number_values(answer_text):
-        if value in supported or value in seen:
+    for surface, value, factor in _magnified(_fold_digits(strip_markers(answer_text))):
+        total = _scale(value, factor)
+        grounded = total in bare or total in scaled or (factor != 1 and value in bare and factor in named)
+        if grounded or total in seen:
+            continue
+        seen.add(total)
+        out.append(surface)
+    words = _fold_digits(strip_markers(answer_text))
+    for surface, value in [*_cn_numbers(words), *_en_numbers(words)]:
+        if value in bare or value in scaled or value in seen:
             continue
         seen.add(value)
         out.append(surface)
     return out
+
+
+def _en_numbers(text: str) -> Iterable[tuple[str, str]]:
+    """(surface, value) of English number words from two to ninety-nine ("four", "twenty-five"); "one" is left
+    out, as 一 is: it is mostly "a" ("one of the")."""
+    for m in _EN_NUMBER.finditer(text):
+        tens, ones = (m.group(1) or "").lower(), (m.group(2) or m.group(3) or "").lower()
+        value = _EN_TENS.get(tens, 0) + _EN_UNITS.get(ones, 0)
+        if value > 1:
+            yield m.group(0), str(value)
+
+
+def _magnified(text: str) -> Iterable[tuple[str, str, Decimal]]:
+    """(surface, canonical value, magnitude) of each Arabic number: 3.4萬 → ("3.4", "3.4", 10000)."""
+    for m in _ARABIC.finditer(text):
+        after = _MAGNITUDE.match(text, m.end())
+        factor = _FACTORS[after.group(1).lower()] if after else Decimal(1)
+        yield m.group(0), _canonical(m.group(0)), factor
+
+
+def _scale(value: str, factor: Decimal) -> str:
+    if factor == 1:
+        return value
+    return _canonical(format((Decimal(value) * factor).normalize(), "f"))
+
+
+_EN_UNITS = {
+    w: i
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+        "seventeen eighteen nineteen".split()
+    )
+}
+_EN_TENS = {
+    w: 10 * i for i, w in enumerate("_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()) if i > 1
+}
+_EN_NUMBER = re.compile(
+    rf"(?<![A-Za-z-])(?:({'|'.join(_EN_TENS)})(?:[- ]({'|'.join(list(_EN_UNITS)[1:10])}))?|({'|'.join(_EN_UNITS)}))"
+    r"(?![A-Za-z-])",
+    re.IGNORECASE,
+)
+# magnitude words written after a figure, and what they multiply it by
+_FACTORS: dict[str, Decimal] = {
+    **{w: Decimal(10) ** 12 for w in ("万亿", "萬億", "trillion")},
+    **{w: Decimal(10) ** 11 for w in ("千亿", "千億")},
+    **{w: Decimal(10) ** 10 for w in ("百亿", "百億")},
+    **{w: Decimal(10) ** 9 for w in ("十亿", "十億", "billion", "bn")},
+    **{w: Decimal(10) ** 8 for w in ("亿", "億")},
+    **{w: Decimal(10) ** 7 for w in ("千万", "千萬")},
+    **{w: Decimal(10) ** 6 for w in ("百万", "百萬", "million")},
+    **{w: Decimal(10) ** 4 for w in ("万", "萬")},
+    **{w: Decimal(10) ** 3 for w in ("千", "thousand")},
+}
+_MAGNITUDES = "|".join(sorted((re.escape(w) for w in _FACTORS), key=len, reverse=True))
+_MAGNITUDE = re.compile(f"\\s*({_MAGNITUDES})(?![A-Za-z])", re.IGNORECASE)
+# a unit in brackets, as a table header writes it: （万人）, (亿元), (million tonnes)
+_UNIT_MAGNITUDE = re.compile(f"[（(]\\s*({_MAGNITUDES})(?![A-Za-z])[^（()）]{{0,12}}[)）]", re.IGNORECASE)

@@ -49,4 +49,22 @@ def test_common_words_with_numeral_characters_are_not_numbers() -> None:
 
 
 def test_chinese_list_comma_is_not_a_thousands_separator() -> None:
-    assert ungrounded_numbers("10个[1]", [_cite("分别有10,200个")]) == []
+    assert ungrounded_numbers("10个[1]", [_cite("分别有10，200个")]) == []
+    # an ASCII comma between digit groups is a thousands separator: no piece of 12,000 is grounded by it
+    assert ungrounded_numbers("沙袋12条[1]", [_cite("共储备防汛沙袋12,000条")]) == ["12"]
+    assert ungrounded_numbers("水田100亩[1]", [_cite("其中水田1,100亩")]) == ["100"]
+
+
+def test_a_number_is_grounded_with_its_magnitude() -> None:
+    cited = [_cite("戶籍人口3.4萬人，一般公共预算收入21.4亿元。")]
+    assert ungrounded_numbers("户籍人口3.4万人[1]", cited) == []
+    assert ungrounded_numbers("户籍人口34,000人，收入2.14 billion yuan[1]", cited) == []
+    assert ungrounded_numbers("Port Alder had 3.4 million people [1]", cited) == ["3.4"]
+    assert ungrounded_numbers("户籍人口3.4亿人[1]", cited) == ["3.4"]
+    assert ungrounded_numbers("Revenue was 21.4 billion yuan [1]", cited) == ["21.4"]
+    # number words in English are numbers too
+    three = [_cite("The harbour has three container terminals and 2 piers.")]
+    assert ungrounded_numbers("It has four container terminals [1]", three) == ["four"]
+    assert ungrounded_numbers("It has 3 terminals and two piers, one of them new [1]", three) == []
+    # a table that names its magnitude in the header
+    assert ungrounded_numbers("常住人口18.9万人[1]", [_cite("海沧街道：常住人口（万人） 18.9")]) == []
