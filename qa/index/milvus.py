@@ -19,6 +19,7 @@ and the next write of that document removes them.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -157,6 +158,10 @@ class _Generations:
             return self._last
 
 
+# Milvus's code for "collection not loaded"
+_NOT_LOADED = 101
+
+
 @contextmanager
 def _milvus_errors(uri: str) -> Iterator[None]:
     from pymilvus.exceptions import MilvusException
@@ -248,7 +253,25 @@ class MilvusCollection:
             self.dim = self._check_model(model_name, dim)
 
     def _errors(self) -> AbstractContextManager[None]:
-        return _milvus_errors(self._uri)
+        return self._milvus_errors()
+
+    @contextmanager
+    def _milvus_errors(self) -> Iterator[None]:
+        """Milvus failures as StoreUnavailable. A Milvus restarted under a running service holds this collection
+        released, and every search fails until it is loaded again: it is loaded then, so the next call works."""
+        from pymilvus.exceptions import MilvusException
+
+        try:
+            with _milvus_errors(self._uri):
+                yield
+        except StoreUnavailable as exc:
+            cause = exc.__cause__
+            if isinstance(cause, MilvusException) and (cause.code == _NOT_LOADED or "load()" in str(cause.message)):
+                with contextlib.suppress(MilvusException):
+                    for collection in (self._docs_name, self._chunks_name):
+                        self._client.load_collection(collection)
+                    log.warning("Milvus collection %s was released (a Milvus restart?): loaded it again", self.name)
+            raise
 
     # -- schema --------------------------------------------------------------------------------------
     def _create(self, dim: int) -> None:

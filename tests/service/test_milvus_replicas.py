@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +25,12 @@ FACT = "青石镇今年新修建桥梁37座,全部在汛期前通车。青石镇
 QUESTION = "青石镇今年新修建了多少座桥梁?"
 
 
-@pytest.fixture(scope="module")
-def milvus_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`milvus-lite server` on a free port: one Milvus that several processes share, reached like a cluster."""
-    data_dir = tmp_path_factory.mktemp("milvus-server")
-    port = free_port()
+@contextmanager
+def _milvus_server(data_dir: Path, port: int) -> Iterator[str]:
+    """`milvus-lite server` on `port`: one Milvus that several processes share, reached like a cluster."""
     log_path = data_dir.parent / f"milvus-{port}.log"
     where = ["--host", "127.0.0.1", "--port", str(port)]
-    with open(log_path, "w") as log:
+    with open(log_path, "a") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(data_dir / "data"), *where],
             stdout=log,
@@ -56,6 +55,12 @@ def milvus_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def milvus_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with _milvus_server(tmp_path_factory.mktemp("milvus-server"), free_port()) as uri:
+        yield uri
 
 
 def _env(milvus_uri: str) -> dict[str, str]:
@@ -221,3 +226,28 @@ def test_ingest_killed_midway_leaves_no_half_document(
         assert all(committed[d] == heads[d]["n_chunks"] for d in files)
     finally:
         milvus.close()
+
+
+def test_a_restarted_milvus_is_answered_from_again(tmp_path: Path) -> None:
+    """Milvus restarted under a running service holds its collections released: the service loads them again
+    instead of failing every request until it is restarted itself."""
+    data_dir, port = tmp_path / "milvus", free_port()
+    data_dir.mkdir()
+    with ExitStack() as first:
+        uri = first.enter_context(_milvus_server(data_dir, port))
+        with running_server(tmp_path / "index", _env(uri), startup_timeout=600) as base:
+            with httpx.Client(base_url=base, timeout=120) as client:
+                _upload(client, FACT, "bridges")
+                assert "37" in _ask(client, QUESTION)["answer"]
+            first.close()  # Milvus stops under the running service
+            with httpx.Client(base_url=base, timeout=120) as client:
+                assert client.post("/v1/ask", json={"question": QUESTION}).status_code == 503
+                with _milvus_server(data_dir, port):
+                    # the client reconnects on its own (gRPC backs off for a few seconds); then it is answered again
+                    deadline = time.monotonic() + 90
+                    while True:
+                        reply = client.post("/v1/ask", json={"question": QUESTION})
+                        if reply.status_code != 503 or time.monotonic() > deadline:
+                            break
+                        time.sleep(1)
+            assert reply.status_code == 200 and "37" in reply.json()["answer"], reply.text
