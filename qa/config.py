@@ -92,6 +92,8 @@ class Settings(BaseSettings):
     llm_model: str | None = None
     llm_api_key: SecretStr | None = None
     llm_timeout_s: float = Field(default=120.0, gt=0)
+    # after the LLM failed, answer extractively without asking it for this long (0: ask every time)
+    llm_rest_s: float = Field(default=30.0, ge=0)
     llm_max_retries: int = Field(default=2, ge=0, le=10)
     llm_max_tokens: int = Field(default=384, ge=16)
     llm_temperature: float = Field(default=0.0, ge=0.0, le=2.0)

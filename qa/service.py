@@ -146,7 +146,7 @@ class QAService:
         from qa.answer.fallback import FallbackAnswerer
         from qa.answer.llm import LLMAnswerer
 
-        return FallbackAnswerer(LLMAnswerer(self.settings), extractive)
+        return FallbackAnswerer(LLMAnswerer(self.settings), extractive, rest_s=self.settings.llm_rest_s)
 
     def condenser(self, collection: str) -> Condenser:
         """What makes a follow-up standalone, for one collection (the no-LLM rewrite probes it with searches)."""

@@ -80,9 +80,22 @@ class FallbackAnswerer:
     nothing (no seconds of generation spent on it), when the LLM is down, slow or malformed, or when its
     answer states a number its citations don't hold. Never raises for an LLM failure."""
 
-    def __init__(self, primary: LLMAnswerer, fallback: ExtractiveAnswerer) -> None:
+    def __init__(self, primary: LLMAnswerer, fallback: ExtractiveAnswerer, *, rest_s: float = 30.0) -> None:
         self.primary = primary
         self.fallback = fallback
+        # after the LLM failed (down, or no reply within its timeout), questions are answered extractively at once
+        # for this long: a hung endpoint would otherwise cost every question the whole timeout
+        self.rest_s = rest_s
+        self._resting_until = 0.0
+
+    def _resting(self) -> bool:
+        return time.monotonic() < self._resting_until
+
+    def _failed(self, exc: BaseException) -> None:
+        _log_failure(exc)
+        if self.rest_s > 0:
+            self._resting_until = time.monotonic() + self.rest_s
+            log.warning("not asking the LLM for %g s (QA_LLM_REST_S)", self.rest_s)
 
     async def _assess(self, query: Query, passages: Sequence[Passage]) -> tuple[Assessment | None, Answer]:
         """The answer model's reading of the passages and its own answer: the gate, the short answer and the
@@ -109,6 +122,8 @@ class FallbackAnswerer:
         assessment, extractive = await self._assess(query, passages)
         if not self.fallback.answers(assessment):
             return extractive
+        if self._resting():
+            return _mark(extractive, LLM_UNAVAILABLE, 0.0)
         t0 = time.perf_counter()
         try:
             return self._accept(await self.primary.run(query, passages), passages, extractive)
@@ -116,15 +131,16 @@ class FallbackAnswerer:
             log.warning("LLM answer %s: answering extractively", exc)
             code = LLM_UNGROUNDED
         except Exception as exc:  # every failure, expected or not, must still produce an answer
-            _log_failure(exc)
+            self._failed(exc)
             code = LLM_UNAVAILABLE
         return _mark(extractive, code, (time.perf_counter() - t0) * 1000)
 
     async def stream(self, query: Query, passages: Sequence[Passage]) -> AsyncIterator[AnswerEvent]:
         assessment, extractive = await self._assess(query, passages)
-        if not self.fallback.answers(assessment):
-            yield AnswerDelta(extractive.answer)
-            yield extractive
+        if not self.fallback.answers(assessment) or self._resting():
+            answer = extractive if not self._resting() else _mark(extractive, LLM_UNAVAILABLE, 0.0)
+            yield AnswerDelta(answer.answer)
+            yield answer
             return
         t0 = time.perf_counter()
         streamed_text = False
@@ -140,7 +156,7 @@ class FallbackAnswerer:
             log.warning("LLM answer %s: answering extractively", exc)
             code = LLM_UNGROUNDED
         except Exception as exc:
-            _log_failure(exc)
+            self._failed(exc)
             code = LLM_UNAVAILABLE
         answer = _mark(extractive, code, (time.perf_counter() - t0) * 1000)
         if not streamed_text:

@@ -154,3 +154,47 @@ def test_an_openai_stream_never_carries_llm_text_the_check_rejected(seed_index: 
     # what the client shows is the checked answer its citations describe
     assert content == final["answer"] and "64" in content and final["citations"]
     assert whole["warnings"] == ["llm_ungrounded"] and "97" not in whole["answer"] and "64" in whole["answer"]
+
+
+class _Hanging(BaseHTTPRequestHandler):
+    """An LLM that takes the request and never answers (a wedged server); counts what it was asked."""
+
+    asked = 0
+
+    def do_POST(self) -> None:
+        type(self).asked += 1
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        threading.Event().wait(60)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_after_the_llm_failed_questions_are_answered_without_waiting_for_it(seed_index: Path, tmp_path: Path) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hanging)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    env = {
+        "QA_LLM_BASE_URL": f"http://127.0.0.1:{server.server_address[1]}/v1",
+        "QA_LLM_TIMEOUT_S": "3",
+        "QA_LLM_MAX_RETRIES": "0",
+        "QA_LLM_REST_S": "600",
+    }
+    try:
+        with (
+            running_server(copy_index(seed_index, tmp_path / "index"), env) as base,
+            httpx.Client(base_url=base, timeout=120) as c,
+        ):
+            first = c.post("/v1/ask", json={"question": HEADLINE}).json()
+            asked = _Hanging.asked
+            later = [
+                c.post("/v1/ask", json={"question": HEADLINE}).json(),
+                c.post("/v1/ask", json={"question": HEADLINE, "stream": True}),
+            ]
+    finally:
+        server.shutdown()
+    assert asked >= 1 and "llm_unavailable" in first["warnings"] and "64" in first["answer"], first
+    # while it rests, the LLM is not asked again: the answers come extractively, saying why
+    assert _Hanging.asked == asked
+    assert "llm_unavailable" in later[0]["warnings"] and "64" in later[0]["answer"], later[0]
+    assert later[1].status_code == 200 and "llm_unavailable" in later[1].text
