@@ -754,10 +754,18 @@ def connect(uri: str, *, token: str = "", db: str | None = None) -> Any:
     if not any(isinstance(f, _LiteTimestampNotice) for f in iterator_log.filters):
         iterator_log.addFilter(_LiteTimestampNotice())
     if is_lite(uri):
+        scheme = urlparse(uri).scheme
+        if len(scheme) > 1:  # one letter is a Windows drive
+            raise InvalidInput(
+                f"QA_MILVUS_URI {uri!r}: unsupported scheme {scheme!r}; use http(s)://host:port or a path ending in .db"
+            )
         path = Path(uri)
         if path.suffix != ".db":
             raise InvalidInput(f"QA_MILVUS_URI {uri!r}: a Milvus Lite path must end in .db (or use http://host:port)")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InvalidInput(f"QA_MILVUS_URI {uri!r}: cannot make its folder ({exc.strerror or exc})") from exc
     try:
         client = MilvusClient(uri=uri, token=token)
     except MilvusException as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.support import GOLDEN, copy_index, free_port, run_qa
+from tests.support import GOLDEN, REPO, copy_index, free_port, run_qa
 
 MILVUS = {"QA_STORE": "milvus"}
 
@@ -55,6 +55,13 @@ def test_migrate_names_what_is_wrong(tmp_path: Path) -> None:
     assert both.returncode == 2 and "--all copies every collection" in both.stderr
     bad_uri = run_qa("documents", index_dir=tmp_path, env={**MILVUS, "QA_MILVUS_URI": str(tmp_path / "folder")})
     assert bad_uri.returncode == 2 and "must end in .db" in bad_uri.stderr
+    for uri, said in (
+        ("ftp://127.0.0.1/x.db", "unsupported scheme 'ftp'"),
+        ("/proc/nope/x.db", "cannot make its folder"),
+    ):
+        wrong = run_qa("documents", index_dir=tmp_path, env={**MILVUS, "QA_MILVUS_URI": uri})
+        assert wrong.returncode == 2 and said in wrong.stderr and "Traceback" not in wrong.stderr, wrong.stderr
+    assert not (REPO / "ftp:").exists()
     down = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     unreachable = run_qa("documents", index_dir=tmp_path, env={**MILVUS, "QA_MILVUS_URI": down})
     assert unreachable.returncode == 2 and f"cannot open Milvus at {down}" in unreachable.stderr
