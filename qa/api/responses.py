@@ -30,6 +30,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         (415, "Body not sent as JSON (or, for uploads, a file type not read)"),
         (422, "Invalid input"),
         (429, "Rate limit exceeded (see Retry-After)"),
+        (503, "A store, model or queue the request needs is unavailable; retry later"),
     )
 }
 # the OpenAPI entry of a route that may answer with server-sent events instead of JSON

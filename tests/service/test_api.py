@@ -270,6 +270,9 @@ def test_openapi_describes_every_response(client: httpx.Client) -> None:
             assert "$ref" in str(ok["content"]["application/json"]["schema"]), (method, path)
     ask = schema["components"]["schemas"]["AskResponse"]["properties"]
     assert {"answer", "found", "citations", "short_answer", "question", "timings_ms"} <= set(ask)
+    # a store or model that is down is a 503 on every route that reads a collection
+    for path in ("/v1/ask", "/v1/search", "/v1/collections/{name}/documents"):
+        assert all("503" in op["responses"] for op in schema["paths"][path].values()), path
 
 
 def test_malformed_json_and_wrong_content_type(client: httpx.Client) -> None:
