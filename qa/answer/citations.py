@@ -69,8 +69,9 @@ def looks_like_refusal(text: str, prompts_dir: Path | None = None) -> bool:
 
 
 def _grams(text: str) -> set[str]:
-    """CJK character bigrams (Chinese has no spaces; bigrams survive paraphrase well) plus Latin words."""
-    text = unicodedata.normalize("NFKC", text).lower()
+    """CJK character bigrams (Chinese has no spaces; bigrams survive paraphrase well) plus Latin words, in one
+    script: an answer in simplified script cites a traditional-script passage (陈建华, 陳建華) as well."""
+    text = unicodedata.normalize("NFKC", fold(text)).lower()
     grams: set[str] = set(_WORD.findall(text))
     cjk = [c if CJK_CHAR.match(c) else " " for c in text]
     for a, b in itertools.pairwise(cjk):

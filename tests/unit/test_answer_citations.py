@@ -147,3 +147,10 @@ def test_one_marker_over_two_sentences_cites_both(passages: list[Passage]) -> No
     cited = "".join(c.text for c in ans.citations)
     assert "64项" in cited and "413项" in cited
     assert_exact(ans.citations)
+
+
+def test_a_claim_in_the_other_script_is_narrowed_to_its_sentence() -> None:
+    text = "綠水鎮位於東山市西北部，總面積為128.6平方公里。現任鎮長為陳建華，2023年就任。全鎮茶園面積達到1.2萬畝。"
+    trad = Passage(0, "lushan", "lushan.txt", "綠水鎮", text, 0, len(text), 1.0)
+    ans = finalize_answer("绿水镇的镇长是陈建华[1]。", "绿水镇的镇长是谁？", [trad], mode="llm")
+    assert [c.text for c in ans.citations] == ["現任鎮長為陳建華，2023年就任。"], ans.citations
