@@ -48,6 +48,13 @@ SPAN_FEATURES: tuple[str, ...] = (
     "frame_left_chars",
     "frame_right_chars",
     "distance_to_term",
+    "after_term",
+    "next_after_term",
+    "before_term",
+    "label_before",
+    "label_lead",
+    "label_after",
+    "label_after_lead",
     "clause_start",
     "clause_end",
     "relative_start",
@@ -112,6 +119,38 @@ def _trim(text: str, a: int, b: int) -> tuple[int, int]:
 def clause_spans(text: str) -> list[tuple[int, int]]:
     cuts = [0, *(m.end() for m in _CLAUSE_MARK.finditer(text)), len(text)]
     return [(cuts[i], cuts[i + 1]) for i in range(len(cuts) - 1) if text[cuts[i] : cuts[i + 1]].strip(_TRIM)]
+
+
+# how far before or after a candidate its label is looked for (characters)
+_LABEL_REACH = 16
+
+
+def _adjacent_label(left: str, before: str) -> int:
+    """How many characters `left` and `before` end with alike, up to two characters aside at the end of each (a
+    copula or verb: "户籍人口是|多少" against "…，户籍人口|41.3万人" or "…收入为|45,620元")."""
+    best = 0
+    for i in range(min(3, len(left))):
+        a = left[: len(left) - i]
+        for j in range(min(3, len(before) + 1)):
+            b = before[: len(before) - j]
+            k = 0
+            while k < len(a) and k < len(b) and a[-1 - k] == b[-1 - k]:
+                k += 1
+            best = max(best, k)
+    return best
+
+
+def _leads(values: Sequence[float], sentence_of: Sequence[int]) -> list[float]:
+    """Each candidate's value less the best value of the other candidates in its sentence (0 when alone)."""
+    best: dict[int, tuple[float, int, float]] = {}  # sentence -> (best value, its candidate, second best)
+    for i, (value, sentence) in enumerate(zip(values, sentence_of, strict=True)):
+        top, at, second = best.get(sentence, (0.0, -1, 0.0))
+        best[sentence] = (value, i, top) if at < 0 or value > top else (top, at, max(second, value))
+    out: list[float] = []
+    for i, (value, sentence) in enumerate(zip(values, sentence_of, strict=True)):
+        top, at, second = best[sentence]
+        out.append(value - (second if i == at else top))
+    return out
 
 
 def _plain(text: str) -> str:
@@ -233,6 +272,7 @@ def span_features(
     kind = float(KINDS.index(query.kind))
     gaps = [frame_gap(query, text) for text in sentences]
     term_positions = [sorted(p for t in query.terms for p in _occurrences(t, text)) for text in sentences]
+    term_ends = [sorted(p + len(t) for t in query.terms for p in _occurrences(t, text)) for text in sentences]
     clause_bounds = [
         ({a for a, _ in clause_spans(text)} | {0}, {b for _, b in clause_spans(text)} | {len(text)})
         for text in sentences
@@ -242,8 +282,26 @@ def span_features(
     typed = [
         (c.sentence, c.start, c.end, kind_prior.get(c.type, 0.0)) for c in unstated_typed(query, sentences, candidates)
     ]
+    # a figure in a list ("床位数8,420张，执业医师5,130人，注册护士6,975人") is told from its neighbours by the label
+    # right before it, or, in English, right after it ("6,975 nurses"): how much of the question's left part ends
+    # right before each candidate, how much of its right part starts right after, and the lead of each over the
+    # best other candidate of its sentence
+    labels = [
+        _adjacent_label(left, _plain(sentences[c.sentence][max(0, c.start - _LABEL_REACH) : c.start])) / len(left)
+        if left
+        else 0.0
+        for c in candidates
+    ]
+    trailing = [
+        _adjacent_label(right[::-1], _plain(sentences[c.sentence][c.end : c.end + _LABEL_REACH])[::-1]) / len(right)
+        if right
+        else 0.0
+        for c in candidates
+    ]
+    sentence_of = [c.sentence for c in candidates]
+    label_leads, trailing_leads = _leads(labels, sentence_of), _leads(trailing, sentence_of)
     rows: list[list[float]] = []
-    for c in candidates:
+    for index, c in enumerate(candidates):
         inner = [
             p
             for si, a, b, p in typed
@@ -260,6 +318,12 @@ def span_features(
         positions = term_positions[c.sentence]
         distance = min((abs(p - c.start) if p < c.start else abs(p - c.end) for p in positions), default=len(text))
         starts, ends = clause_bounds[c.sentence]
+        # direction matters: a label comes before its value ("注册护士6,975人"), so the value right after a term
+        # is read apart from the one right before the next term ("执业医师5,130人，注册护士")
+        led = [e for e in term_ends[c.sentence] if e <= c.start]
+        lead_end = led[-1] if led else -1
+        next_term = next((p for p in positions if p >= c.end), len(text))
+        between = lead_end >= 0 and any(si == c.sentence and lead_end <= a < c.start for si, a, _, _ in typed)
         row = {
             "kind": kind,
             **{f"origin_{o}": 1.0 if c.origin == o else 0.0 for o in ORIGINS},
@@ -276,6 +340,13 @@ def span_features(
             "frame_left_chars": float(gap.left) if gap else 0.0,
             "frame_right_chars": float(gap.right) if gap else 0.0,
             "distance_to_term": math.log1p(distance),
+            "after_term": math.log1p(c.start - lead_end) if lead_end >= 0 else -1.0,
+            "next_after_term": 1.0 if lead_end >= 0 and not between else 0.0,
+            "before_term": math.log1p(next_term - c.end),
+            "label_before": labels[index],
+            "label_lead": label_leads[index],
+            "label_after": trailing[index],
+            "label_after_lead": trailing_leads[index],
             "clause_start": 1.0 if c.start in starts or (c.start > 0 and text[c.start - 1] in _TRIM) else 0.0,
             "clause_end": 1.0 if c.end in ends or (c.end < len(text) and text[c.end] in _TRIM) else 0.0,
             "relative_start": c.start / len(text) if text else 0.0,

@@ -161,3 +161,26 @@ def test_a_documents_own_reference_marks_are_not_quoted_as_citations(seed_servic
     # every [n] in the answer names one of its citations (the contract), the cited text stays the stored text
     assert {int(n) for n in re.findall(r"\[(\d+)\]", answer.answer)} == {c.ref for c in answer.citations}
     assert all(text[c.start : c.end] == c.text for c in answer.citations)
+
+
+@pytest.mark.parametrize(
+    ("question", "figure"),
+    [
+        ("全区小学有多少所？", "31所"),
+        ("全区初中有多少所？", "12所"),
+        ("全区专任教师有多少人？", "2,860人"),
+        ("How many primary schools does the district have?", "31"),
+    ],
+)
+def test_in_a_list_of_figures_the_short_answer_is_the_one_its_label_names(
+    seed_service: QAService, question: str, figure: str
+) -> None:
+    text = (
+        "2024年，全区共有幼儿园56所，小学31所，初中12所，在校学生4.1万人，专任教师2,860人。"
+        "The district has 56 kindergartens, 31 primary schools and 12 middle schools."
+    )
+    signals = Signals(dense=0.9, dense_rank=1)
+    passage = Passage(0, "schools", "schools.txt", "全区教育统计", text, 0, len(text), 1.0, signals)
+    answer = asyncio.run(seed_service.answerer.run(analyze(question), [passage]))
+    assert answer.found and answer.short_answer is not None, answer.answer
+    assert figure in answer.short_answer.text and len(answer.short_answer.text) <= len(figure) + 8, answer.short_answer
