@@ -128,13 +128,14 @@ _LABEL_REACH = 16
 def _adjacent_label(left: str, before: str) -> int:
     """How many characters `left` and `before` end with alike, up to two characters aside at the end of each (a
     copula or verb: "户籍人口是|多少" against "…，户籍人口|41.3万人" or "…收入为|45,620元")."""
+    a, b = left[::-1], before[::-1]
     best = 0
-    for i in range(min(3, len(left))):
-        a = left[: len(left) - i]
-        for j in range(min(3, len(before) + 1)):
-            b = before[: len(before) - j]
-            k = 0
-            while k < len(a) and k < len(b) and a[-1 - k] == b[-1 - k]:
+    for i in range(min(3, len(a))):
+        for j in range(min(3, len(b))):
+            if a[i] != b[j]:
+                continue
+            k = 1
+            while i + k < len(a) and j + k < len(b) and a[i + k] == b[j + k]:
                 k += 1
             best = max(best, k)
     return best
@@ -286,18 +287,18 @@ def span_features(
     # right before it, or, in English, right after it ("6,975 nurses"): how much of the question's left part ends
     # right before each candidate, how much of its right part starts right after, and the lead of each over the
     # best other candidate of its sentence
-    labels = [
-        _adjacent_label(left, _plain(sentences[c.sentence][max(0, c.start - _LABEL_REACH) : c.start])) / len(left)
-        if left
-        else 0.0
-        for c in candidates
-    ]
-    trailing = [
-        _adjacent_label(right[::-1], _plain(sentences[c.sentence][c.end : c.end + _LABEL_REACH])[::-1]) / len(right)
-        if right
-        else 0.0
-        for c in candidates
-    ]
+    # (candidates share their starts and ends: each is measured once)
+    label_at: dict[tuple[int, int], float] = {}
+    trailing_at: dict[tuple[int, int], float] = {}
+    for c in candidates:
+        if left and (c.sentence, c.start) not in label_at:
+            ahead = _plain(sentences[c.sentence][max(0, c.start - _LABEL_REACH) : c.start])
+            label_at[c.sentence, c.start] = _adjacent_label(left, ahead) / len(left)
+        if right and (c.sentence, c.end) not in trailing_at:
+            behind = _plain(sentences[c.sentence][c.end : c.end + _LABEL_REACH])
+            trailing_at[c.sentence, c.end] = _adjacent_label(right[::-1], behind[::-1]) / len(right)
+    labels = [label_at.get((c.sentence, c.start), 0.0) for c in candidates]
+    trailing = [trailing_at.get((c.sentence, c.end), 0.0) for c in candidates]
     sentence_of = [c.sentence for c in candidates]
     label_leads, trailing_leads = _leads(labels, sentence_of), _leads(trailing, sentence_of)
     rows: list[list[float]] = []
