@@ -12,7 +12,7 @@ from fastapi import HTTPException, Request
 from qa.api.security import Principal
 from qa.config import Settings
 from qa.conversation import Role, Turn
-from qa.errors import InvalidHistory, InvalidInput, QAError
+from qa.errors import InvalidHistory, InvalidQuestion, QAError
 from qa.index import validate_collection_name
 from qa.service import QAService, require_letter_or_digit
 
@@ -40,10 +40,11 @@ def collection_name(request: Request, name: str | None) -> str:
 
 def check_question(request: Request, text: str, field: str = "question") -> str:
     limit = settings(request).max_question_chars
+    # a 422 like every other question that cannot be asked ("" is one already, by the request schema)
     if not text.strip():
-        raise InvalidInput(f"{field} is empty: send a non-blank question")
+        raise InvalidQuestion(f"{field} is empty: send a non-blank question")
     if len(text) > limit:
-        raise InvalidInput(f"{field} is {len(text)} characters long; the limit is {limit} (QA_MAX_QUESTION_CHARS)")
+        raise InvalidQuestion(f"{field} is {len(text)} characters long; the limit is {limit} (QA_MAX_QUESTION_CHARS)")
     return require_letter_or_digit(text.strip(), field)
 
 
