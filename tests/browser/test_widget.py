@@ -516,3 +516,11 @@ def test_a_follow_up_is_answered_in_context_and_the_conversation_survives_a_relo
     expect(page.locator("[data-qa-widget] .msg.user")).to_have_count(0)
     fresh = _ask(page, headline)
     assert "history" not in json.loads(fresh.request.post_data or "{}")
+
+
+def test_the_api_docs_render_with_no_network_but_the_service(page: Page, server_url: str) -> None:
+    """Swagger UI's script and style come from the service: the page renders where no CDN is reachable (the page
+    fixture lets only 127.0.0.1 through)."""
+    page.goto(f"{server_url}/docs")
+    expect(page.locator(".opblock").first).to_be_visible(timeout=30_000)
+    assert page.locator(".opblock").count() > 5

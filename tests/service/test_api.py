@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -323,7 +324,15 @@ def test_metrics_and_docs(client: httpx.Client) -> None:
     client.post("/v1/search", json={"query": "镇"})
     text = client.get("/metrics").text
     assert "qa_requests_total" in text and "qa_index_chunks" in text and "qa_request_seconds_bucket" in text
-    assert client.get("/docs").status_code == 200
+    docs = client.get("/docs")
+    assert docs.status_code == 200
+    # everything the page loads comes from the service: no CDN on an air-gapped machine
+    assets = re.findall(r'(?:src|href)="([^"]+)"', docs.text)
+    assert assets and all(a.startswith("/") for a in assets), assets
+    for asset in assets:
+        fetched = client.get(asset)
+        assert fetched.status_code == 200 and len(fetched.content) > 1000, asset
+    assert client.get("/docs/assets/../../etc/passwd").status_code == 404
     assert "/v1/ask" in client.get("/openapi.json").json()["paths"]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from importlib import resources
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -42,7 +42,31 @@ async def openapi(request: Request) -> JSONResponse:
 
 @ops_router.get("/docs", include_in_schema=False)
 async def docs(request: Request) -> HTMLResponse:
-    return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{request.app.title} — API")
+    # every asset from the service itself: FastAPI's default links a CDN, and the page stays blank air-gapped
+    return get_swagger_ui_html(
+        openapi_url="/openapi.json",
+        title=f"{request.app.title} — API",
+        swagger_js_url=f"{_DOCS_ASSETS}/swagger-ui-bundle.js",
+        swagger_css_url=f"{_DOCS_ASSETS}/swagger-ui.css",
+        swagger_favicon_url=f"{_DOCS_ASSETS}/favicon.png",
+    )
+
+
+_DOCS_ASSETS = "/docs/assets"
+_DOCS_TYPES = {
+    "swagger-ui-bundle.js": "application/javascript; charset=utf-8",
+    "swagger-ui.css": "text/css; charset=utf-8",
+    "favicon.png": "image/png",
+}
+
+
+@router.get(_DOCS_ASSETS + "/{name}", include_in_schema=False)
+async def docs_asset(name: str) -> Response:
+    """Swagger UI's own files (a published library, no secret: open like the widget script)."""
+    if name not in _DOCS_TYPES:
+        raise HTTPException(404, f"no docs asset '{name}'")
+    data = resources.files("fastapi_offline").joinpath("static", name).read_bytes()
+    return Response(data, media_type=_DOCS_TYPES[name], headers={"Cache-Control": "public, max-age=86400"})
 
 
 @router.get("/widget.js", summary="The embeddable chat widget", response_class=Response)
