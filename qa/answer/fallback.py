@@ -137,8 +137,10 @@ class FallbackAnswerer:
 
     async def stream(self, query: Query, passages: Sequence[Passage]) -> AsyncIterator[AnswerEvent]:
         assessment, extractive = await self._assess(query, passages)
-        if not self.fallback.answers(assessment) or self._resting():
-            answer = extractive if not self._resting() else _mark(extractive, LLM_UNAVAILABLE, 0.0)
+        answers = self.fallback.answers(assessment)
+        if not answers or self._resting():
+            # as `run`: a refusal is no LLM failure; an answer while the LLM rests says why it is extractive
+            answer = _mark(extractive, LLM_UNAVAILABLE, 0.0) if answers else extractive
             yield AnswerDelta(answer.answer)
             yield answer
             return

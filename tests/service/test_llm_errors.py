@@ -190,6 +190,8 @@ def test_after_the_llm_failed_questions_are_answered_without_waiting_for_it(seed
             later = [
                 c.post("/v1/ask", json={"question": HEADLINE}).json(),
                 c.post("/v1/ask", json={"question": HEADLINE, "stream": True}),
+                # a question the documents do not answer is refused without the LLM anyway: no LLM warning
+                c.post("/v1/ask", json={"question": "火星上的第一座城市叫什么名字？", "stream": True}),
             ]
     finally:
         server.shutdown()
@@ -198,3 +200,5 @@ def test_after_the_llm_failed_questions_are_answered_without_waiting_for_it(seed
     assert _Hanging.asked == asked
     assert "llm_unavailable" in later[0]["warnings"] and "64" in later[0]["answer"], later[0]
     assert later[1].status_code == 200 and "llm_unavailable" in later[1].text
+    assert later[2].status_code == 200 and '"found":false' in later[2].text.replace(" ", "")
+    assert "llm_unavailable" not in later[2].text, later[2].text[-400:]
