@@ -17,6 +17,16 @@ class RawText:
     title_is_fallback: bool = False
 
 
+def as_superscript(text: str) -> str | None:
+    """`text` in superscript characters ("5" → "⁵", "-3" → "⁻³"), or None when one has none. Formats that raise
+    text print an exponent as a digit beside the number, which reads as another number: 10 and 5 as 105."""
+    return text.translate(_SUPERSCRIPT_TABLE) if text and all(c in _SUPERSCRIPT for c in text) else None
+
+
+_SUPERSCRIPT = "0123456789+-−=()n"
+_SUPERSCRIPT_TABLE = str.maketrans(_SUPERSCRIPT, "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁻⁼⁽⁾ⁿ")
+
+
 class FormatLoader(Protocol):
     """Reads the bytes of one file format into text.
 

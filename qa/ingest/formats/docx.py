@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from qa.errors import UnreadableFile
-from qa.ingest.formats.base import RawText
+from qa.ingest.formats.base import RawText, as_superscript
 from qa.ingest.formats.tables import group_header, table_lines
 from qa.text import is_wide
 
@@ -77,8 +77,8 @@ def paragraph_text(p: Any) -> str:
             tag = _local(item)
             if tag == "t" and item.text:
                 text = item.text
-                if superscript and all(c in _SUPERSCRIPT for c in text):
-                    text = text.translate(_SUPERSCRIPT_TABLE)
+                if superscript:
+                    text = as_superscript(text) or text
                 out.append(text)
             elif tag == "tab":
                 out.append("\t")
@@ -299,5 +299,3 @@ _WIDE_MARKS = frozenset("、，．。：）】」")
 # runs under these are not the paragraph's text: text boxes (drawn apart from the text) and the fallback copy of
 # content Word also stores another way
 _SKIPPED = frozenset({"txbxContent", "Fallback", "del", "moveFrom"})
-_SUPERSCRIPT = "0123456789+-−=()n"
-_SUPERSCRIPT_TABLE = str.maketrans(_SUPERSCRIPT, "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁻⁼⁽⁾ⁿ")

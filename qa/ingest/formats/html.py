@@ -10,7 +10,7 @@ from typing import Any
 
 from qa.errors import UnreadableFile
 from qa.ingest.clean import is_dateline, tidy_dateline
-from qa.ingest.formats.base import RawText
+from qa.ingest.formats.base import RawText, as_superscript
 from qa.ingest.formats.encoding import decode_text
 from qa.ingest.formats.tables import group_header, pipe_tables, table_lines
 from qa.text import WIDE_CHARS, is_wide
@@ -33,8 +33,6 @@ _TH = re.compile(r"<th[\s>]", re.IGNORECASE)
 _SUP = re.compile(r"<sup\b[^>]*>(.*?)</sup\s*>", re.IGNORECASE | re.DOTALL)
 # "[2]", "[注 3]", "[a]", "[來源請求]": a bracketed mark of at most a few characters
 _REFERENCE_MARK = re.compile(r"[\[［【][^\]］】]{1,8}[\]］】]")
-_SUPERSCRIPT = "0123456789+-−=()n"
-_SUPERSCRIPT_TABLE = str.maketrans(_SUPERSCRIPT, "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁻⁼⁽⁾ⁿ")
 # a span is at most this many rows or columns (the HTML standard caps rowspan at 65534; a page saying more is broken)
 _MAX_SPAN = 1000
 
@@ -103,9 +101,7 @@ def _superscripts(html: str) -> str:
         inner = unescape(re.sub(r"<[^>]*>", "", m.group(1))).strip()
         if _REFERENCE_MARK.fullmatch(inner):
             return ""
-        if inner and all(c in _SUPERSCRIPT for c in inner):
-            return inner.translate(_SUPERSCRIPT_TABLE)
-        return m.group(0)
+        return as_superscript(inner) or m.group(0)
 
     return _SUP.sub(written, html)
 
