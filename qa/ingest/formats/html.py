@@ -159,10 +159,15 @@ def html_fragment_lines(fragment: str) -> list[str]:
             box.append(row_line)
         box.tail = table.tail
         table.getparent().replace(table, box)
+    _break_blocks(root)
+    return [" ".join(line.split()) for line in root.text_content().splitlines() if line.strip()]
+
+
+def _break_blocks(root: Any) -> None:
+    """Each block element on lines of its own in `root.text_content()`, as a browser shows it."""
     for el in root.iter(*_BLOCK_TAGS):
         el.text = "\n" + (el.text or "")
         el.tail = "\n" + (el.tail or "")
-    return [" ".join(line.split()) for line in root.text_content().splitlines() if line.strip()]
 
 
 def _rows(table: Any) -> list[Any]:
@@ -328,9 +333,7 @@ def _with_article_head(html: str, text: str, title: str | None, date: re.Pattern
             el.text = re.sub(r"\s+", " ", el.text)
         if isinstance(el.tail, str):
             el.tail = re.sub(r"\s+", " ", el.tail)
-    for el in root.iter(*_BLOCK_TAGS):
-        el.text = "\n" + (el.text or "")
-        el.tail = "\n" + (el.tail or "")
+    _break_blocks(root)
     for el in root.iter(*_INLINE_TAGS):
         el.tail = " " + (el.tail or "")
     marker = "\ue000HEADLINE\ue000"
@@ -408,7 +411,5 @@ def _html_fallback(html: str) -> tuple[str, str | None]:
     for el in list(root.iter(*_CHROME_TAGS, "head")):
         if el.getparent() is not None:
             el.drop_tree()
-    for el in root.iter(*_BLOCK_TAGS):
-        el.text = "\n" + (el.text or "")
-        el.tail = "\n" + (el.tail or "")
+    _break_blocks(root)
     return root.text_content(), title or None
