@@ -118,19 +118,18 @@ def figure_tables(lines: list[str]) -> list[str]:
     lines ending in the same number (two or more) of figures, headed by a line whose last cells are years (or by
     a line of one label a column), becomes self-describing rows like the other formats' tables."""
 
-    figures = _figures
     out: list[str] = []
     i = 0
     while i < len(lines):
-        k = figures(lines[i])
+        k = _figures(lines[i])
         # a header of labels, one a column ("乡镇 面积（平方公里） 户籍人口（万人）") over rows of figures
         head = lines[i].split()
-        below = figures(lines[i + 1]) if k < 2 and i + 1 < len(lines) else 0
+        below = _figures(lines[i + 1]) if k < 2 and i + 1 < len(lines) else 0
         named = below >= 2 and len(head) == below + 1 and not any(_PDF_NUMBER.match(t) for t in head)
         if named:
             k = below
         j = i + 1
-        while k >= 2 and j < len(lines) and figures(lines[j]) == k:
+        while k >= 2 and j < len(lines) and _figures(lines[j]) == k:
             j += 1
         rows = lines[i:j]
         head_tokens = head[-k:] if k >= 2 else []
