@@ -34,9 +34,10 @@ class DocxLoader:
         for kind, item in _blocks(document.element.body):
             if kind == "p":
                 text = paragraph_text(item).strip()
-                text = numbering.label(item) + text if text else text
-                style = _style_name(document, item)
-                if title is None and text and style.lower() in ("title", "heading 1"):
+                style = _paragraph_style(document, item)
+                text = numbering.label(item, style) + text if text else text
+                name = ((style.name if style is not None else "") or "").lower()
+                if title is None and text and name in ("title", "heading 1"):
                     title = text
                 lines.append(text)
             else:
@@ -92,7 +93,6 @@ class _Numbering:
     which python-docx does not render: a regulation's 第三条 is what its readers ask about."""
 
     def __init__(self, document: Any) -> None:
-        self._document = document
         # numId -> level -> (format, text, start, what follows the number: "tab", "space" or "nothing")
         self._levels: dict[str, dict[int, tuple[str, str, int, str]]] = {}
         self._counters: dict[str, list[int]] = {}
@@ -120,10 +120,10 @@ class _Numbering:
                     levels[level] = (levels[level][0], levels[level][1], int(start), levels[level][3])
             self._levels[num.get(_W + "numId", "")] = levels
 
-    def label(self, p: Any) -> str:
+    def label(self, p: Any, style: Any) -> str:
         """The paragraph's number as Word shows it, with the space after it, counting it; "" for an unnumbered or
         bulleted paragraph."""
-        num_id, level = self._num_pr(p)
+        num_id, level = self._num_pr(p, style)
         levels = self._levels.get(num_id or "")
         if not levels or level not in levels:
             return ""
@@ -145,12 +145,12 @@ class _Numbering:
         # a tab or space sets the number apart; after a wide mark ("一、") a space would only pad the text
         return label if after == "nothing" or not label or label[-1] in _WIDE_MARKS else label + " "
 
-    def _num_pr(self, p: Any) -> tuple[str | None, int]:
-        """numId and level from the paragraph's own properties, else from its style's (a "List Number" style)."""
+    @staticmethod
+    def _num_pr(p: Any, style: Any) -> tuple[str | None, int]:
+        """numId and level from the paragraph's own properties, else from its `style`'s (a "List Number" style)."""
         num_id: str | None = None
         level: int | None = None
         sources = [p.find(f"{_W}pPr/{_W}numPr")]
-        style = _paragraph_style(self._document, p)
         while style is not None and len(sources) < 8:
             sources.append(style.element.find(f"{_W}pPr/{_W}numPr"))
             style = style.base_style
@@ -230,13 +230,6 @@ def _paragraph_style(document: Any, p: Any) -> Any:
     from docx.text.paragraph import Paragraph
 
     return Paragraph(p, document).style
-
-
-def _style_name(document: Any, p: Any) -> str:
-    from docx.text.paragraph import Paragraph
-
-    style = Paragraph(p, document).style
-    return (style.name if style is not None else "") or ""
 
 
 def _table(document: Any, tbl: Any) -> list[str]:
