@@ -272,8 +272,10 @@ def span_features(
     left, right = _plain(query.frame[0]), _plain(query.frame[1])
     kind = float(KINDS.index(query.kind))
     gaps = [frame_gap(query, text) for text in sentences]
-    term_positions = [sorted(p for t in query.terms for p in _occurrences(t, text)) for text in sentences]
-    term_ends = [sorted(p + len(t) for t in query.terms for p in _occurrences(t, text)) for text in sentences]
+    # where the question's terms start and end in each sentence (each found once)
+    term_spans = [[(p, p + len(t)) for t in query.terms for p in _occurrences(t, text)] for text in sentences]
+    term_positions = [sorted(a for a, _ in spans) for spans in term_spans]
+    term_ends = [sorted(b for _, b in spans) for spans in term_spans]
     clause_bounds = [
         ({a for a, _ in clause_spans(text)} | {0}, {b for _, b in clause_spans(text)} | {len(text)})
         for text in sentences
