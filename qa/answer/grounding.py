@@ -143,17 +143,17 @@ def ungrounded_numbers(answer_text: str, citations: Sequence[Citation]) -> list[
         bare.update(value for _, value in _en_numbers(text))
         scaled.update(_scale(value, factor) for _, value, factor in _magnified(text))
         named.update(_FACTORS[m.group(1).lower()] for m in _UNIT_MAGNITUDE.finditer(text))
+    said = _fold_digits(strip_markers(answer_text))
     out: list[str] = []
     seen: set[str] = set()
-    for surface, value, factor in _magnified(_fold_digits(strip_markers(answer_text))):
+    for surface, value, factor in _magnified(said):
         total = _scale(value, factor)
         grounded = total in bare or total in scaled or (factor != 1 and value in bare and factor in named)
         if grounded or total in seen:
             continue
         seen.add(total)
         out.append(surface)
-    words = _fold_digits(strip_markers(answer_text))
-    for surface, value in [*_cn_numbers(words), *_en_numbers(words)]:
+    for surface, value in [*_cn_numbers(said), *_en_numbers(said)]:
         if value in bare or value in scaled or value in seen:
             continue
         seen.add(value)
