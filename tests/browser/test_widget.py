@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, Request, Response, expect
+from playwright.sync_api import Locator, Page, Request, Response, expect
 
 pytestmark = pytest.mark.browser
 
@@ -361,21 +361,27 @@ def test_escape_closes_and_focus_returns_to_launcher(page: Page, server_url: str
     assert globals_added == ["QAWidget"]
 
 
-def test_refusals_and_errors_read_as_sentences(page: Page, server_url: str, screenshots: Path) -> None:
-    page.set_viewport_size({"width": 390, "height": 760})  # a phone: the panel takes the whole screen
+def _error_after_asking(page: Page, server_url: str, name: str, attributes: str, question: str) -> Locator:
+    """The error message of a Chinese widget with `attributes`, on a page of its own, after asking `question`."""
     url = _host_page(
         page,
         server_url,
-        "/__test/missing.html",
-        '<!doctype html><html><head><meta charset="utf-8"><title>errors</title></head><body>'
-        '<script src="/widget.js" data-collection="no-such-collection" data-lang="zh"></script></body></html>',
+        f"/__test/{name}.html",
+        f'<!doctype html><html><head><meta charset="utf-8"><title>{name}</title></head><body>'
+        f'<script src="/widget.js" {attributes} data-lang="zh"></script></body></html>',
     )
     page.goto(url)
     page.locator("[data-qa-widget] button.launcher").click()
     box = page.locator("[data-qa-widget] textarea")
-    box.fill("这个集合里有什么？")
+    box.fill(question)
     box.press("Enter")
-    error = page.locator("[data-qa-widget] .msg.error")
+    return page.locator("[data-qa-widget] .msg.error")
+
+
+def test_refusals_and_errors_read_as_sentences(page: Page, server_url: str, screenshots: Path) -> None:
+    page.set_viewport_size({"width": 390, "height": 760})  # a phone: the panel takes the whole screen
+    missing = 'data-collection="no-such-collection"'
+    error = _error_after_asking(page, server_url, "missing", missing, "这个集合里有什么？")
     expect(error).to_have_attribute("role", "alert")
     expect(error).to_contain_text("找不到要查询的文档集合")
     expect(error.locator("button.retry")).to_be_visible()
@@ -390,19 +396,7 @@ def test_refusals_and_errors_read_as_sentences(page: Page, server_url: str, scre
     page.screenshot(path=str(screenshots / "widget_error_mobile.png"))
 
     # A service that cannot be reached: a sentence and a retry button, no stray "null" where no detail is shown.
-    url = _host_page(
-        page,
-        server_url,
-        "/__test/unreachable.html",
-        '<!doctype html><html><head><meta charset="utf-8"><title>down</title></head><body>'
-        '<script src="/widget.js" data-endpoint="http://127.0.0.1:9" data-lang="zh"></script></body></html>',
-    )
-    page.goto(url)
-    page.locator("[data-qa-widget] button.launcher").click()
-    box = page.locator("[data-qa-widget] textarea")
-    box.fill("服务在吗？")
-    box.press("Enter")
-    down = page.locator("[data-qa-widget] .msg.error")
+    down = _error_after_asking(page, server_url, "unreachable", 'data-endpoint="http://127.0.0.1:9"', "服务在吗？")
     expect(down.locator("button.retry")).to_be_visible()
     assert "null" not in down.inner_text(), down.inner_text()
 
