@@ -18,6 +18,7 @@ from qa.config import Settings
 from qa.embed.base import Embedder
 from qa.index.docstore import StoredChunk
 from qa.query import Query
+from qa.text import fold
 from qa.types import Document, Hit, Passage, Signals
 
 FUSION_MODES = ("rrf", "dense", "bm25")
@@ -115,6 +116,44 @@ class HybridRetriever:
 
 class HasDocuments(Protocol):
     def document(self, doc_id: str) -> Document | None: ...
+
+
+_ZH_DIGITS = "〇一二三四五六七八九"
+
+
+def _year_pattern(years: Sequence[int]) -> re.Pattern[str]:
+    """How a folded text states any of `years`: in digits, in Chinese numerals digit by digit ("二〇二三"), or in
+    the Republic of China's count of years that Taiwan's official texts use ("112年" for 2023)."""
+    forms: list[str] = []
+    for year in years:
+        digits = str(year)
+        forms.append(rf"(?<![\d.]){digits}(?!\d)")
+        forms.append("".join(f"[{_ZH_DIGITS[int(d)]}{'零' if d == '0' else ''}]" for d in digits))
+        if year > 1911:
+            forms.append(rf"(?<![\d.]){year - 1911}\s*年")
+    return re.compile("|".join(forms))
+
+
+def stating_years(collection: HasDocuments, passages: Sequence[Passage], years: Sequence[int]) -> list[Passage]:
+    """The passages whose documents state one of `years` (`Query.years`), in their order.
+
+    A question about 2022 is not answered by a bulletin for 2023 that never speaks of 2022: its figures are
+    another year's, however well its sentences match the question's other words. A document states its year
+    in its title or text ("2023年统计公报", "2023年，全市…"); one that names the year anywhere is kept, so a
+    comparison with an earlier year keeps it too. With no document stating the year, nothing is left, and the
+    question is refused rather than answered with another year's figure."""
+    if not years:
+        return list(passages)
+    pattern = _year_pattern(years)
+    states: dict[str, bool] = {}
+    kept: list[Passage] = []
+    for p in passages:
+        if p.doc_id not in states:
+            doc = collection.document(p.doc_id)
+            states[p.doc_id] = doc is not None and pattern.search(fold(f"{doc.title}\n{doc.text}")) is not None
+        if states[p.doc_id]:
+            kept.append(p)
+    return kept
 
 
 _BOUNDARY = re.compile(r"[。！？!?；;…\n]|\.(?=\s)")

@@ -32,7 +32,7 @@ from qa.index.backends import make_backend
 from qa.index.docstore import NewChunks
 from qa.ingest import find_sources
 from qa.query import Query, analyze
-from qa.retrieve import HybridRetriever, widen
+from qa.retrieve import HybridRetriever, stating_years, widen
 from qa.types import Answer, Document, Passage
 from qa.worker import IngestControl, IngestWorker, Parsed, Source
 
@@ -447,9 +447,17 @@ class QAService:
         return self.retriever.run(coll, query, top_k or self.settings.top_k, fusion=fusion)
 
     def evidence(self, query: Query, collection: str, top_k: int | None = None) -> list[Passage]:
-        """What the answerer reads: the retrieved passages widened to the sentences around them."""
-        passages = self.retrieve(query, collection, top_k)
-        return widen(self.collections.get(collection), passages, self.settings.context_reach)
+        """What the answerer reads: the retrieved passages (of documents that state the year asked about, if the
+        question names one) widened to the sentences around them."""
+        k = top_k or self.settings.top_k
+        coll = self.collections.get(collection)
+        if query.years:
+            # the whole candidate list, so documents of the asked year ranked below other years' still make k
+            deep = self.retrieve(query, collection, max(k, self.settings.candidates))
+            passages = stating_years(coll, deep, query.years)[:k]
+        else:
+            passages = self.retrieve(query, collection, k)
+        return widen(coll, passages, self.settings.context_reach)
 
     async def ask(
         self, question: str, collection: str, top_k: int | None = None, *, history: Sequence[Turn] = ()

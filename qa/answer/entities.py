@@ -18,7 +18,7 @@ from functools import lru_cache
 
 import rjieba
 
-from qa.query.terms import ZH_MEASURE_WORDS
+from qa.query.terms import EN_LETTER_UNITS, EN_MEASURE_WORDS, ZH_MEASURE_WORDS
 from qa.text import IDEOGRAPHS
 
 SPAN_TYPES = ("number", "date", "title", "quote", "person", "place", "org", "proper", "latin")
@@ -29,22 +29,8 @@ _NUM = rf"(?:\d+(?:[.,]\d+)*|[{_CN}]*[十百千万亿][{_CN}]*|[一二两三四�
 _AMOUNT = rf"(?:{_NUM}(?:[万亿千百]\d+(?:\.\d+)?)*)"
 # longest first, so "元人民币" is not cut to "元"; 个 may stand before a unit of time ("26个月", "3个小时")
 _MEASURE = "个?(?:" + "|".join(sorted(ZH_MEASURE_WORDS, key=len, reverse=True)) + ")"
-# English units, currencies and magnitudes: a closed class, as the Chinese measure words are. A number's next word
-# is its unit only if it is one of them ("42 km", "2.4 million euros"), not whatever follows ("1998 in"). A
-# one-letter unit must stand apart ("5 m"): written on, the letter is a name's ("5G") or a plural's ("1990s").
-EN_MEASURE_WORDS = frozenset(
-    """% percent thousand million billion trillion bn mn
-    km cm mm nm mi ft yd kg mg lb lbs oz ml ha acre acres sq
-    meter meters metre metres kilometer kilometers kilometre kilometres mile miles foot feet inch inches
-    gram grams kilogram kilograms ton tons tonne tonnes pound pounds litre litres liter liters hectare hectares
-    degree degrees °c °f kw kwh mw gw hz khz mhz ghz kb mb gb tb
-    ms hr hrs min mins sec secs second seconds minute minutes hour hours day days week weeks month months
-    year years decade decades century centuries
-    dollar dollars euro euros yuan yen usd eur gbp rmb cny hkd twd""".split()
-)
-_EN_LETTER_UNITS = "kmgtlshwv"
 _EN_MEASURE = "|".join(re.escape(w) for w in sorted(EN_MEASURE_WORDS, key=len, reverse=True))
-_EN_UNIT = rf"(?:\s*(?:{_EN_MEASURE})|\s+[{_EN_LETTER_UNITS}])(?![a-z])"
+_EN_UNIT = rf"(?:\s*(?:{_EN_MEASURE})|\s+[{EN_LETTER_UNITS}])(?![a-z])"
 _APPROX = r"(?:约|近|逾|超过|大约|将近|达|共|多达)?"
 # an amount with its magnitude ("3万", "2万1千", "1.5亿"), alone or as the ends of a range ("3万至5万")
 # (whitespace is taken only with what follows it: an optional part ending in spaces would keep a one-letter unit,

@@ -21,7 +21,7 @@ from qa.answer.model import AnswerModelError, calibrated_path
 from qa.answer.training import DEPTH, Case, collect
 from qa.config import Settings
 from qa.eval.dataset import load_dataset
-from qa.retrieve import widen
+from qa.retrieve import stating_years, widen
 from qa.service import QAService
 
 _COLUMNS = (
@@ -66,7 +66,8 @@ def build_cases(service: QAService, collection: str, datasets: Sequence[Path]) -
     top_k = service.settings.top_k
     _say(f"asking {len(items)} questions over collection {collection!r}")
     return collect(
-        lambda query, depth: service.retrieve(query, collection, max(depth, DEPTH)),
+        # as the service reads its evidence (`QAService.evidence`)
+        lambda query, depth: stating_years(coll, service.retrieve(query, collection, max(depth, DEPTH)), query.years),
         lambda passages: widen(coll, passages, reach),
         items,
         top_k,

@@ -13,13 +13,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from qa.query.kinds import answer_kind, interrogative_span
-from qa.query.terms import ZH_MEASURE_WORDS, content_terms, term_weight
+from qa.query.terms import EN_LETTER_UNITS, EN_MEASURE_WORDS, ZH_MEASURE_WORDS, content_terms, term_weight
 from qa.segment import index_terms, words
 from qa.text import detect_lang, fold
 
 __all__ = ["Query", "analyze"]
 
 _STATED_NUMBER = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?")
+# a year as a Chinese question writes it: four digits before 年, or the first year of a range ("2019—2023年")
+_ZH_YEAR = re.compile(r"(?<![\d.])(1[5-9]\d\d|20\d\d)(?=\s*(?:年|[-—–~至到]\s*(?:1[5-9]|20)\d\d\s*年))")
+# written in Chinese numerals ("二〇二三年"): digit by digit
+_ZH_NUMERAL_YEAR = re.compile(r"([一二〇零三四五六七八九]{4})(?=年)")
+_ZH_DIGITS = str.maketrans("〇零一二三四五六七八九", "00123456789")
+# in English, a four-digit number standing alone that no unit follows ("in 2023", not "2,000 m" or "1500 meters")
+_EN_YEAR = re.compile(r"(?<![\d.,])\b(1[5-9]\d\d|20\d\d)\b(?![.,]\d)(?:\s*([%°a-z]+))?")
 _QUESTION_END = re.compile(r"[\s?？。.!！]+$")
 
 
@@ -34,7 +41,8 @@ class Query:
     interrogative, `keywords` its keyword-search terms (`qa.segment.index_terms`, as the collection's text is
     indexed), `expansions` extra keyword-search terms (translations of an English question's words), and
     `names` the words of an English question that are Chinese names in pinyin (fangsi), which keyword search
-    finds through the collection's own words that read so (房寺).
+    finds through the collection's own words that read so (房寺), and `years` the calendar years it names (a
+    question about 2022 is not answered by a text about other years: `qa.retrieve.stating_years`).
     """
 
     text: str
@@ -49,6 +57,7 @@ class Query:
     frame: tuple[str, str] = ("", "")
     expansions: tuple[str, ...] = ()
     names: tuple[str, ...] = ()
+    years: tuple[int, ...] = ()
 
     @property
     def total_weight(self) -> float:
@@ -85,6 +94,18 @@ def _glued(folded: str, tokens: Sequence[str], span: tuple[int, int]) -> str:
         if start == span[0]:
             return token if pos > span[1] else ""
     return ""
+
+
+def _is_unit(word: str) -> bool:
+    return word in EN_MEASURE_WORDS or (len(word) == 1 and word in EN_LETTER_UNITS)
+
+
+def _years(folded: str, lang: str) -> tuple[int, ...]:
+    found = [int(y) for y in _ZH_YEAR.findall(folded)]
+    found += [int(y.translate(_ZH_DIGITS)) for y in _ZH_NUMERAL_YEAR.findall(folded)]
+    if lang == "en":
+        found += [int(y) for y, unit in _EN_YEAR.findall(folded) if not _is_unit(unit)]
+    return tuple(dict.fromkeys(found))
 
 
 def analyze(question: str) -> Query:
@@ -136,4 +157,5 @@ def analyze(question: str) -> Query:
         keywords=tuple(index_terms(question)),
         expansions=expansions,
         names=names,
+        years=_years(folded, lang),
     )

@@ -27,6 +27,21 @@ ZH_MEASURE_WORDS = frozenset(
     公克 毫克 磅 升 公升 毫升 度 摄氏度 瓦 千瓦 伏 赫兹 字节 美元 欧元 英镑 日元 港元 港币 元人民币
     人次 班次 车次 架次 % ％ ‰""".split()
 )
+# English units, currencies and magnitudes: a closed class, as the Chinese measure words are. A number's next word
+# is its unit only if it is one of them ("42 km", "2.4 million euros"), not whatever follows ("1998 in"). A
+# one-letter unit must stand apart ("5 m"): written on, the letter is a name's ("5G") or a plural's ("1990s").
+EN_MEASURE_WORDS = frozenset(
+    """% percent thousand million billion trillion bn mn
+    km cm mm nm mi ft yd kg mg lb lbs oz ml ha acre acres sq
+    meter meters metre metres kilometer kilometers kilometre kilometres mile miles foot feet inch inches
+    gram grams kilogram kilograms ton tons tonne tonnes pound pounds litre litres liter liters hectare hectares
+    degree degrees °c °f kw kwh mw gw hz khz mhz ghz kb mb gb tb
+    ms hr hrs min mins sec secs second seconds minute minutes hour hours day days week weeks month months
+    year years decade decades century centuries
+    dollar dollars euro euros yuan yen usd eur gbp rmb cny hkd twd""".split()
+)
+# the units written as one letter, standing apart from their number ("5 m", "3 t")
+EN_LETTER_UNITS = "kmgtlshwv"
 EN_FUNCTION_WORDS = frozenset(
     """a an the of to in on at by for from with about into over under and or but if then than as is are was were be
     been being am do does did doing have has had having will would shall should can could may might must this that

@@ -74,6 +74,9 @@ def test_the_answer_reads_keyword_ranks_not_the_stores_bm25_scale(seed_service: 
     for item in load_dataset(GOLDEN):
         query = analyze(item.question)
         passages = seed_service.evidence(query, "default")
+        if not passages:  # a question about a year no document speaks of reads no evidence
+            assert query.years and item.unanswerable, item.id
+            continue
         rescaled = [
             dataclasses.replace(p, signals=dataclasses.replace(p.signals, bm25=p.signals.bm25 * (1.6, 0.7)[i % 2]))
             if p.signals.bm25 is not None

@@ -68,6 +68,24 @@ def test_stated_numbers_are_constraints_and_terms() -> None:
     assert "2009" in q.terms
 
 
+@pytest.mark.parametrize(
+    ("question", "years"),
+    [
+        ("青川市2022年地区生产总值是多少?", (2022,)),
+        ("2019—2023年间粮食产量增长了多少？", (2019, 2023)),
+        ("二〇二三年的粮食产量是多少？", (2023,)),
+        ("What was the city's GDP in 2023?", (2023,)),
+        ("Who won the 1998 final?", (1998,)),
+        ("房寺镇下放了多少项权力?", ()),
+        ("第2019号文件是什么？", ()),  # a number, not a year: no 年
+        ("How long is the 1500 m race?", ()),  # a length
+        ("How many of the 2,000 people voted?", ()),
+    ],
+)
+def test_the_years_a_question_names(question: str, years: tuple[int, ...]) -> None:
+    assert analyze(question).years == years
+
+
 def test_frame_is_the_question_around_its_interrogative() -> None:
     q = analyze("尤金袋鼠的体重大约是多少？")
     assert q.frame == ("尤金袋鼠的体重大约是", "")

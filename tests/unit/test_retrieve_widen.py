@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from qa.retrieve import widen
+from qa.retrieve import stating_years, widen
 from qa.types import Document, Passage
 
 TEXT = "第一句在这里。第二句说尤金袋鼠。第三句给出体重约8公斤。第四句讲分布。第五句讲繁殖。第六句收尾。"
@@ -51,3 +51,27 @@ def test_reach_zero_keeps_the_chunk() -> None:
     p = _chunk("d", TEXT, "第三句", 14, 0)
     (w,) = widen(_Store({"d": TEXT}), [p], reach=0.0)
     assert (w.start, w.end) == (p.start, p.end)
+
+
+def test_a_question_about_a_year_reads_only_documents_that_state_it() -> None:
+    store = _Store(
+        {
+            "y23": "2023年，全市实现地区生产总值1825.6亿元。",
+            "y24": "2024年，全市实现地区生产总值1932.8亿元，比2023年增长5.4%。",
+            "tw": "中華民國112年，全市生產總值1825.6億元。",
+            "zh": "二〇二三年工作回顾。全年生产总值稳步增长。",
+            "none": "全市实现地区生产总值稳步增长。",
+        }
+    )
+    passages = [_chunk(d, store.docs[d], store.docs[d][:4], 4, rank) for rank, d in enumerate(store.docs)]
+    # the 2024 bulletin compares with 2023, so it speaks of 2023 too; the undated text does not
+    assert [p.doc_id for p in stating_years(store, passages, (2023,))] == ["y23", "y24", "tw", "zh"]
+    assert [p.doc_id for p in stating_years(store, passages, (2024,))] == ["y24"]
+    assert stating_years(store, passages, (2022,)) == []
+    assert stating_years(store, passages, ()) == passages
+
+
+def test_a_year_is_not_read_inside_a_longer_number() -> None:
+    store = _Store({"d": "共有12023人，编号20231。"})
+    (p,) = [_chunk("d", store.docs["d"], "共有", 4, 0)]
+    assert stating_years(store, [p], (2023,)) == []
