@@ -11,6 +11,7 @@ model's coverage. An answer looks like "42公分[1] — 全长可达42公分，�
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -43,6 +44,17 @@ MAX_QUOTED = 3
 # a short answer this close to its whole sentence is not repeated in front of the quote
 _LEAD_MAX_SHARE = 0.8
 _TRAILING = " ,，;；:：、"
+# what opens an item of a list, one item a line: a bullet, or a number, letter or counting word in the forms
+# documents number items with ("1.", "2、", "（三）", "a)", "④")
+_ITEM = re.compile(
+    r"[ \t\u3000]*(?:[-*•·●○▪■◆]\s|(?:\d{1,2}|[a-zA-Z])(?:[.、)）](?!\d))"
+    r"|[（(](?:\d{1,2}|[一二三四五六七八九十]{1,3})[)）]|[一二三四五六七八九十]{1,3}、|[\u2460-\u2473])"
+)
+# between a list's announcing sentence and its first item: the line break, and at most one blank line
+_TO_FIRST_ITEM = re.compile(r"[ \t\u3000]*\n(?:[ \t\u3000]*\n)?")
+_LINE_BREAKS = re.compile(r"\s*\n\s*")
+# where a sentence ends for good: a full stop, or a line's end
+_FULL_STOP = re.compile(r"[。！？!?]|\.(?=\s|$)|(?=\n)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,15 +191,33 @@ class ExtractiveAnswerer:
         for i in chosen:
             doc_rank.setdefault(passages[sentences[i].passage].doc_id, len(doc_rank))
         chosen.sort(key=lambda i: (doc_rank[passages[sentences[i].passage].doc_id], _offset(passages, sentences[i])))
+        # a sentence announcing a list ("原料包括：" and an item a line) is quoted with the list, whose items (sentences
+        # of their own) are then not quoted apart; so is the rest of a list of clauses that a colon opens and
+        # semicolons part ("主要包括：新建中小学23所；新增养老床位3000张；…。"), which sentence splitting cuts at each
+        # semicolon
+        lists = {i: _announced_list(passages[sentences[i].passage].text, sentences[i]) for i in chosen}
+        end_of = {i: _quote_end(passages[sentences[i].passage].text, sentences[i], lists[i]) for i in chosen}
+        within = {i: _inside(sentences, i, end_of) for i in chosen}
         citations: list[Citation] = []
         ref_of: dict[int, int] = {}
         for i in chosen:
+            if within[i] is not None:
+                continue
             s = sentences[i]
             p = passages[s.passage]
             ref_of[i] = len(citations) + 1
-            citations.append(p.cite(ref_of[i], s.start, s.end))
+            citations.append(p.cite(ref_of[i], s.start, end_of[i]))
+        for i, holder_of in within.items():
+            if holder_of is not None:
+                ref_of[i] = ref_of[holder_of]
+        chosen = [i for i in chosen if within[i] is None]
         # without the documents' own reference marks ("7种[2]" from an encyclopedia): they would read as citations
-        said = {i: MARKER_RE.sub("", sentences[i].text) for i in chosen}
+        said = {
+            i: MARKER_RE.sub(
+                "", _LINE_BREAKS.sub(" ", passages[sentences[i].passage].text[sentences[i].start : end_of[i]])
+            )
+            for i in chosen
+        }
         quotes = [f"{_quote(said[i])}[{ref_of[i]}]{_terminal(said[i])}" for i in chosen]
         body = ("" if any(is_cjk(q) for q in quotes) else " ").join(quotes)
         short: ShortAnswer | None = None
@@ -197,11 +227,14 @@ class ExtractiveAnswerer:
             index = sentences.index(holder)
             span = assessment.span
             p = passages[holder.passage]
-            text = holder.text[span.start : span.end]
+            a, b = holder.start + span.start, holder.start + span.end
+            listed = lists.get(index)
+            if listed is not None and not holder.text[span.end :].strip(_TRAILING + "。"):
+                # a span running up to the colon ("原料包括") says a list follows: the answer is the list
+                a, b = listed
+            text = p.text[a:b]
             ref = ref_of[index]
-            short = ShortAnswer(
-                text=text, ref=ref, start=p.start + holder.start + span.start, end=p.start + holder.start + span.end
-            )
+            short = ShortAnswer(text=text, ref=ref, start=p.start + a, end=p.start + b)
             if len(text) < _LEAD_MAX_SHARE * len(holder.text.strip()):
                 lead = f"{text}[{ref}] — "
         answer = f"{lead}{body}"
@@ -216,6 +249,50 @@ class ExtractiveAnswerer:
             question=query.text,
             mode=MODE,
         )
+
+
+def _announced_list(text: str, sentence: Sentence) -> tuple[int, int] | None:
+    """The list `sentence` (of passage text `text`) announces, as the passage offsets of its first item's start and
+    its last item's end: the lines right after it that each open with an item mark, when it ends with a colon."""
+    if not sentence.text.rstrip().endswith(("：", ":")):
+        return None
+    gap = _TO_FIRST_ITEM.match(text, sentence.end)
+    if gap is None:
+        return None
+    pos = first = gap.end()
+    last = None
+    while pos < len(text) and _ITEM.match(text, pos):
+        line_end = text.find("\n", pos)
+        last = len(text) if line_end < 0 else line_end
+        pos = last + 1
+    if last is None:
+        return None
+    while text[first].isspace():
+        first += 1
+    return first, len(text[:last].rstrip())
+
+
+def _quote_end(text: str, sentence: Sentence, listed: tuple[int, int] | None) -> int:
+    """Where the quote of `sentence` ends: after the list it announces (`listed`), or, when it holds a colon and
+    ends with a semicolon, at the full stop (or the line's end) that closes the list of clauses it opens; else
+    at its own end."""
+    if listed is not None:
+        return listed[1]
+    said = sentence.text.rstrip()
+    if not said.endswith(("；", ";")) or not ("：" in said or ":" in said):
+        return sentence.end
+    stop = _FULL_STOP.search(text, sentence.end)
+    return stop.end() if stop is not None else len(text.rstrip())
+
+
+def _inside(sentences: Sequence[Sentence], i: int, end_of: dict[int, int]) -> int | None:
+    """The quoted sentence whose quote, run on past its own end (`end_of`), holds sentence `i`, if any."""
+    s = sentences[i]
+    for j, end in end_of.items():
+        other = sentences[j]
+        if j != i and other.passage == s.passage and other.end <= s.start < end:
+            return j
+    return None
 
 
 def _offset(passages: Sequence[Passage], s: Sentence) -> int:
