@@ -24,7 +24,9 @@ from qa.text import IDEOGRAPHS
 SPAN_TYPES = ("number", "date", "title", "quote", "person", "place", "org", "proper", "latin")
 
 _CN = "零〇一二两三四五六七八九十百千万亿"
-_NUM = rf"(?:\d+(?:[.,]\d+)*|[{_CN}]*[十百千万亿][{_CN}]*|[一二两三四五六七八九])"
+# a magnitude alone is no number: "亿元" in a table's label "（亿元）" is a unit, whatever figure the row gives
+_CN_NUMERAL = rf"(?=[{_CN}]*[零〇一二两三四五六七八九十])[{_CN}]*[十百千万亿][{_CN}]*"
+_NUM = rf"(?:\d+(?:[.,]\d+)*|{_CN_NUMERAL}|[一二两三四五六七八九])"
 # a Chinese amount may run over several magnitudes ("2万1千", "3亿5000万")
 _AMOUNT = rf"(?:{_NUM}(?:[万亿千百]\d+(?:\.\d+)?)*)"
 # longest first, so "元人民币" is not cut to "元"; 个 may stand before a unit of time ("26个月", "3个小时")

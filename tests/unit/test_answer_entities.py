@@ -52,6 +52,12 @@ def test_a_lone_numeral_character_is_a_word() -> None:
     assert not any(kind == "number" for _, kind in _found("一是加强领导"))
 
 
+def test_a_magnitude_alone_is_a_unit_not_a_number() -> None:
+    # a flattened table row: its label names the unit, its cell the figure
+    assert _numbers("社会消费品零售总额（亿元）：2024年 1398.5") == ["1398.5"]
+    assert _numbers("投资万元以上项目三十万人次") == ["三十万人次"]
+
+
 def test_amounts_over_several_magnitudes_and_ranges_are_one_number() -> None:
     for text, number in (
         ("全球員工約2萬1千人。", "约2万1千人"),
