@@ -50,6 +50,10 @@ _ITEM = re.compile(
     r"[ \t\u3000]*(?:[-*•·●○▪■◆]\s|(?:\d{1,2}|[a-zA-Z])(?:[.、)）](?!\d))"
     r"|[（(](?:\d{1,2}|[一二三四五六七八九十]{1,3})[)）]|[一二三四五六七八九十]{1,3}、|[\u2460-\u2473])"
 )
+# the label of a key：value line, as infoboxes, forms and flattened table rows write facts: a phrase without
+# punctuation up to a colon ("设计者：", "Born: "; an ASCII colon only before a space, so "10:30" is no label),
+# not inside a title or a quotation ("《战争与和平：第一卷》")
+_LABEL = re.compile(r"[^，。；、,;：:！？!?\n《〈“‘「『\"]+(?:：|:(?=\s))\s*")
 # between a list's announcing sentence and its first item: the line break, and at most one blank line
 _TO_FIRST_ITEM = re.compile(r"[ \t\u3000]*\n(?:[ \t\u3000]*\n)?")
 _LINE_BREAKS = re.compile(r"\s*\n\s*")
@@ -232,6 +236,9 @@ class ExtractiveAnswerer:
             if listed is not None and not holder.text[span.end :].strip(_TRAILING + "。"):
                 # a span running up to the colon ("原料包括") says a list follows: the answer is the list
                 a, b = listed
+            else:
+                # a line's label is no part of the answer: "设计者：李春" answers with 李春, as a table row's value does
+                a = _after_label(p.text, a, b, window_at_line_start=p.start == 0)
             text = p.text[a:b]
             ref = ref_of[index]
             short = ShortAnswer(text=text, ref=ref, start=p.start + a, end=p.start + b)
@@ -270,6 +277,25 @@ def _announced_list(text: str, sentence: Sentence) -> tuple[int, int] | None:
     while text[first].isspace():
         first += 1
     return first, len(text[:last].rstrip())
+
+
+def _after_label(text: str, a: int, b: int, *, window_at_line_start: bool) -> int:
+    """Where the short answer text[a:b] (of a passage window `text`) starts once the label of its line is left out:
+    when it starts its line (after any item mark) with a label whose brackets all close, and goes on past it;
+    else `a`. Whether the window's first line starts a line of the document is told."""
+    line_start = text.rfind("\n", 0, a) + 1
+    if line_start == 0 and not window_at_line_start:
+        return a
+    lead = text[line_start:a]
+    if lead.strip() and _ITEM.fullmatch(lead) is None:
+        return a
+    label = _LABEL.match(text, a, b)
+    if label is None or label.end() >= b:
+        return a
+    key = label.group()
+    if key.count("（") + key.count("(") != key.count("）") + key.count(")"):
+        return a  # "五月艾（学名：）": the colon is inside a bracket, not after a label
+    return label.end()
 
 
 def _quote_end(text: str, sentence: Sentence, listed: tuple[int, int] | None) -> int:
