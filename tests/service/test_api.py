@@ -243,6 +243,8 @@ def test_queries_keep_answering_during_an_upload(client: httpx.Client, server: s
         ({"question": "x", "top_k": "five"}, None),
         ({"question": "x", "collection": "no-such-collection"}, 404),
         ({"question": "x", "collection": "../etc"}, None),
+        # an empty name is invalid like any other bad name, not a request for the default collection
+        ({"question": "x", "collection": ""}, 400),
     ],
 )
 def test_bad_ask_input_is_a_4xx_with_json_error(client: httpx.Client, body: object, status: int | None) -> None:

@@ -30,8 +30,8 @@ def settings(request: Request) -> Settings:
 
 def collection_name(request: Request, name: str | None) -> str:
     """The collection a request names (or the default), if the caller's key may use it: 403 otherwise, before
-    anything says whether it exists."""
-    collection = validate_collection_name(name or settings(request).collection)
+    anything says whether it exists. An empty name is invalid, not the default: the caller named something."""
+    collection = validate_collection_name(settings(request).collection if name is None else name)
     principal = getattr(request.state, "principal", None)
     if isinstance(principal, Principal) and not principal.may_use(collection):
         raise HTTPException(403, f"this key may not use collection '{collection}'")
