@@ -36,7 +36,7 @@ def main() -> int:
     parser.add_argument("--no-write", action="store_true", help="print only; do not append to bench/RESULTS.md")
     args = parser.parse_args()
     report = Report("Answer stage latency (extractive, in process)")
-    configure_process(embedding=True)
+    configure_process(torch_model=True)
     datasets = args.dataset or [REPO / "evals" / "golden.jsonl", QUESTIONS]
     with tempfile.TemporaryDirectory() as tmp:
         index_dir = args.index_dir

@@ -161,7 +161,7 @@ def main() -> None:
     # the process set-up `qa` does at start (thread pools, offline switches), so figures match the service
     from qa.runtime import configure_process
 
-    configure_process(embedding=True)
+    configure_process(torch_model=True)
     report = Report("/v1/ask latency (extractive, real socket)")
     extra_env = dict(item.split("=", 1) for item in args.server_env)
     variants: list[tuple[str, dict[str, str]]] = []

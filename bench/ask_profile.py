@@ -112,7 +112,7 @@ def main() -> None:
     args = parser.parse_args()
     from qa.runtime import configure_process
 
-    configure_process(embedding=True)
+    configure_process(torch_model=True)
     variants: list[tuple[str, dict[str, str]]] = []
     for spec in args.variant or ["default:"]:
         name, _, settings = spec.partition(":")

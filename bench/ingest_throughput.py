@@ -29,7 +29,7 @@ def main() -> None:
     # the process set-up `qa` does at start (thread pools, offline switches), so figures match the service
     from qa.runtime import configure_process, embedding_threads
 
-    configure_process(embedding=True)
+    configure_process(torch_model=True)
     report = Report("Ingest throughput (sample corpus)")
     from qa.config import Settings
     from qa.embed.load import load_embedder

@@ -154,7 +154,7 @@ def main() -> None:
     args = parser.parse_args()
     from qa.runtime import configure_process
 
-    configure_process(embedding=True)
+    configure_process(torch_model=True)
     from qa.config import Settings
     from qa.eval.metrics import doc_matches
     from qa.retrieve import HybridRetriever

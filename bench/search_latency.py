@@ -33,7 +33,7 @@ def main() -> int:
     # the process set-up `qa` does at start (thread pools, offline switches), so figures match the service
     from qa.runtime import configure_process
 
-    configure_process(embedding=True)
+    configure_process(torch_model=True)
     settings = Settings(index_dir=args.index_dir, collection=args.collection)
     service = QAService(settings)
     service.warm_up()

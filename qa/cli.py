@@ -113,7 +113,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     overrides: dict[str, object] = {}
     if getattr(args, "index_dir", None) is not None:
         overrides["index_dir"] = args.index_dir
-    if getattr(args, "collection", None):
+    if getattr(args, "collection", None) is not None:
         overrides["collection"] = args.collection
     if getattr(args, "host", None):
         overrides["host"] = args.host
@@ -318,11 +318,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from qa.logging import configure_logging
     from qa.runtime import configure_process
 
-    configure_process(embedding=args.command not in _NO_EMBEDDING)
-
     configure_logging("WARNING" if args.command != "serve" else "INFO")
     try:
         settings = _settings(args)
+        # ingest embeds passages in worker processes, which size their own pools; this process embeds questions
+        configure_process(torch_model=args.command not in _NO_EMBEDDING and settings.embed_backend == "torch")
         return _COMMANDS[args.command](args, settings)
     except QAError as exc:
         print(f"error: {exc.message}", file=sys.stderr)

@@ -11,9 +11,10 @@ from __future__ import annotations
 import os
 
 
-def configure_process(*, embedding: bool) -> None:
-    """Offline switches and quiet libraries, then thread pools. `embedding`: the command loads the embedding
-    model, so torch's pool is sized too (importing torch costs seconds that listing documents need not pay)."""
+def configure_process(*, torch_model: bool) -> None:
+    """Offline switches and quiet libraries, then thread pools. `torch_model`: the process runs a torch model
+    (the embedding model on its torch backend), so torch's pool is sized too; importing torch costs over a
+    second that a search through the ONNX backend, or a listing of documents, need not pay."""
     # the models are local, and air-gapped installs never reach a hub
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -21,7 +22,7 @@ def configure_process(*, embedding: bool) -> None:
     # the model's per-weight loading bar would interleave with the CLI's own progress and the server's JSON logs
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     limit_faiss_threads()
-    if embedding:
+    if torch_model:
         limit_torch_threads()
 
 

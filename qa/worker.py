@@ -272,7 +272,7 @@ def _init_worker(settings: Settings) -> None:
     from qa.runtime import configure_process, configure_worker_process
 
     configure_worker_process()
-    configure_process(embedding=False)  # torch's pool is sized when the model first loads (_embedder)
+    configure_process(torch_model=False)  # torch's pool is sized when the model first loads (_embedder)
     from qa.chunk.chunker import Chunker
     from qa.index.keyword import index_text
 

@@ -18,7 +18,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # what `qa` does when it starts, so components run in-process get the same thread pools and offline switches
     from qa.runtime import configure_process
 
-    configure_process(embedding=True)
+    configure_process(torch_model=True)
 
 
 @pytest.fixture(scope="session")

@@ -34,7 +34,7 @@ def test_no_server_errors_under_schemathesis(fuzz_server: str, tmp_path: Path) -
             "--max-examples",
             "25",
             "--max-time",
-            "90",
+            "50",
             "--workers",
             "1",
             "--seed",

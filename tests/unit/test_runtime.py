@@ -35,11 +35,11 @@ def test_thread_pools_are_sized_unless_the_operator_chose(monkeypatch: pytest.Mo
     faiss.omp_set_num_threads(2)
     torch.set_num_threads(2)
     monkeypatch.setenv("OMP_NUM_THREADS", "2")
-    configure_process(embedding=True)
+    configure_process(torch_model=True)
     assert (faiss.omp_get_max_threads(), torch.get_num_threads()) == (2, 2)
 
     monkeypatch.delenv("OMP_NUM_THREADS")
-    configure_process(embedding=True)
+    configure_process(torch_model=True)
     assert faiss.omp_get_max_threads() == 1
     assert torch.get_num_threads() == max(1, available_cpus() // 2)
 
