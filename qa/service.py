@@ -18,10 +18,12 @@ from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
 import numpy as np
+import tiktoken
 
 from qa.answer.base import Answerer, AnswerEvent
 from qa.answer.model import AnswerModel
 from qa.chunk.chunker import Chunker
+from qa.chunk.tokens import tiktoken_encoding
 from qa.config import Settings
 from qa.conversation import Condenser, Standalone, Turn
 from qa.conversation.llm import Complete
@@ -116,6 +118,15 @@ class QAService:
     @cached_property
     def chunker(self) -> Chunker:
         return Chunker(self.settings)
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of `text` in the encoding chunks are measured with (`QA_TOKENIZER_ENCODING`): what chat replies
+        report as their usage, since the extractive answerer has no model of its own to count with."""
+        return len(self._encoding.encode_ordinary(text))
+
+    @cached_property
+    def _encoding(self) -> tiktoken.Encoding:
+        return tiktoken_encoding(self.settings.tokenizer_encoding, self.settings.cache_dir)
 
     @cached_property
     def collections(self) -> Collections:

@@ -154,6 +154,9 @@ class ChatChoice(BaseModel):
 
 
 class Usage(BaseModel):
+    """Tokens of the messages received and of the answer sent, counted in the service's tokenizer encoding
+    (`QA_TOKENIZER_ENCODING`); an LLM behind the service may count its own prompt differently."""
+
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0

@@ -60,9 +60,16 @@ class ChatMessage(BaseModel):
         return "".join(str(p.get("text", "")) for p in self.content if p.get("type") == "text")
 
 
+class StreamOptions(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    include_usage: StrictBool = Field(default=False, description="End the stream with a chunk carrying `usage`.")
+
+
 class ChatCompletionRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     model: StrictStr = Field(default="default", description="The collection to answer from.")
     messages: list[ChatMessage] = Field(min_length=1)
     stream: StrictBool = False
+    stream_options: StreamOptions | None = None

@@ -120,17 +120,36 @@ def test_openai_client_plain_and_streamed(server: str) -> None:
     assert "64" in content and "413" in content
     extra = completion.model_extra or {}
     assert extra["citations"] and all(f"[{c['ref']}]" in content for c in extra["citations"])
+    # usage is counted in the service's tokenizer encoding (cl100k_base by default)
+    from qa.chunk.tokens import tiktoken_encoding
+    from qa.config import Settings
 
-    stream = oa.chat.completions.create(model="default", messages=[{"role": "user", "content": HEADLINE}], stream=True)
+    encoding = tiktoken_encoding("cl100k_base", Settings().cache_dir)
+    expected = (len(encoding.encode_ordinary(HEADLINE)), len(encoding.encode_ordinary(content)))
+    usage = completion.usage
+    assert usage is not None and (usage.prompt_tokens, usage.completion_tokens) == expected
+    assert usage.total_tokens == sum(expected)
+
+    stream = oa.chat.completions.create(
+        model="default",
+        messages=[{"role": "user", "content": HEADLINE}],
+        stream=True,
+        stream_options={"include_usage": True},
+    )
     parts: list[str] = []
     last_extra: dict[str, object] = {}
-    for chunk in stream:
+    chunks = list(stream)
+    for chunk in chunks:
         if chunk.choices and chunk.choices[0].delta.content:
             parts.append(chunk.choices[0].delta.content)
         last_extra = chunk.model_extra or last_extra
     streamed = "".join(parts)
     assert "64" in streamed and "413" in streamed
     assert last_extra.get("citations")
+    # the usage chunk comes last, with no choices, as OpenAI sends it
+    assert not chunks[-1].choices and chunks[-1].usage is not None
+    assert chunks[-1].usage.completion_tokens == len(encoding.encode_ordinary(streamed))
+    assert all(c.usage is None for c in chunks[:-1])
 
 
 def test_upload_ask_delete_never_cited_again(client: httpx.Client) -> None:

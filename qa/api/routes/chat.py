@@ -26,6 +26,7 @@ from qa.api.responses import (
     CitationOut,
     ModelList,
     ModelOut,
+    Usage,
 )
 from qa.api.routes.deps import (
     ClientGone,
@@ -38,9 +39,16 @@ from qa.api.routes.deps import (
 from qa.api.schemas import ChatCompletionRequest
 from qa.conversation import Role, Turn
 from qa.errors import InvalidInput, QAError
+from qa.service import QAService
 
 chat_router = APIRouter(tags=["openai"], responses=ERRORS)
 models_router = APIRouter(tags=["openai"], responses=ERRORS)
+
+
+def _usage(svc: QAService, body: ChatCompletionRequest, answer: str) -> Usage:
+    prompt = sum(svc.count_tokens(m.text()) for m in body.messages)
+    completion = svc.count_tokens(answer)
+    return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion)
 
 
 def _conversation(body: ChatCompletionRequest) -> tuple[str, list[tuple[Role, str]]]:
@@ -76,7 +84,7 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> obj
     completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     created = int(time.time())
     if body.stream:
-        return EventSourceResponse(_chunks(request, question, history, name, completion_id, created), ping=15)
+        return EventSourceResponse(_chunks(request, body, question, history, name, completion_id, created), ping=15)
     try:
         answer = await until_disconnected(request, svc.ask(question, name, history=history))
     except ClientGone:
@@ -91,19 +99,28 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> obj
         found=answer.found,
         question=answer.question or question,
         warnings=answer.warnings,
+        usage=_usage(svc, body, answer.answer),
     )
 
 
 async def _chunks(
-    request: Request, question: str, history: list[Turn], name: str, completion_id: str, created: int
+    request: Request,
+    body: ChatCompletionRequest,
+    question: str,
+    history: list[Turn],
+    name: str,
+    completion_id: str,
+    created: int,
 ) -> AsyncIterator[ServerSentEvent]:
-    def chunk(delta: dict[str, str], finish: str | None = None, **extra: object) -> ServerSentEvent:
+    def chunk(delta: dict[str, str] | None, finish: str | None = None, **extra: object) -> ServerSentEvent:
+        # OpenAI's usage chunk, the last one, has no choices
+        choices = [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish}]
         payload: dict[str, object] = {
             "id": completion_id,
             "object": "chat.completion.chunk",
             "created": created,
             "model": name,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            "choices": choices,
             **extra,
         }
         return ServerSentEvent(json.dumps(payload, ensure_ascii=False))
@@ -114,7 +131,8 @@ async def _chunks(
         # complete (its numbers against its citations, its markers renumbered): text sent before that could not be
         # taken back when the check replaces it. So the content is the final answer, sent whole; /v1/ask streams
         # the deltas live, its last event being authoritative.
-        answer = await service(request).ask(question, name, history=history)
+        svc = service(request)
+        answer = await svc.ask(question, name, history=history)
         request.state.timings_ms = answer.timings_ms
         yield chunk({"content": answer.answer})
         yield chunk(
@@ -126,6 +144,8 @@ async def _chunks(
             answer=answer.answer,
             warnings=answer.warnings,
         )
+        if body.stream_options is not None and body.stream_options.include_usage:
+            yield chunk(None, usage=_usage(svc, body, answer.answer).model_dump())
     except QAError as exc:
         yield ServerSentEvent(json.dumps({"error": {"code": exc.code, "message": exc.message}}, ensure_ascii=False))
     yield ServerSentEvent("[DONE]")
