@@ -17,6 +17,18 @@ class InvalidInput(QAError):
     status = 400
 
 
+class InvalidRequest(InvalidInput):
+    """A JSON body of the wrong shape: the status and code FastAPI's own validation gives every JSON route."""
+
+    code = "invalid_request"
+    status = 422
+
+
+class MalformedJson(InvalidInput):
+    code = "malformed_json"
+    status = 400
+
+
 class InvalidQuestion(InvalidInput):
     code = "invalid_question"
     status = 422

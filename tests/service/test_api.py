@@ -315,6 +315,20 @@ def test_malformed_json_and_wrong_content_type(client: httpx.Client) -> None:
     assert deep.json()["error"]["code"] == "malformed_json"
 
 
+def test_json_routes_report_the_same_mistake_the_same_way(client: httpx.Client) -> None:
+    """A script that handles /v1/ask's errors by code handles a JSON upload's the same way: a body that is not
+    JSON is a 400 `malformed_json`, a JSON body of the wrong shape a 422 `invalid_request`."""
+    json_type = {"content-type": "application/json"}
+    for path in ("/v1/ask", DOCS):
+        broken = client.post(path, content=b'{"text": "x"', headers=json_type)
+        assert _assert_error(broken, 400)["code"] == "malformed_json", path
+        for wrong in ({"text": 42}, {"question": ["a"]}, ["a list"]):
+            reply = client.post(path, json=wrong)
+            assert _assert_error(reply, 422)["code"] == "invalid_request", (path, wrong, reply.text)
+    missing = _assert_error(client.post(DOCS, json={"title": "no text"}), 422)
+    assert "text" in missing["message"]
+
+
 def test_bad_uploads_are_refused_and_nothing_stored_is_lost(client: httpx.Client) -> None:
     before = client.get("/v1/collections/default/documents").json()["documents"]
     garbage = bytes(range(256)) * 64

@@ -23,7 +23,7 @@ from qa.api.responses import (
 )
 from qa.api.routes.deps import ClientGone, collection_name, service, settings
 from qa.api.schemas import TextDocument
-from qa.errors import FileTooLarge, InvalidInput, UnsupportedFile
+from qa.errors import FileTooLarge, InvalidInput, InvalidRequest, MalformedJson, UnsupportedFile
 from qa.ingest import SUPPORTED_SUFFIXES, clean_name
 from qa.worker import Source
 
@@ -92,9 +92,10 @@ async def _read_json(request: Request) -> list[Source]:
     except ValidationError as exc:
         first = exc.errors()[0]
         if first.get("type") == "json_invalid":
-            raise InvalidInput("the request body is not valid JSON") from exc
+            reason = first.get("ctx", {}).get("error", "")
+            raise MalformedJson(f"the request body is not valid JSON: {reason}".strip()) from exc
         where = ".".join(str(p) for p in first.get("loc", ())) or "body"
-        raise InvalidInput(f"{where}: {first.get('msg', 'invalid')}") from exc
+        raise InvalidRequest(f"{where}: {first.get('msg', 'invalid')}") from exc
     label = clean_name(body.source or body.id or "") or "the posted text"
     return [Source(name=label, source=body.source, text=body.text, title=body.title, doc_id=body.id)]
 
