@@ -85,9 +85,9 @@ def main() -> int:
     parser.add_argument("--coverage", type=float, default=0.95)
     parser.add_argument("--max-false-refusals", type=float, default=0.03)
     args = parser.parse_args()
-    configure_process(embedding=True)
     started = time.perf_counter()
     settings = Settings(index_dir=args.index_dir)
+    configure_process(torch_model=settings.embed_backend == "torch")
     test_index = args.test_index_dir or args.index_dir
     items = [i for i in load_dataset(args.test_dataset or args.dataset) if not i.unanswerable and i.docs]
     source = QAService(settings)
