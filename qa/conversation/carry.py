@@ -483,19 +483,11 @@ class TermCarry:
 
     def rewrite(self, question: str, previous: str, earlier: Sequence[str] = ()) -> str:
         q, prev = read(question), read(previous)
-        asked = ellipsis_frame(question, previous)
-        if asked is not None and (framed := _framed(prev, q, asked, self.parallel)) is not None:
-            text, replaced = framed
-            if q.pronoun_at is None or replaced is not prev.terms[0]:
-                return text
-            # "那它的面积呢？" after "X位于哪里？": the frame's only place for 面积 is X, the question's topic (a
-            # Chinese question names it first), which is what the pronoun refers back to: the pronoun takes X
-            start, end = q.pronoun_at
-            return question[:start] + previous[replaced.start : replaced.end] + question[end:]
         if q.pronoun_at is not None and detect_lang(question) == "en":
             # English refers back to the last name it mentioned ("When was it founded?" after "Who founded the
             # Harbor Light Foundation?"): a rule of the language, where the carry model, fitted on Chinese
-            # dialogues, weighs single words
+            # dialogues, weighs single words. It comes before the ellipsis frame: "And its population?" after
+            # "Where is Millbrook Harbour?" asks for the harbour's population, not where a population is
             start, end = q.pronoun_at
             pronoun = question[start:end].lower()
             # "When did she take over?" after "Who is the director of X?": a person is the one asked about
@@ -507,6 +499,15 @@ class TermCarry:
                 if pronoun in EN_POSSESSIVES and (pronoun != "her" or _WORD_AFTER.match(question, end)):
                     name += "'s"
                 return question[:start] + name + question[end:]
+        asked = ellipsis_frame(question, previous)
+        if asked is not None and (framed := _framed(prev, q, asked, self.parallel)) is not None:
+            text, replaced = framed
+            if q.pronoun_at is None or replaced is not prev.terms[0]:
+                return text
+            # "那它的面积呢？" after "X位于哪里？": the frame's only place for 面积 is X, the question's topic (a
+            # Chinese question names it first), which is what the pronoun refers back to: the pronoun takes X
+            start, end = q.pronoun_at
+            return question[:start] + previous[replaced.start : replaced.end] + question[end:]
         chosen = self.carried(question, previous, earlier)
         if not chosen:
             return question

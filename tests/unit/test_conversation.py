@@ -207,6 +207,10 @@ def test_an_english_pronoun_takes_the_name_or_person_it_refers_to() -> None:
     # "her" before a word is possessive, at the end the object; "IT" in capitals is no pronoun
     assert carry.rewrite("Who hired her?", "Where does Maria Lopez work?") == "Who hired Maria Lopez?"
     assert carry.rewrite("What is her role?", "Where does Maria Lopez work?") == "What is Maria Lopez's role?"
+    # with no interrogative of its own the follow-up is elliptical, yet its pronoun still names what it is about:
+    # the previous question's frame ("Where is …") does not fit a population
+    assert carry.rewrite("And its population?", "Where is Millbrook Harbour?") == "And Millbrook Harbour's population?"
+    assert carry.rewrite("And her salary?", "Where does Maria Lopez work?") == "And Maria Lopez's salary?"
     assert read("Who runs the IT department?").pronoun_at is None and read("华为在IT行业排第几？").pronoun_at is None
     # a Chinese question's Latin words are no English names: "WTA" is not carried as one
     assert read("佩内塔在WTA赛事拿过几个冠军？").terms[1].tag == "eng"
