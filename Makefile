@@ -43,8 +43,8 @@ $(VENV)/.test-stamp: pyproject.toml
 # The Docker images and the compose stack (`make docker-test`, ~12 min) run only when their inputs differ from
 # the ones a passing run recorded in docker/stack-verified: see the README's Docker section.
 test: test-deps
-	$(BIN)/ruff check qa tests
-	$(BIN)/mypy qa
+	$(BIN)/ruff check qa tests bench evals
+	$(BIN)/mypy qa bench evals
 	$(PYTHON) docker/stack_test.py run --if-changed
 	$(BIN)/pytest -q --durations=15
 
@@ -63,9 +63,9 @@ llm: llm-weights
 	$(BIN)/python -m qa.llm_server serve --port 8081
 
 lint: setup
-	$(BIN)/ruff check qa tests
-	$(BIN)/ruff format --check qa tests
-	$(BIN)/mypy qa
+	$(BIN)/ruff check qa tests bench evals
+	$(BIN)/ruff format --check qa tests bench evals
+	$(BIN)/mypy qa bench evals
 
 eval: setup
 	$(BIN)/qa eval evals/sample_qa.jsonl --out artifacts/eval --compare

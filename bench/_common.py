@@ -18,8 +18,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from qa.index.docstore import NewChunks
+    from qa.types import Document
 
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO / "data" / "seeds"
@@ -200,7 +205,7 @@ def synthetic_vectors(
 # -- synthetic collections ------------------------------------------------------------------------------------
 def synthetic_documents(
     seeds: SeedSentences, n_chunks: int, rng: np.random.Generator, *, chunks_per_doc: int = 10
-) -> Iterator[tuple[object, object]]:
+) -> Iterator[tuple[Document, NewChunks]]:
     """Yield (Document, NewChunks) pairs totalling `n_chunks` chunks, recombined from the seed sentences.
 
     Each chunk is 3-6 consecutive-or-random seed sentences; its FTS terms are the seed sentences' terms
@@ -280,8 +285,8 @@ def build_collection(index_dir: Path, n_chunks: int, *, seed: int = 0, with_seed
     batch: list[DocumentChange] = []
     pending = 0
     for document, new in synthetic_documents(seeds, max(0, n_chunks - real), rng):
-        batch.append(DocumentChange(document, new))  # type: ignore[arg-type]
-        pending += len(new.chunks)  # type: ignore[attr-defined]
+        batch.append(DocumentChange(document, new))
+        pending += len(new.chunks)
         if pending >= 20_000:
             coll.apply(batch)
             batch, pending = [], 0

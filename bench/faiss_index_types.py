@@ -49,7 +49,8 @@ def release_memory() -> None:
 def removal(index: faiss.Index, ids: np.ndarray) -> str:
     try:
         t = Timer()
-        removed = index.remove_ids(ids)
+        # faiss's Python wrapper takes an id array as well as an IDSelector; its type stubs know only the latter
+        removed = index.remove_ids(ids)  # type: ignore[arg-type]
         return f"yes ({removed} ids in {t.s * 1000:.1f} ms)"
     except RuntimeError as exc:
         return "no: " + str(exc).strip().splitlines()[-1][:60]
@@ -122,7 +123,7 @@ def run_size(n: int, args: argparse.Namespace, base: np.ndarray, rng: np.random.
 
         def set_ef(ef: int) -> Callable[[faiss.Index], None]:
             def apply(index: faiss.Index) -> None:
-                index.hnsw.efSearch = ef
+                index.hnsw.efSearch = ef  # type: ignore[attr-defined]  # an IndexHNSWFlat, typed as its base
 
             return apply
 
@@ -136,7 +137,7 @@ def run_size(n: int, args: argparse.Namespace, base: np.ndarray, rng: np.random.
 
         def set_nprobe(p: int) -> Callable[[faiss.Index], None]:
             def apply(index: faiss.Index) -> None:
-                index.nprobe = p
+                index.nprobe = p  # type: ignore[attr-defined]  # an IndexIVF, typed as its base
 
             return apply
 
@@ -144,6 +145,7 @@ def run_size(n: int, args: argparse.Namespace, base: np.ndarray, rng: np.random.
 
         def build_ivf(pq: bool, nlist: int = nlist, sample: np.ndarray = sample) -> faiss.Index:
             quantizer = faiss.IndexFlatIP(dim)
+            index: faiss.IndexIVF
             if pq:
                 index = faiss.IndexIVFPQ(quantizer, dim, nlist, 48, 8, faiss.METRIC_INNER_PRODUCT)
             else:
@@ -151,7 +153,8 @@ def run_size(n: int, args: argparse.Namespace, base: np.ndarray, rng: np.random.
             index.cp.niter = 10
             index.cp.max_points_per_centroid = args.train_per_list
             index.train(sample)
-            index.set_direct_map_type(faiss.DirectMap.Hashtable)  # needed for remove_ids + reconstruct
+            # needed for remove_ids + reconstruct (faiss's type stubs leave DirectMap out)
+            index.set_direct_map_type(faiss.DirectMap.Hashtable)  # type: ignore[attr-defined]
             index.add_with_ids(data, ids)
             return index
 

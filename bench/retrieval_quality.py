@@ -157,7 +157,7 @@ def main() -> None:
     configure_process(torch_model=True)
     from qa.config import Settings
     from qa.eval.metrics import doc_matches
-    from qa.retrieve import HybridRetriever
+    from qa.query import analyze
     from qa.segment import index_terms
     from qa.service import QAService
 
@@ -232,7 +232,8 @@ def main() -> None:
                     found = collections[passages].dense_search(vector, DEPTH * 3)
                     dense[label] = [(id_map.get(c, c) if passages == "onnx-int8" else c, s) for c, s in found]
                     record(f"dense, {label}", dense[label][:DEPTH], wanted)
-                cross = HybridRetriever._cross_lingual_terms(question)
+                # an English question's translated words, as the service's keyword search adds them
+                cross = list(analyze(question).expansions)
                 for label, _engine, tok in keyword_variants:
                     bm25 = keyword[label].search(tokenizers[tok](question) + cross, DEPTH * 3)
                     record(f"BM25, {label}", bm25[:DEPTH], wanted)

@@ -17,6 +17,7 @@ import asyncio
 import json
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import numpy as np
@@ -33,8 +34,13 @@ from _common import (
 )
 from ask_latency import load_level, serve
 
+if TYPE_CHECKING:
+    from qa.index.docstore import NewChunks
+    from qa.index.store import CollectionStore
+    from qa.types import Document
 
-def _write(store: object, documents: list[tuple[object, object]], batch_chunks: int) -> float:
+
+def _write(store: CollectionStore, documents: list[tuple[Document, NewChunks]], batch_chunks: int) -> float:
     """Seconds to write the documents in batches of about `batch_chunks` chunks, plus the final checkpoint."""
     from qa.index import DocumentChange
 
@@ -42,13 +48,13 @@ def _write(store: object, documents: list[tuple[object, object]], batch_chunks: 
     batch: list[DocumentChange] = []
     pending = 0
     for document, new in documents:
-        batch.append(DocumentChange(document, new))  # type: ignore[arg-type]
-        pending += len(new.chunks)  # type: ignore[attr-defined]
+        batch.append(DocumentChange(document, new))
+        pending += len(new.chunks)
         if pending >= batch_chunks:
-            store.apply(batch)  # type: ignore[attr-defined]
+            store.apply(batch)
             batch, pending = [], 0
-    store.apply(batch)  # type: ignore[attr-defined]
-    store.checkpoint()  # type: ignore[attr-defined]
+    store.apply(batch)
+    store.checkpoint()
     return t.s
 
 
@@ -110,7 +116,7 @@ def main() -> None:
         seeds = seed_sentences()
         dim = int(seeds.vectors.shape[1])
         documents = list(synthetic_documents(seeds, args.chunks - seeded, np.random.default_rng(0)))
-        synthetic = sum(len(new.chunks) for _, new in documents)  # type: ignore[attr-defined]
+        synthetic = sum(len(new.chunks) for _, new in documents)
 
         embedded = EmbeddedBackend(index_dir, model_name=settings.embedding_model, dim=lambda: dim).open("default")
         milvus_backend = MilvusBackend(
