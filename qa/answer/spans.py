@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_left
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -23,13 +24,15 @@ from qa.query.kinds import KINDS
 from qa.segment import words
 from qa.text import is_wide
 
-ORIGINS = ("typed", "clause", "frame", "words", "sentence")
+ORIGINS = ("typed", "clause", "frame", "words", "after", "sentence")
 _CLAUSE_MARK = re.compile(r"[，,；;：:、]")
 _TRIM = " \t\n\u3000，,；;：:、。.！!？?）)」』”’\"'（(「『“‘"
 _OPENERS = "（(「『“‘\"'"
 _CLOSERS = "）)」』”’\"'"
 _MAX_WORDS = 4
 _MAX_CLAUSES = 3
+# word runs are started at this many words after a question term
+_AFTER_STARTS = 2
 _PUNCT = re.compile(r"[\W_]+")
 
 SPAN_FEATURES: tuple[str, ...] = (
@@ -190,6 +193,19 @@ def frame_gap(query: Query, folded: str) -> FrameGap | None:
     return FrameGap(a, b, k, r) if b > a else None
 
 
+def _word_bounds(text: str) -> list[tuple[int, int]]:
+    """Where each word of `text` (default segmentation) starts and ends."""
+    pos = 0
+    out: list[tuple[int, int]] = []
+    for w in words(text):
+        start = text.find(w, pos)
+        if start < 0:
+            continue
+        pos = start + len(w)
+        out.append((start, pos))
+    return out
+
+
 def span_candidates(query: Query, sentences: Sequence[str]) -> list[SpanCandidate]:
     """Every candidate span of the given (folded) sentences, without duplicates."""
     seen: set[tuple[int, int, int]] = set()
@@ -209,22 +225,22 @@ def span_candidates(query: Query, sentences: Sequence[str]) -> list[SpanCandidat
         for i in range(len(clauses)):
             for j in range(i, min(len(clauses), i + _MAX_CLAUSES)):
                 add(si, clauses[i][0], clauses[j][1], "clause")
+        word_bounds = _word_bounds(text)
         gap = frame_gap(query, text)
         if gap is not None:
             add(si, gap.start, gap.end, "frame")
             # the words at the start of the gap: "被[耶律金山]所杀" when the gap runs on
-            pos = 0
-            bounds: list[tuple[int, int]] = []
-            for w in words(text):
-                start = text.find(w, pos)
-                if start < 0:
-                    continue
-                pos = start + len(w)
-                if gap.start <= start < gap.end + 1:
-                    bounds.append((start, pos))
+            bounds = [(a, b) for a, b in word_bounds if gap.start <= a < gap.end + 1]
             for i in range(min(len(bounds), 6)):
                 for j in range(i, min(len(bounds), i + _MAX_WORDS)):
                     add(si, bounds[i][0], bounds[j][1], "words")
+        # the words right after a question term, which the frame misses where the sentence words the question
+        # otherwise: "…最主要的经济是[旅游业]" against "…最主要的经济产业是什么"
+        for end in sorted({p + len(t) for t in query.terms for p in _occurrences(t, text)}):
+            first = next((i for i, (a, _) in enumerate(word_bounds) if a >= end), len(word_bounds))
+            for i in range(first, min(len(word_bounds), first + _AFTER_STARTS)):
+                for j in range(i, min(len(word_bounds), i + _MAX_WORDS)):
+                    add(si, word_bounds[i][0], word_bounds[j][1], "after")
     return out
 
 
@@ -282,39 +298,44 @@ def span_features(
     ]
     # typed spans inside a longer candidate: a clause that holds the number a quantity question asks for is a
     # worse short answer than the number itself (spans the question states are no answer)
-    typed = [
-        (c.sentence, c.start, c.end, kind_prior.get(c.type, 0.0)) for c in unstated_typed(query, sentences, candidates)
-    ]
+    typed: list[list[tuple[int, int, float]]] = [[] for _ in sentences]
+    for c in unstated_typed(query, sentences, candidates):
+        typed[c.sentence].append((c.start, c.end, kind_prior.get(c.type, 0.0)))
+    typed_starts = [sorted(a for a, _, _ in spans) for spans in typed]
     # a figure in a list ("床位数8,420张，执业医师5,130人，注册护士6,975人") is told from its neighbours by the label
     # right before it, or, in English, right after it ("6,975 nurses"): how much of the question's left part ends
     # right before each candidate, how much of its right part starts right after, and the lead of each over the
     # best other candidate of its sentence
     # (candidates share their starts and ends: each is measured once)
+    # (so is the question's context right before and right after each)
     label_at: dict[tuple[int, int], float] = {}
     trailing_at: dict[tuple[int, int], float] = {}
+    left_at: dict[tuple[int, int], float] = {}
+    right_at: dict[tuple[int, int], float] = {}
     for c in candidates:
-        if left and (c.sentence, c.start) not in label_at:
-            ahead = _plain(sentences[c.sentence][max(0, c.start - _LABEL_REACH) : c.start])
-            label_at[c.sentence, c.start] = _adjacent_label(left, ahead) / len(left)
-        if right and (c.sentence, c.end) not in trailing_at:
-            behind = _plain(sentences[c.sentence][c.end : c.end + _LABEL_REACH])
-            trailing_at[c.sentence, c.end] = _adjacent_label(right[::-1], behind[::-1]) / len(right)
+        text = sentences[c.sentence]
+        if (c.sentence, c.start) not in left_at:
+            before = _plain(text[max(0, c.start - 12) : c.start])
+            left_at[c.sentence, c.start] = suffix_match(left, before) / len(left) if left else 0.0
+            if left:
+                ahead = _plain(text[max(0, c.start - _LABEL_REACH) : c.start])
+                label_at[c.sentence, c.start] = _adjacent_label(left, ahead) / len(left)
+        if (c.sentence, c.end) not in right_at:
+            after = _plain(text[c.end : c.end + 12])
+            right_at[c.sentence, c.end] = prefix_match(right, after) / len(right) if right else 0.0
+            if right:
+                behind = _plain(text[c.end : c.end + _LABEL_REACH])
+                trailing_at[c.sentence, c.end] = _adjacent_label(right[::-1], behind[::-1]) / len(right)
     labels = [label_at.get((c.sentence, c.start), 0.0) for c in candidates]
     trailing = [trailing_at.get((c.sentence, c.end), 0.0) for c in candidates]
     sentence_of = [c.sentence for c in candidates]
     label_leads, trailing_leads = _leads(labels, sentence_of), _leads(trailing, sentence_of)
     rows: list[list[float]] = []
     for index, c in enumerate(candidates):
-        inner = [
-            p
-            for si, a, b, p in typed
-            if si == c.sentence and c.start <= a and b <= c.end and (a, b) != (c.start, c.end)
-        ]
+        inner = [p for a, b, p in typed[c.sentence] if c.start <= a and b <= c.end and (a, b) != (c.start, c.end)]
         text = sentences[c.sentence]
         span = text[c.start : c.end]
         plain = _plain(span)
-        before = _plain(text[max(0, c.start - 12) : c.start])
-        after = _plain(text[c.end : c.end + 12])
         gap = gaps[c.sentence]
         inter = max(0, min(c.end, gap.end) - max(c.start, gap.start)) if gap else 0
         union = max(c.end, gap.end) - min(c.start, gap.start) if gap else 1
@@ -326,7 +347,8 @@ def span_features(
         led = [e for e in term_ends[c.sentence] if e <= c.start]
         lead_end = led[-1] if led else -1
         next_term = next((p for p in positions if p >= c.end), len(text))
-        between = lead_end >= 0 and any(si == c.sentence and lead_end <= a < c.start for si, a, _, _ in typed)
+        starts_typed = typed_starts[c.sentence]
+        between = lead_end >= 0 and bisect_left(starts_typed, lead_end) < bisect_left(starts_typed, c.start)
         row = {
             "kind": kind,
             **{f"origin_{o}": 1.0 if c.origin == o else 0.0 for o in ORIGINS},
@@ -335,8 +357,8 @@ def span_features(
             "length_share": len(span) / len(text) if text else 0.0,
             "question_chars": sum(ch in q_chars for ch in plain) / len(plain) if plain else 1.0,
             "holds_term": 1.0 if any(t in span for t in query.terms) else 0.0,
-            "left_context": suffix_match(left, before) / len(left) if left else 0.0,
-            "right_context": prefix_match(right, after) / len(right) if right else 0.0,
+            "left_context": left_at[c.sentence, c.start],
+            "right_context": right_at[c.sentence, c.end],
             "frame_overlap": inter / union if union > 0 else 0.0,
             "frame_start": 1.0 if gap and c.start == gap.start else 0.0,
             "frame_end": 1.0 if gap and c.end == gap.end else 0.0,

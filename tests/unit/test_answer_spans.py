@@ -46,6 +46,17 @@ def test_candidates_hold_typed_spans_clauses_and_the_sentence_without_duplicates
     assert prior[("typed", "number")] == 0.8 and prior[("clause", "")] == 0.2
 
 
+def test_the_words_after_a_question_term_are_candidates_where_the_frame_finds_no_gap() -> None:
+    # the sentence drops the question's 产业, so the frame (…经济产业是[?]) matches nothing around the answer
+    q = analyze("该县最主要的经济产业是什么？")
+    s = fold("目前该县最主要的经济是茶叶种植，其次是旅游。")
+    assert frame_gap(q, s) is None
+    after = {s[c.start : c.end] for c in span_candidates(q, [s]) if c.origin == "after"}
+    assert "茶叶种植" in after or "茶叶" in after, after
+    # runs start right after a term, never inside one or before it
+    assert not any(t.startswith(("该县", "目前")) for t in after), after
+
+
 def test_brackets_that_close_inside_a_span_are_kept() -> None:
     q = analyze("阵内智则目前担任什么节目的主持人？")
     s = fold("阵内智则目前担任《Docking48》的主持人。")
