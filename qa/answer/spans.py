@@ -4,18 +4,21 @@ The short answer is the minimal span that answers a factoid question: "42公分"
 "莫瓦桑" inside "它首先由莫瓦桑于1905年制得". Candidates are the spans an answer takes: typed spans (a
 number with its unit, a date, a title, a name), the clauses of the sentence and short runs of them, the
 words the question's frame leaves open ("X的体重是[?]" ↔ "X体重约[8公斤]"), short word runs near that
-gap, and the sentence itself. Each is measured against the question (how much of it repeats the question,
-how well the words around it match the question's words around its interrogative, what kind of span it
-is, which kinds of typed span it holds); `qa.answer.model` holds the weights that rank them, fitted on data.
+gap and right after each question word, and the sentence itself. Each is measured against the question
+(how much of it repeats the question, how well the words around it match the question's words around its
+interrogative, what kind of span it is, which kinds of typed span it holds); `qa.answer.model` holds the
+weights that rank them, fitted on data.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
+from operator import itemgetter
 
 from qa.answer.entities import SPAN_TYPES, typed_spans
 from qa.answer.evidence import prefix_match, suffix_match
@@ -340,19 +343,18 @@ def span_features(
         inter = max(0, min(c.end, gap.end) - max(c.start, gap.start)) if gap else 0
         union = max(c.end, gap.end) - min(c.start, gap.start) if gap else 1
         positions = term_positions[c.sentence]
-        distance = min((abs(p - c.start) if p < c.start else abs(p - c.end) for p in positions), default=len(text))
+        distance = _distance(positions, c.start, c.end, len(text))
         starts, ends = clause_bounds[c.sentence]
         # direction matters: a label comes before its value ("注册护士6,975人"), so the value right after a term
         # is read apart from the one right before the next term ("执业医师5,130人，注册护士")
-        led = [e for e in term_ends[c.sentence] if e <= c.start]
-        lead_end = led[-1] if led else -1
-        next_term = next((p for p in positions if p >= c.end), len(text))
+        term_end = term_ends[c.sentence]
+        led = bisect_right(term_end, c.start)
+        lead_end = term_end[led - 1] if led else -1
+        following = bisect_left(positions, c.end)
+        next_term = positions[following] if following < len(positions) else len(text)
         starts_typed = typed_starts[c.sentence]
         between = lead_end >= 0 and bisect_left(starts_typed, lead_end) < bisect_left(starts_typed, c.start)
-        row = {
-            "kind": kind,
-            **{f"origin_{o}": 1.0 if c.origin == o else 0.0 for o in ORIGINS},
-            **{f"type_{t}": 1.0 if c.type == t else 0.0 for t in SPAN_TYPES},
+        rest = {
             "log_length": math.log1p(len(plain)),
             "length_share": len(span) / len(text) if text else 0.0,
             "question_chars": sum(ch in q_chars for ch in plain) / len(plain) if plain else 1.0,
@@ -383,5 +385,30 @@ def span_features(
             "sentence_score": float(sentence_scores[c.sentence]),
             "sentence_margin": float(sentence_scores[c.sentence] - sentence_scores[0]),
         }
-        rows.append([row[name] for name in SPAN_FEATURES])
+        rows.append([kind, *_one_hot(c.origin, c.type), *_rest_of(rest)])
     return rows
+
+
+def _distance(positions: Sequence[int], start: int, end: int, default: int) -> int:
+    """How far the nearest term start in `positions` (sorted) is from a span: from its start for a term before
+    it, from its end for one inside or after it (`default` when there is none)."""
+    if not positions:
+        return default
+    i = bisect_left(positions, start)
+    best = start - positions[i - 1] if i > 0 else None
+    # among the terms from the span's start on, the nearest to its end: the last one up to it or the first past it
+    j = bisect_right(positions, end)
+    for p in (positions[j - 1] if j > i else None, positions[j] if j < len(positions) else None):
+        if p is not None and (best is None or abs(p - end) < best):
+            best = abs(p - end)
+    return default if best is None else best
+
+
+@cache
+def _one_hot(origin: str, kind: str) -> tuple[float, ...]:
+    """The origin and type columns of a candidate's row."""
+    return (*(1.0 if origin == o else 0.0 for o in ORIGINS), *(1.0 if kind == t else 0.0 for t in SPAN_TYPES))
+
+
+# the columns after the origin and type ones, in row order
+_rest_of = itemgetter(*SPAN_FEATURES[1 + len(ORIGINS) + len(SPAN_TYPES) :])
