@@ -500,6 +500,14 @@ class TermCarry:
                     name += "'s"
                 return question[:start] + name + question[end:]
         asked = ellipsis_frame(question, previous)
+        if asked is not None and q.terms and detect_lang(question) == "en":
+            names = [t for t in prev.terms if is_english_name(t)]
+            if names and not any(is_english_name(t) or t.number for t in q.terms):
+                # "And the budget?" after "Who founded the Harbor Light Foundation?" names nothing and no year: it
+                # asks about what the previous question named. English marks a word's part of speech too seldom
+                # for the parallel model (fitted on Chinese dialogues) to find the word it stands for, which put
+                # "budget" in the place of "founded"
+                return f"{question.strip().rstrip('?？ ')} of {_noun_phrase(previous, names[-1])}?"
         if asked is not None and (framed := _framed(prev, q, asked, self.parallel)) is not None:
             text, replaced = framed
             if q.pronoun_at is None or replaced is not prev.terms[0]:

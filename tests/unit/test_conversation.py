@@ -217,6 +217,19 @@ def test_an_english_pronoun_takes_the_name_or_person_it_refers_to() -> None:
     assert read("Who won the WTA Finals?").terms[-1].proper
 
 
+def test_an_english_follow_up_naming_nothing_asks_about_what_the_previous_question_named() -> None:
+    carry = TermCarry(lambda text: [])
+    founded = "Who founded the Harbor Light Foundation?"
+    assert carry.rewrite("And the budget?", founded) == "And the budget of Harbor Light Foundation?"
+    assert carry.rewrite("Population?", "Where is Millbrook Harbour?") == "Population of Millbrook Harbour?"
+    # another name, or a year, stands in the previous question's frame
+    assert carry.rewrite("And Lyon?", "Where is Paris?") == "Where is Lyon?"
+    population = "What is the population of Millbrook?"
+    assert carry.rewrite("And Riverton?", population) == "What is the population of Riverton?"
+    in_2010 = carry.rewrite("And in 2010?", population)
+    assert "2010" in in_2010 and not in_2010.endswith("of Millbrook?")
+
+
 def test_user_questions_skip_answers_and_blank_turns() -> None:
     history = [Turn("user", "房寺镇下放了多少项权力?"), Turn("assistant", "64项。"), Turn("user", "  ")]
     assert user_questions(history) == ["房寺镇下放了多少项权力?"]
