@@ -483,7 +483,11 @@ class TermCarry:
 
     def rewrite(self, question: str, previous: str, earlier: Sequence[str] = ()) -> str:
         q, prev = read(question), read(previous)
-        if q.pronoun_at is not None and detect_lang(question) == "en":
+        english = detect_lang(question) == "en"
+        # the last English name the previous question gave, as the phrase it heads
+        names = [t for t in prev.terms if is_english_name(t)] if english else []
+        named = _noun_phrase(previous, names[-1]) if names else None
+        if q.pronoun_at is not None and english:
             # English refers back to the last name it mentioned ("When was it founded?" after "Who founded the
             # Harbor Light Foundation?"): a rule of the language, where the carry model, fitted on Chinese
             # dialogues, weighs single words. It comes before the ellipsis frame: "And its population?" after
@@ -492,22 +496,19 @@ class TermCarry:
             pronoun = question[start:end].lower()
             # "When did she take over?" after "Who is the director of X?": a person is the one asked about
             asked_who = _WHO_IS.match(previous.strip()) if pronoun in _EN_PERSONAL else None
-            names = [t for t in prev.terms if is_english_name(t)]
-            if asked_who or names:
-                name = asked_who.group(1) if asked_who else _noun_phrase(previous, names[-1])
+            if asked_who or named:
+                name = asked_who.group(1) if asked_who else str(named)
                 # "her" is possessive before a word ("her role"), the object otherwise ("Who hired her?")
                 if pronoun in EN_POSSESSIVES and (pronoun != "her" or _WORD_AFTER.match(question, end)):
                     name += "'s"
                 return question[:start] + name + question[end:]
         asked = ellipsis_frame(question, previous)
-        if asked is not None and q.terms and detect_lang(question) == "en":
-            names = [t for t in prev.terms if is_english_name(t)]
-            if names and not any(is_english_name(t) or t.number for t in q.terms):
-                # "And the budget?" after "Who founded the Harbor Light Foundation?" names nothing and no year: it
-                # asks about what the previous question named. English marks a word's part of speech too seldom
-                # for the parallel model (fitted on Chinese dialogues) to find the word it stands for, which put
-                # "budget" in the place of "founded"
-                return f"{question.strip().rstrip('?？ ')} of {_noun_phrase(previous, names[-1])}?"
+        if asked is not None and named and q.terms and not any(is_english_name(t) or t.number for t in q.terms):
+            # "And the budget?" after "Who founded the Harbor Light Foundation?" names nothing and no year: it asks
+            # about what the previous question named. English marks a word's part of speech too seldom for the
+            # parallel model (fitted on Chinese dialogues) to find the word it stands for, which put "budget" in the
+            # place of "founded"
+            return f"{question.strip().rstrip('?？ ')} of {named}?"
         if asked is not None and (framed := _framed(prev, q, asked, self.parallel)) is not None:
             text, replaced = framed
             if q.pronoun_at is None or replaced is not prev.terms[0]:
