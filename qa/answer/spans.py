@@ -239,8 +239,9 @@ def span_candidates(query: Query, sentences: Sequence[str]) -> list[SpanCandidat
                     add(si, bounds[i][0], bounds[j][1], "words")
         # the words right after a question term, which the frame misses where the sentence words the question
         # otherwise: "…最主要的经济是[旅游业]" against "…最主要的经济产业是什么"
+        word_starts = [a for a, _ in word_bounds]
         for end in sorted({p + len(t) for t in query.terms for p in _occurrences(t, text)}):
-            first = next((i for i, (a, _) in enumerate(word_bounds) if a >= end), len(word_bounds))
+            first = bisect_left(word_starts, end)
             for i in range(first, min(len(word_bounds), first + _AFTER_STARTS)):
                 for j in range(i, min(len(word_bounds), i + _MAX_WORDS)):
                     add(si, word_bounds[i][0], word_bounds[j][1], "after")
