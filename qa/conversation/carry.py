@@ -55,6 +55,10 @@ _WORD_AFTER = re.compile(r"\s+[A-Za-z]")
 # lower-case words running to the end of a question ("… lime kiln?"), after "is the" ("How tall is the …")
 _COPULA_THE = re.compile(r"\b(?:is|are|was|were)\s+the\s+$", re.IGNORECASE)
 _CLOSING_WORDS = re.compile(r"((?:\s+[a-z][a-z-]*)+)\s*[?？.!]*\s*$")
+# what opens an English follow-up before its words: "And in 2010?", "What about in 2015?"
+_EN_OPENER = re.compile(r"^\s*(?:(?:and|but|so|then)\s+|(?:what|how)\s+about\s+)+", re.IGNORECASE)
+# the parts of speech of time: numerals ("2010"), measure words (the tagger's "年" after a year), time words (去年)
+_TIME_TAGS = ("m", "q", "t")
 # Retrieval for a text: passages best first, each with its dense and BM25 ranks in `signals`.
 Search = Callable[[str], Sequence[Passage]]
 
@@ -340,6 +344,24 @@ def _noun_phrase(question: str, name: Term) -> str:
     return question[name.start : name.end]
 
 
+def _timed(term: Term) -> bool:
+    """A year, a date's number or a time word: what narrows a question to a time rather than naming a topic."""
+    return term.number or term.tag.startswith(_TIME_TAGS)
+
+
+def _with_time(question: str, previous: str, said: Reading) -> str:
+    """The previous question narrowed to the time a follow-up gives: Chinese puts the time first ("2010年房寺镇的人口是
+    多少？"), English after the question ("What is the population of Millbrook in 2010?", with the follow-up's own
+    preposition, "in" when it has none)."""
+    first, last = said.terms[0].start, said.terms[-1].end
+    if detect_lang(question) != "en":
+        return _join([question[first:last], previous.strip()])
+    phrase = _EN_OPENER.sub("", question).strip().rstrip("?？.! ")
+    # every word of it but the time is a function word, capitalised only for opening the follow-up ("In 2010?")
+    phrase = f"in {phrase}" if phrase[:1].isdigit() else phrase[:1].lower() + phrase[1:]
+    return f"{previous.strip().rstrip('?？.! ')} {phrase}?"
+
+
 def _join(pieces: Sequence[str]) -> str:
     """Pieces of text in order: Chinese next to Chinese without a space (as it is written), else with one."""
     out = ""
@@ -509,6 +531,10 @@ class TermCarry:
             # parallel model (fitted on Chinese dialogues) to find the word it stands for, which put "budget" in the
             # place of "founded"
             return f"{question.strip().rstrip('?？ ')} of {named}?"
+        if asked is not None and q.terms and all(map(_timed, q.terms)) and not any(map(_timed, prev.terms)):
+            # "2010年呢？" after "房寺镇的人口是多少？" narrows the question to a year: with no time in the previous
+            # question for the year to stand in for, the frame put it in the place of the town ("2010年的人口是多少？")
+            return _with_time(question, previous, q)
         if asked is not None and (framed := _framed(prev, q, asked, self.parallel)) is not None:
             text, replaced = framed
             if q.pronoun_at is None or replaced is not prev.terms[0]:

@@ -226,8 +226,21 @@ def test_an_english_follow_up_naming_nothing_asks_about_what_the_previous_questi
     assert carry.rewrite("And Lyon?", "Where is Paris?") == "Where is Lyon?"
     population = "What is the population of Millbrook?"
     assert carry.rewrite("And Riverton?", population) == "What is the population of Riverton?"
-    in_2010 = carry.rewrite("And in 2010?", population)
-    assert "2010" in in_2010 and not in_2010.endswith("of Millbrook?")
+    # a year where the previous question has none narrows it to that year; where it has one, the year stands in
+    assert carry.rewrite("And in 2010?", population) == "What is the population of Millbrook in 2010?"
+    assert carry.rewrite("In 2010?", population) == "What is the population of Millbrook in 2010?"
+    assert carry.rewrite("2010?", "Who was the mayor of Millbrook?") == "Who was the mayor of Millbrook in 2010?"
+    in_2000 = "What was the population of Millbrook in 2000?"
+    assert carry.rewrite("And in 2010?", in_2000) == "What was the population of Millbrook in 2010?"
+
+
+def test_a_chinese_follow_up_giving_only_a_time_narrows_the_previous_question() -> None:
+    carry = TermCarry(_no_search)
+    assert carry.rewrite("2010年呢？", "房寺镇的人口是多少？") == "2010年房寺镇的人口是多少？"
+    assert carry.rewrite("那去年呢？", "北白象镇的财政总收入是多少？") == "去年北白象镇的财政总收入是多少？"
+    # a time in the previous question is what the follow-up's time stands in for
+    assert carry.rewrite("2015年呢？", "房寺镇2010年的人口是多少？") == "房寺镇2015年的人口是多少？"
+    assert carry.rewrite("今年呢？", "房寺镇去年的人口是多少？") == "房寺镇今年的人口是多少？"
 
 
 def test_user_questions_skip_answers_and_blank_turns() -> None:
