@@ -57,13 +57,11 @@ def test_a_question_no_document_answers_is_refused(seed_service: QAService) -> N
     assert answer.citations == [] and answer.short_answer is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a near miss: the corpus speaks of 房寺镇 and of a 镇长 elsewhere but names no mayor; the fitted "
-    "refusal refuses about a quarter of such questions on cmrc2018-trial (evals/cmrc2018/unanswerable.jsonl)",
-)
 def test_a_near_miss_the_corpus_does_not_answer_is_refused(seed_service: QAService) -> None:
-    assert not ask(seed_service, "房寺镇的镇长是谁?").found
+    # the corpus speaks of 房寺镇 throughout but names no mayor: its many sentences about the town share out the
+    # sentence ranker's probability, which the refusal once read as a sign of an answer (qa.answer.fit.RISING)
+    answer = ask(seed_service, "房寺镇的镇长是谁?")
+    assert not answer.found, answer.answer
 
 
 def test_the_answer_reads_keyword_ranks_not_the_stores_bm25_scale(seed_service: QAService) -> None:

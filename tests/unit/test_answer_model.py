@@ -6,8 +6,10 @@ import json
 import logging
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from qa.answer.fit import RISING
 from qa.answer.model import AnswerModel, AnswerModelError, calibrated_path, packaged_path, resolve
 from qa.config import DEFAULT_EMBEDDING_MODEL
 
@@ -18,6 +20,24 @@ def test_the_packaged_model_loads_and_names_its_embedding_model() -> None:
     assert 0.0 < model.threshold < 1.0 and model.temperature > 0.0
     assert 0.0 < model.coverage <= 1.0
     assert model.meta["fitted_on"], "the file says what it was fitted on"
+
+
+def test_the_packaged_refusal_rises_with_the_rankers_verdicts() -> None:
+    """However the other measurements stand, a better-scored best answer never makes the packaged refusal classifier
+    less sure that the passages answer (`qa.answer.fit.RISING`): rows drawn across each feature's range, then each
+    verdict swept from low to high."""
+    model = AnswerModel.load(packaged_path())
+    features = model.refusal.features
+    rng = np.random.default_rng(0)
+    rows = rng.uniform(0.0, 1.0, size=(200, len(features))) * rng.choice([1.0, 5.0, 20.0], size=(200, len(features)))
+    for name in RISING:
+        column = features.index(name)
+        sweep = np.linspace(-5.0, 5.0, 41) if name != "best_probability" else np.linspace(0.0, 1.0, 41)
+        for row in rows:
+            grid = np.repeat(row[None, :], len(sweep), axis=0)
+            grid[:, column] = sweep
+            probabilities = model.refusal.score(grid.tolist())
+            assert np.all(np.diff(probabilities) >= -1e-12), name
 
 
 def test_save_and_load_round_trip(tmp_path: Path) -> None:
