@@ -55,8 +55,8 @@ _WORD_AFTER = re.compile(r"\s+[A-Za-z]")
 # lower-case words running to the end of a question ("… lime kiln?"), after "is the" ("How tall is the …")
 _COPULA_THE = re.compile(r"\b(?:is|are|was|were)\s+the\s+$", re.IGNORECASE)
 _CLOSING_WORDS = re.compile(r"((?:\s+[a-z][a-z-]*)+)\s*[?？.!]*\s*$")
-# what opens an English follow-up before its words: "And in 2010?", "What about in 2015?"
-_EN_OPENER = re.compile(r"^\s*(?:(?:and|but|so|then)\s+|(?:what|how)\s+about\s+)+", re.IGNORECASE)
+# the conjunction an English follow-up opens with: "And in 2010?"
+_EN_OPENER = re.compile(r"^\s*(?:(?:and|but|so|then)\s+)+", re.IGNORECASE)
 # the parts of speech of time: numerals ("2010"), measure words (the tagger's "年" after a year), time words (去年)
 _TIME_TAGS = ("m", "q", "t")
 # Retrieval for a text: passages best first, each with its dense and BM25 ranks in `signals`.
