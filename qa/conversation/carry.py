@@ -57,6 +57,8 @@ _COPULA_THE = re.compile(r"\b(?:is|are|was|were)\s+the\s+$", re.IGNORECASE)
 _CLOSING_WORDS = re.compile(r"((?:\s+[a-z][a-z-]*)+)\s*[?？.!]*\s*$")
 # the conjunction an English follow-up opens with: "And in 2010?"
 _EN_OPENER = re.compile(r"^\s*(?:(?:and|but|so|then)\s+)+", re.IGNORECASE)
+# "What about …?" asks nothing of its own: it is the previous question again about other words, as "And …?" is
+_EN_ABOUT = re.compile(r"^\s*(?:and\s+)?(?:what|how)\s+about\s+(?=\S)", re.IGNORECASE)
 # the parts of speech of time: numerals ("2010"), measure words (the tagger's "年" after a year), time words (去年)
 _TIME_TAGS = ("m", "q", "t")
 # Retrieval for a text: passages best first, each with its dense and BM25 ranks in `signals`.
@@ -524,6 +526,11 @@ class TermCarry:
                 if pronoun in EN_POSSESSIVES and (pronoun != "her" or _WORD_AFTER.match(question, end)):
                     name += "'s"
                 return question[:start] + name + question[end:]
+        about = _EN_ABOUT.match(question) if english else None
+        if about is not None:
+            # "What about Lyon?" after "Where is Paris?" is "Where is Lyon?": read as "And Lyon?"
+            question = "And " + question[about.end() :]
+            q = read(question)
         asked = ellipsis_frame(question, previous)
         if asked is not None and named and q.terms and not any(is_english_name(t) or t.number for t in q.terms):
             # "And the budget?" after "Who founded the Harbor Light Foundation?" names nothing and no year: it asks

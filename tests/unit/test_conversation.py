@@ -234,6 +234,19 @@ def test_an_english_follow_up_naming_nothing_asks_about_what_the_previous_questi
     assert carry.rewrite("And in 2010?", in_2000) == "What was the population of Millbrook in 2010?"
 
 
+def test_what_about_asks_the_previous_question_again_as_and_does() -> None:
+    carry = TermCarry(_no_search)
+    assert carry.rewrite("What about Lyon?", "Where is Paris?") == "Where is Lyon?"
+    assert carry.rewrite("And what about Lyon?", "Where is Paris?") == "Where is Lyon?"
+    population = "What is the population of Millbrook?"
+    assert carry.rewrite("How about Riverton?", population) == "What is the population of Riverton?"
+    assert carry.rewrite("What about in 2010?", population) == "What is the population of Millbrook in 2010?"
+    founded = "Who founded the Harbor Light Foundation?"
+    assert carry.rewrite("What about the budget?", founded) == "And the budget of Harbor Light Foundation?"
+    # a pronoun is read first, as in any follow-up
+    assert carry.rewrite("What about its budget?", founded) == "What about Harbor Light Foundation's budget?"
+
+
 def test_a_chinese_follow_up_giving_only_a_time_narrows_the_previous_question() -> None:
     carry = TermCarry(_no_search)
     assert carry.rewrite("2010年呢？", "房寺镇的人口是多少？") == "2010年房寺镇的人口是多少？"
