@@ -150,12 +150,16 @@ class KeywordIndex:
             scores[docs] += idf * tf * (_K1 + 1.0) / (tf + norm)
         if scores is None:
             return []
-        # every matching chunk scores above 0 (idf is floored, tf ≥ 1): the k largest, then drop non-matches
-        candidates = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+        # every matching chunk scores above 0 (idf is floored, tf ≥ 1). The k-th best score is found by partitioning
+        # the matches' scores alone, without their indices: at 100,000 chunks an argpartition of every chunk was half
+        # of a search's CPU (1.3 of 2.1 ms)
+        candidates = np.flatnonzero(scores > 0)
         values = scores[candidates]
-        matched = values > 0
-        candidates, values = candidates[matched], values[matched]
-        order = np.lexsort((candidates, -values))  # best first; ties by chunk id, stable across runs
+        if len(values) > k:
+            kth = np.partition(values, len(values) - k)[len(values) - k]
+            above = values >= kth
+            candidates, values = candidates[above], values[above]
+        order = np.lexsort((candidates, -values))[:k]  # best first; ties by chunk id, stable across runs
         return [(int(candidates[i]), float(values[i])) for i in order]
 
     def terms_read_as(self, names: Sequence[str]) -> list[str]:

@@ -65,6 +65,17 @@ def test_scores_are_positive_best_first_and_unknown_terms_match_nothing() -> Non
     assert KeywordIndex().search(["蓝莓"], 5) == []
 
 
+def test_the_k_best_are_cut_from_ties_by_chunk_id() -> None:
+    # a hundred copies of one passage score alike: the k kept after the better ones are the lowest chunk ids, in order,
+    # the same on every run and in every process
+    copies = ["西山镇建成学校2所。"] * 100
+    index = _index([*copies, "西山镇学校学校建成。", *copies])
+    hits = index.search(terms("西山镇 学校"), 6)
+    assert [cid for cid, _ in hits] == [100, 0, 1, 2, 3, 4]
+    assert len({score for _, score in hits[1:]}) == 1 and hits[0][1] > hits[1][1]
+    assert [cid for cid, _ in index.search(terms("西山镇 学校"), 500)] == [100, *range(100), *range(101, 201)]
+
+
 def test_removed_chunks_are_never_found_and_statistics_follow() -> None:
     index = _index(PASSAGES)
     index.remove([0, 3])
