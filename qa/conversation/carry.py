@@ -351,6 +351,12 @@ def _timed(term: Term) -> bool:
     return term.number or term.tag.startswith(_TIME_TAGS)
 
 
+def _has_time(reading: Reading, asked: tuple[int, int]) -> bool:
+    """Whether a question names a time outside its interrogative at `asked`: the number in "有几个村" asks, it
+    does not narrow the question to a time a follow-up's year could stand in for."""
+    return any(_timed(term) and not asked[0] <= term.start < asked[1] for term in reading.terms)
+
+
 def _with_time(question: str, previous: str, said: Reading) -> str:
     """The previous question narrowed to the time a follow-up gives: Chinese puts the time first ("2010年房寺镇的人口是
     多少？"), English after the question ("What is the population of Millbrook in 2010?", with the follow-up's own
@@ -538,7 +544,7 @@ class TermCarry:
             # parallel model (fitted on Chinese dialogues) to find the word it stands for, which put "budget" in the
             # place of "founded"
             return f"{question.strip().rstrip('?？ ')} of {named}?"
-        if asked is not None and q.terms and all(map(_timed, q.terms)) and not any(map(_timed, prev.terms)):
+        if asked is not None and q.terms and all(map(_timed, q.terms)) and not _has_time(prev, asked):
             # "2010年呢？" after "房寺镇的人口是多少？" narrows the question to a year: with no time in the previous
             # question for the year to stand in for, the frame put it in the place of the town ("2010年的人口是多少？")
             return _with_time(question, previous, q)

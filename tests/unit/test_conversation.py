@@ -254,6 +254,8 @@ def test_a_chinese_follow_up_giving_only_a_time_narrows_the_previous_question() 
     # a time in the previous question is what the follow-up's time stands in for
     assert carry.rewrite("2015年呢？", "房寺镇2010年的人口是多少？") == "房寺镇2015年的人口是多少？"
     assert carry.rewrite("今年呢？", "房寺镇去年的人口是多少？") == "房寺镇今年的人口是多少？"
+    # the number of the interrogative ("几个") asks; it is not a time the year could stand in for
+    assert carry.rewrite("2010年呢？", "房寺镇有几个村？") == "2010年房寺镇有几个村？"
 
 
 def test_user_questions_skip_answers_and_blank_turns() -> None:
