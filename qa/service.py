@@ -375,15 +375,21 @@ class QAService:
 
     @staticmethod
     def _stored(coll: CollectionStore, doc: Document) -> DocumentInfo | None:
-        """The stored document `doc` replaces: the one with its source, or the same file stored under the
-        absolute path earlier versions recorded as its source."""
+        """The stored document `doc` replaces: the one with its source; else the same file reached from another
+        folder (`qa ingest data` after `qa ingest data/seeds` gives "seeds/x.html" for "x.html"): the document
+        with its id and the very same text, which would otherwise be stored and retrieved twice; or the same
+        file stored under the absolute path earlier versions recorded as its source."""
         stored = coll.document_by_source(doc.source)
         if stored is not None:
             return stored
-        legacy = coll.document_row(doc.doc_id)
-        moved = legacy is not None and PurePath(legacy.source).is_absolute()
-        if moved and legacy is not None and legacy.source.replace("\\", "/").endswith("/" + doc.source):
-            return legacy
+        same_id = coll.document_row(doc.doc_id)
+        if same_id is None:
+            return None
+        if same_id.content_hash == doc.content_hash:
+            return same_id
+        legacy = PurePath(same_id.source).is_absolute()
+        if legacy and same_id.source.replace("\\", "/").endswith("/" + doc.source):
+            return same_id
         return None
 
     @classmethod

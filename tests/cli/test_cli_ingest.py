@@ -77,6 +77,26 @@ def test_same_file_name_in_two_folders_gets_two_documents(tmp_path: Path) -> Non
     assert {str(d["source"]).split("/")[-2] for d in docs.values()} == {"north", "south"}
 
 
+def test_the_same_file_reached_from_a_parent_folder_is_stored_once_under_its_new_source(tmp_path: Path) -> None:
+    folder = tmp_path / "corpus" / "notices"
+    folder.mkdir(parents=True)
+    (folder / "notice.txt").write_text("东岭村简讯\n东岭村今年种植蓝莓320亩。\n", encoding="utf-8")
+    index_dir = tmp_path / "index"
+    assert run_qa("ingest", str(folder), index_dir=index_dir).returncode == 0
+    assert [d["source"] for d in _docs(index_dir).values()] == ["notice.txt"]
+    result = run_qa("ingest", str(tmp_path / "corpus"), index_dir=index_dir)
+    assert result.returncode == 0, result.stderr
+    assert "added 0, updated 1" in result.stdout
+    assert [(i, d["source"]) for i, d in _docs(index_dir).items()] == [("notice", "notices/notice.txt")]
+    assert len(_search(index_dir, "东岭村种了多少亩蓝莓", k=10)) == 1
+    # a file of the same name with other text is another document, as before
+    (tmp_path / "corpus" / "notice.txt").write_text("西岭村今年种植茶叶80亩。", encoding="utf-8")
+    again = run_qa("ingest", str(tmp_path / "corpus"), index_dir=index_dir)
+    assert again.returncode == 0, again.stderr
+    assert "added 1, updated 0, unchanged 1" in again.stdout
+    assert sorted(str(d["source"]) for d in _docs(index_dir).values()) == ["notice.txt", "notices/notice.txt"]
+
+
 def test_two_folders_whose_files_share_a_source_name_are_refused_before_anything_changes(tmp_path: Path) -> None:
     # each folder's report.txt would be cited as "report.txt": the second would silently replace the first
     corpus = tmp_path / "corpus"
