@@ -482,7 +482,16 @@ def _framed(previous: Reading, question: Reading, asked: tuple[int, int], model:
     while last + 1 < len(terms) and _in_question(terms[last + 1], question) and joined(last, last + 1):
         last += 1
     said = question.text[question.terms[0].start : max(t.end for t in question.terms)]
-    return previous.text[: terms[first].start] + said + previous.text[terms[last].end :], terms[best]
+    rest = previous.text[terms[last].end :]
+    # what the follow-up's words end with may be what follows the replaced word: "2015年" for "2013" read apart
+    # from "年美网" ("2013年美网") is "2015年美网", not "2015年年美网"
+    rest = rest[_overlap(said, rest) :]
+    return previous.text[: terms[first].start] + said + rest, terms[best]
+
+
+def _overlap(said: str, rest: str) -> int:
+    """The length of the longest end of `said` (short of all of it) that `rest` opens with."""
+    return next((k for k in range(len(said) - 1, 0, -1) if rest.startswith(said[-k:]) and said[-k:].strip()), 0)
 
 
 class TermCarry:

@@ -256,6 +256,8 @@ def test_a_chinese_follow_up_giving_only_a_time_narrows_the_previous_question() 
     assert carry.rewrite("今年呢？", "房寺镇去年的人口是多少？") == "房寺镇今年的人口是多少？"
     # the number of the interrogative ("几个") asks; it is not a time the year could stand in for
     assert carry.rewrite("2010年呢？", "房寺镇有几个村？") == "2010年房寺镇有几个村？"
+    # "2013年美网" is read as 2013 and 年美网: the follow-up's 年 is the one that follows the year it replaces
+    assert carry.rewrite("2015年那届呢?", "佩内塔在2013年美网取得了什么成绩?") == "佩内塔在2015年美网取得了什么成绩?"
 
 
 def test_user_questions_skip_answers_and_blank_turns() -> None:
