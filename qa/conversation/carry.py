@@ -370,6 +370,56 @@ def _with_time(question: str, previous: str, said: Reading) -> str:
     return f"{previous.strip().rstrip('?？.! ')} {phrase}?"
 
 
+# the grains a Chinese time is told in, coarsest first: a year, a quarter, a month, a day
+_GRAIN_MARKS = (("年", 0), ("季", 1), ("月", 2), ("日", 3), ("号", 3))
+# what joins the two ends of a time range ("1996年到1997年")
+_RANGE_WORDS = frozenset({"到", "至", "-", "~", "～", "－", "–"})
+
+
+def _grain(reading: Reading, term: Term) -> int | None:
+    """How fine a time word is: the grain its own characters name ("去年", "一季度", "4月"), or, for a bare number,
+    the mark right after it ("2018" of "2018年"). None for a time without one ("近期", "年代")."""
+    if "年代" in reading.text[term.start : term.end + 1]:
+        return None
+    after = reading.text[term.end : term.end + 1]
+    for mark, grain in _GRAIN_MARKS:
+        if mark in term.text or (term.text.isdigit() and after == mark):
+            return grain
+    return None
+
+
+def _retimed(previous: Reading, question: Reading, asked: tuple[int, int]) -> str | None:
+    """The previous question with its time of the follow-up's grain in the follow-up's time ("去年呢？" after
+    "房寺镇2018年的财政总收入是多少？" → "房寺镇去年的财政总收入是多少？"; "二季度呢？" after "…2018年一季度…" →
+    "…2018年二季度…"), or, with none of that grain, the follow-up's time put where its grain goes ("去年呢？" after
+    "北白象镇一季度…" → "北白象镇去年一季度…"). Word parallels alone put "去年" in the town's place. None when the
+    previous question's times are not one run ("2018年比2017年…") or a time's grain is not told."""
+    told = [_grain(question, t) for t in question.terms]
+    said = {g for g in told if g is not None}
+    if len(said) < 1 or len(said) < len(set(told)):
+        return None
+    run = [i for i, t in enumerate(previous.terms) if _timed(t) and not asked[0] <= t.start < asked[1]]
+    if not run:
+        return None
+    between = previous.terms[run[0] : run[-1] + 1]
+    if any(not _timed(t) and t.text not in _RANGE_WORDS for t in between):
+        return None
+    read_grains = [_grain(previous, previous.terms[i]) for i in run]
+    grains = [g for g in read_grains if g is not None]
+    if len(grains) < len(read_grains):
+        return None
+    text = question.text[question.terms[0].start : question.terms[-1].end]
+    same = [i for i, g in zip(run, grains, strict=True) if g in said]
+    if same:
+        start, end = previous.terms[same[0]].start, previous.terms[same[-1]].end
+        rest = previous.text[end:]
+        return previous.text[:start] + text + rest[_overlap(text, rest) :]
+    coarsest = min(said)
+    finer = [i for i, g in zip(run, grains, strict=True) if g > coarsest]
+    at = previous.terms[finer[0]].start if finer else previous.terms[run[-1]].end
+    return previous.text[:at] + text + previous.text[at:]
+
+
 def _join(pieces: Sequence[str]) -> str:
     """Pieces of text in order: Chinese next to Chinese without a space (as it is written), else with one."""
     out = ""
@@ -557,6 +607,12 @@ class TermCarry:
             # "2010年呢？" after "房寺镇的人口是多少？" narrows the question to a year: with no time in the previous
             # question for the year to stand in for, the frame put it in the place of the town ("2010年的人口是多少？")
             return _with_time(question, previous, q)
+        if asked is not None and q.terms and all(map(_timed, q.terms)) and detect_lang(question) != "en":
+            # a time for the previous question's time: the one of the same grain, which the parallel model, reading
+            # words, does not tell from a town ("去年" is no number, "2018" is)
+            retimed = _retimed(prev, q, asked)
+            if retimed is not None:
+                return retimed
         if asked is not None and (framed := _framed(prev, q, asked, self.parallel)) is not None:
             text, replaced = framed
             if q.pronoun_at is None or replaced is not prev.terms[0]:

@@ -260,6 +260,22 @@ def test_a_chinese_follow_up_giving_only_a_time_narrows_the_previous_question() 
     assert carry.rewrite("2015年那届呢?", "佩内塔在2013年美网取得了什么成绩?") == "佩内塔在2015年美网取得了什么成绩?"
 
 
+def test_a_chinese_follow_up_giving_only_a_time_replaces_the_time_of_its_grain() -> None:
+    carry = TermCarry(_no_search)
+    # "去年" is no number: word parallels put it in the town's place ("去年2018年的财政总收入是多少？")
+    assert carry.rewrite("去年呢？", "房寺镇2018年的财政总收入是多少？") == "房寺镇去年的财政总收入是多少？"
+    # a year for a year, a quarter for a quarter; the other grain stays
+    in_quarter = "北白象镇2018年一季度财政总收入是多少?"
+    assert carry.rewrite("去年呢？", in_quarter) == "北白象镇去年一季度财政总收入是多少?"
+    assert carry.rewrite("二季度呢？", in_quarter) == "北白象镇2018年二季度财政总收入是多少?"
+    # no time of its grain: the year goes where a year goes, before the quarter
+    assert carry.rewrite("去年呢？", "北白象镇一季度财政总收入是多少?") == "北白象镇去年一季度财政总收入是多少?"
+    # a range is one time
+    ranged = "蒋巨峰1996年到1997年在中央党校读的是哪个班?"
+    assert carry.rewrite("1991年那次呢？", ranged) == "蒋巨峰1991年在中央党校读的是哪个班?"
+    assert carry.rewrite("2017年4月呢？", "1992年4月，罗保铭担任什么职务？") == "2017年4月，罗保铭担任什么职务？"
+
+
 def test_user_questions_skip_answers_and_blank_turns() -> None:
     history = [Turn("user", "房寺镇下放了多少项权力?"), Turn("assistant", "64项。"), Turn("user", "  ")]
     assert user_questions(history) == ["房寺镇下放了多少项权力?"]
