@@ -59,6 +59,8 @@ _CLOSING_WORDS = re.compile(r"((?:\s+[a-z][a-z-]*)+)\s*[?？.!]*\s*$")
 _EN_OPENER = re.compile(r"^\s*(?:(?:and|but|so|then)\s+)+", re.IGNORECASE)
 # "What about …?" asks nothing of its own: it is the previous question again about other words, as "And …?" is
 _EN_ABOUT = re.compile(r"^\s*(?:and\s+)?(?:what|how)\s+about\s+(?=\S)", re.IGNORECASE)
+# a name's something: "Lyon's population", "St. Mary's Hospital's founder"
+_EN_NAME_OF = re.compile(r"\b[A-Z][\w.-]*(?:\s+[A-Z][\w.-]*)*['’]s\s+[a-z]")
 # the parts of speech of time: numerals ("2010"), measure words (the tagger's "年" after a year), time words (去年)
 _TIME_TAGS = ("m", "q", "t")
 # Retrieval for a text: passages best first, each with its dense and BM25 ranks in `signals`.
@@ -597,6 +599,10 @@ class TermCarry:
             question = "And " + question[about.end() :]
             q = read(question)
         asked = ellipsis_frame(question, previous)
+        if asked is not None and english and _EN_NAME_OF.search(question):
+            # "And Lyon's population?" names both what it asks about and what of it: it stands alone, where the
+            # frame of "Where is Paris?" made it "Where is Lyon's population?"
+            return question
         if asked is not None and named and q.terms and not any(is_english_name(t) or t.number for t in q.terms):
             # "And the budget?" after "Who founded the Harbor Light Foundation?" names nothing and no year: it asks
             # about what the previous question named. English marks a word's part of speech too seldom for the
@@ -607,7 +613,7 @@ class TermCarry:
             # "2010年呢？" after "房寺镇的人口是多少？" narrows the question to a year: with no time in the previous
             # question for the year to stand in for, the frame put it in the place of the town ("2010年的人口是多少？")
             return _with_time(question, previous, q)
-        if asked is not None and q.terms and all(map(_timed, q.terms)) and detect_lang(question) != "en":
+        if asked is not None and q.terms and all(map(_timed, q.terms)) and not english:
             # a time for the previous question's time: the one of the same grain, which the parallel model, reading
             # words, does not tell from a town ("去年" is no number, "2018" is)
             retimed = _retimed(prev, q, asked)

@@ -245,6 +245,9 @@ def test_what_about_asks_the_previous_question_again_as_and_does() -> None:
     assert carry.rewrite("What about the budget?", founded) == "And the budget of Harbor Light Foundation?"
     # a pronoun is read first, as in any follow-up
     assert carry.rewrite("What about its budget?", founded) == "What about Harbor Light Foundation's budget?"
+    # a name's attribute stands alone: "Where is Lyon's population?" asked for a place
+    assert carry.rewrite("And Lyon's population?", "Where is Paris?") == "And Lyon's population?"
+    assert carry.rewrite("What about Lyon's population?", "Where is Paris?") == "And Lyon's population?"
 
 
 def test_a_chinese_follow_up_giving_only_a_time_narrows_the_previous_question() -> None:
