@@ -383,7 +383,7 @@ def _grain(reading: Reading, term: Term) -> int | None:
     the mark right after it ("2018" of "2018年"). None for a time without one ("近期", "年代")."""
     if "年代" in reading.text[term.start : term.end + 1]:
         return None
-    after = reading.text[term.end : term.end + 1]
+    after = fold(reading.text[term.end : term.end + 1])  # 號 is 号
     for mark, grain in _GRAIN_MARKS:
         if mark in term.text or (term.text.isdigit() and after == mark):
             return grain

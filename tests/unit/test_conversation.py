@@ -174,6 +174,9 @@ def _no_search(text: str) -> list[Passage]:
 def test_an_elliptical_follow_up_keeps_the_previous_questions_frame() -> None:
     carry = TermCarry(_no_search)
     assert carry.rewrite("2017年4月呢？", "1992年4月，罗保铭担任什么职务？") == "2017年4月，罗保铭担任什么职务？"
+    # traditional script: the day's mark is 號
+    assert carry.rewrite("4號呢？", "5月3號的活動在哪裡舉行?") == "5月4號的活動在哪裡舉行?"
+    assert carry.rewrite("去年呢？", "房寺鎮2018年的財政總收入是多少？") == "房寺鎮去年的財政總收入是多少？"
     assert carry.rewrite("软枝黄蝉呢？", "猴面包树的别名是什么？") == "软枝黄蝉的别名是什么？"
     framed = carry.rewrite("那执法权限呢?", "房寺镇下放了多少项权力?")
     assert framed.startswith("房寺镇下放了多少") and framed.endswith("执法权限?") and "权力" not in framed
@@ -277,6 +280,9 @@ def test_a_chinese_follow_up_giving_only_a_time_replaces_the_time_of_its_grain()
     ranged = "蒋巨峰1996年到1997年在中央党校读的是哪个班?"
     assert carry.rewrite("1991年那次呢？", ranged) == "蒋巨峰1991年在中央党校读的是哪个班?"
     assert carry.rewrite("2017年4月呢？", "1992年4月，罗保铭担任什么职务？") == "2017年4月，罗保铭担任什么职务？"
+    # traditional script: the day's mark is 號
+    assert carry.rewrite("4號呢？", "5月3號的活動在哪裡舉行?") == "5月4號的活動在哪裡舉行?"
+    assert carry.rewrite("去年呢？", "房寺鎮2018年的財政總收入是多少？") == "房寺鎮去年的財政總收入是多少？"
 
 
 def test_user_questions_skip_answers_and_blank_turns() -> None:
