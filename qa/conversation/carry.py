@@ -397,9 +397,9 @@ def _retimed(previous: Reading, question: Reading, asked: tuple[int, int]) -> st
     "北白象镇一季度…" → "北白象镇去年一季度…"). Word parallels alone put "去年" in the town's place. None when the
     previous question's times are not one run ("2018年比2017年…") or a time's grain is not told."""
     told = [_grain(question, t) for t in question.terms]
-    said = {g for g in told if g is not None}
-    if len(said) < 1 or len(said) < len(set(told)):
+    if not told or None in told:
         return None
+    said = {g for g in told if g is not None}
     run = [i for i, t in enumerate(previous.terms) if _timed(t) and not asked[0] <= t.start < asked[1]]
     if not run:
         return None
@@ -407,9 +407,9 @@ def _retimed(previous: Reading, question: Reading, asked: tuple[int, int]) -> st
     if any(not _timed(t) and t.text not in _RANGE_WORDS for t in between):
         return None
     read_grains = [_grain(previous, previous.terms[i]) for i in run]
-    grains = [g for g in read_grains if g is not None]
-    if len(grains) < len(read_grains):
+    if None in read_grains:
         return None
+    grains = [g for g in read_grains if g is not None]
     text = question.text[question.terms[0].start : question.terms[-1].end]
     same = [i for i, g in zip(run, grains, strict=True) if g in said]
     if same:
