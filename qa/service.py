@@ -332,8 +332,14 @@ class QAService:
         chosen_ids: frozenset[str] | set[str] = frozenset(),
     ) -> None:
         items = self._dedupe_sources(parsed)
+        sources = frozenset(p.document.source for p in items)
+        claimed: set[str] = set()  # stored documents this batch already replaces or keeps
+
+        def stored_of(doc: Document) -> DocumentInfo | None:
+            return self._stored(coll, doc, sources=sources, chosen_ids=chosen_ids, claimed=claimed)
+
         if prepared is None:
-            todo = [p for p in items if self._status(coll, p.document) != "unchanged"]
+            todo = [p for p in items if self._status(stored_of(p.document), p.document) != "unchanged"]
             control.add_work(sum(len(p.chunks) for p in todo))
             prepared = self._embed(todo, control, embedded, simplify=coll.embeds_simplified)
             control.check()
@@ -344,8 +350,10 @@ class QAService:
             by_source = {p.document.source: p for p in prepared}
             for item in items:
                 doc = item.document
-                status = self._status(coll, doc)
-                stored = self._stored(coll, doc)
+                stored = stored_of(doc)
+                status = self._status(stored, doc)
+                if stored is not None:
+                    claimed.add(stored.doc_id)
                 if status == "unchanged":
                     report.unchanged.append(doc.source)
                     report.documents.append(replace(doc, doc_id=stored.doc_id) if stored else doc)
@@ -374,27 +382,37 @@ class QAService:
         return list(latest.values())
 
     @staticmethod
-    def _stored(coll: CollectionStore, doc: Document) -> DocumentInfo | None:
+    def _stored(
+        coll: CollectionStore,
+        doc: Document,
+        *,
+        sources: frozenset[str],
+        chosen_ids: frozenset[str] | set[str],
+        claimed: set[str],
+    ) -> DocumentInfo | None:
         """The stored document `doc` replaces: the one with its source; else the same file reached from another
         folder (`qa ingest data` after `qa ingest data/seeds` gives "seeds/x.html" for "x.html"): the document
         with its id and the very same text, which would otherwise be stored and retrieved twice; or the same
-        file stored under the absolute path earlier versions recorded as its source."""
+        file stored under the absolute path earlier versions recorded as its source.
+
+        Only a document nothing else in the batch (`sources`, the `claimed` ids) stands for moves: two files
+        that both matched it would both replace it, and the second would delete the first. An id the client
+        chose (`chosen_ids`) names the document it means; a match by text would take another's."""
         stored = coll.document_by_source(doc.source)
         if stored is not None:
             return stored
         same_id = coll.document_row(doc.doc_id)
-        if same_id is None:
+        if same_id is None or same_id.doc_id in claimed or same_id.source in sources:
             return None
-        if same_id.content_hash == doc.content_hash:
+        if same_id.content_hash == doc.content_hash and doc.doc_id not in chosen_ids:
             return same_id
         legacy = PurePath(same_id.source).is_absolute()
         if legacy and same_id.source.replace("\\", "/").endswith("/" + doc.source):
             return same_id
         return None
 
-    @classmethod
-    def _status(cls, coll: CollectionStore, doc: Document) -> str:
-        stored = cls._stored(coll, doc)
+    @staticmethod
+    def _status(stored: DocumentInfo | None, doc: Document) -> str:
         if stored is None:
             return "added"
         same = stored.content_hash == doc.content_hash and stored.source == doc.source

@@ -97,6 +97,23 @@ def test_the_same_file_reached_from_a_parent_folder_is_stored_once_under_its_new
     assert sorted(str(d["source"]) for d in _docs(index_dir).values()) == ["notice.txt", "notices/notice.txt"]
 
 
+def test_a_moved_file_does_not_take_the_place_of_a_file_in_the_same_run(tmp_path: Path) -> None:
+    # "notice.txt" is stored from corpus/notices; a run over corpus holds a new corpus/notice.txt, cited alike, and
+    # the first file again as notices/notice.txt: each is a document of its own, neither replaces the other
+    folder = tmp_path / "corpus" / "notices"
+    folder.mkdir(parents=True)
+    (folder / "notice.txt").write_text("东岭村今年种植蓝莓320亩。", encoding="utf-8")
+    index_dir = tmp_path / "index"
+    assert run_qa("ingest", str(folder), index_dir=index_dir).returncode == 0
+    (tmp_path / "corpus" / "notice.txt").write_text("西岭村今年种植茶叶80亩。", encoding="utf-8")
+    result = run_qa("ingest", str(tmp_path / "corpus"), index_dir=index_dir)
+    assert result.returncode == 0, result.stderr
+    assert "added 1, updated 1" in result.stdout
+    assert sorted(str(d["source"]) for d in _docs(index_dir).values()) == ["notice.txt", "notices/notice.txt"]
+    passages = " ".join(str(p["text"]) for p in _search(index_dir, "今年种植了多少亩", k=10))
+    assert "320" in passages and "80" in passages
+
+
 def test_two_folders_whose_files_share_a_source_name_are_refused_before_anything_changes(tmp_path: Path) -> None:
     # each folder's report.txt would be cited as "report.txt": the second would silently replace the first
     corpus = tmp_path / "corpus"

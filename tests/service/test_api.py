@@ -220,8 +220,14 @@ def test_a_chosen_id_another_document_holds_is_refused(client: httpx.Client) -> 
     refused = client.post("/v1/collections/default/documents", json=taken)
     assert _assert_error(refused, 409)["code"] == "document_id_taken"
     assert holder["source"] in refused.json()["error"]["message"]
+    # the very same text under another source is refused too: the chosen id names the document the client means
+    text = client.get(f"/v1/collections/default/documents/{holder['doc_id']}").json()["text"]
+    copy = {"text": text, "id": holder["doc_id"], "source": "copy-of-holder.txt"}
+    copied = client.post("/v1/collections/default/documents", json=copy)
+    assert _assert_error(copied, 409)["code"] == "document_id_taken"
     after = client.get("/v1/collections/default/documents").json()["documents"]
     assert {d["doc_id"]: d["content_hash"] for d in after} == {d["doc_id"]: d["content_hash"] for d in docs}
+    assert {d["doc_id"]: d["source"] for d in after} == {d["doc_id"]: d["source"] for d in docs}
 
 
 def test_queries_keep_answering_during_an_upload(client: httpx.Client, server: str) -> None:
