@@ -372,52 +372,73 @@ def _with_time(question: str, previous: str, said: Reading) -> str:
     return f"{previous.strip().rstrip('?？.! ')} {phrase}?"
 
 
-# the grains a Chinese time is told in, coarsest first: a year, a quarter, a month, a day
-_GRAIN_MARKS = (("年", 0), ("季", 1), ("月", 2), ("日", 3), ("号", 3))
+# the grains a Chinese time is told in, coarsest first: a year, a part of one, a quarter, a month, a day
+_YEAR, _PART, _QUARTER, _MONTH, _DAY = range(5)
+# the parts of a year ("2018年上半年", "去年底"), read before 年 itself; a word may hold both ("去年底")
+_PARTS_OF_YEAR = ("上半年", "下半年", "半年", "年初", "年底", "年末", "年中")
+_GRAIN_MARKS = (("季", _QUARTER), ("月", _MONTH), ("日", _DAY), ("号", _DAY))
 # what joins the two ends of a time range ("1996年到1997年")
 _RANGE_WORDS = frozenset({"到", "至", "-", "~", "～", "－", "–"})
+# a year written as a number has three digits or more: "50年来" is a duration
+_YEAR_DIGITS = 3
 
 
-def _grain(reading: Reading, term: Term) -> int | None:
-    """How fine a time word is: the grain its own characters name ("去年", "一季度", "4月"), or, for a bare number,
-    the mark right after it ("2018" of "2018年"). None for a time without one ("近期", "年代")."""
-    if "年代" in reading.text[term.start : term.end + 1]:
-        return None
-    after = fold(reading.text[term.end : term.end + 1])  # 號 is 号
-    for mark, grain in _GRAIN_MARKS:
-        if mark in term.text or (term.text.isdigit() and after == mark):
-            return grain
-    return None
+def _grains(reading: Reading, term: Term) -> frozenset[int]:
+    """The grains a time word tells: those its own characters name ("去年", "上半年", "一季度", "4月"; "去年底" a year
+    and a part of it), or, for a bare number, the mark right after it ("2018" of "2018年"). Empty for a time
+    without one ("近期", a decade's "90年代", a duration's "50年")."""
+    if "年代" in reading.text[term.start : term.end + 2]:
+        return frozenset()
+    text = term.text
+    if text.isdigit():
+        after = fold(reading.text[term.end : term.end + 1])  # 號 is 号
+        if after == "年":
+            return frozenset({_YEAR}) if len(text) >= _YEAR_DIGITS else frozenset()
+        text += after
+    grains = {grain for mark, grain in _GRAIN_MARKS if mark in text}
+    for part in _PARTS_OF_YEAR:
+        if part in text:
+            grains.add(_PART)
+            text = text.replace(part, "")
+    if "年" in text:
+        grains.add(_YEAR)
+    return frozenset(grains)
+
+
+def _time_word(reading: Reading, term: Term) -> bool:
+    """A time word of a question: a numeral, measure or time word, or a set phrase that ends in its grain (the
+    tagger's "第一季度")."""
+    return _timed(term) or (term.tag == "l" and bool(_grains(reading, term)) and fold(term.text)[-1] in "年季度月日号")
 
 
 def _retimed(previous: Reading, question: Reading, asked: tuple[int, int]) -> str | None:
     """The previous question with its time of the follow-up's grain in the follow-up's time ("去年呢？" after
     "房寺镇2018年的财政总收入是多少？" → "房寺镇去年的财政总收入是多少？"; "二季度呢？" after "…2018年一季度…" →
     "…2018年二季度…"), or, with none of that grain, the follow-up's time put where its grain goes ("去年呢？" after
-    "北白象镇一季度…" → "北白象镇去年一季度…"). Word parallels alone put "去年" in the town's place. None when the
-    previous question's times are not one run ("2018年比2017年…") or a time's grain is not told."""
-    told = [_grain(question, t) for t in question.terms]
-    if not told or None in told:
+    "北白象镇一季度…" → "北白象镇去年一季度…"; "上半年呢？" after "…2018年…" → "…2018年上半年…"). Word parallels alone
+    put "去年" in the town's place. None when the previous question's times are not one run ("2018年比2017年…") or a
+    time's grain is not told."""
+    told = [_grains(question, t) for t in question.terms]
+    if not told or not all(told):
         return None
-    said = {g for g in told if g is not None}
-    run = [i for i, t in enumerate(previous.terms) if _timed(t) and not asked[0] <= t.start < asked[1]]
+    said = frozenset().union(*told)
+    run = [i for i, t in enumerate(previous.terms) if _time_word(previous, t) and not asked[0] <= t.start < asked[1]]
     if not run:
         return None
     between = previous.terms[run[0] : run[-1] + 1]
-    if any(not _timed(t) and t.text not in _RANGE_WORDS for t in between):
+    if any(not _time_word(previous, t) and t.text not in _RANGE_WORDS for t in between):
         return None
-    read_grains = [_grain(previous, previous.terms[i]) for i in run]
-    if None in read_grains:
+    grains = [_grains(previous, previous.terms[i]) for i in run]
+    if not all(grains):
         return None
-    grains = [g for g in read_grains if g is not None]
     text = question.text[question.terms[0].start : question.terms[-1].end]
-    same = [i for i, g in zip(run, grains, strict=True) if g in said]
+    same = [i for i, g in zip(run, grains, strict=True) if g & said]
     if same:
         start, end = previous.terms[same[0]].start, previous.terms[same[-1]].end
         rest = previous.text[end:]
         return previous.text[:start] + text + rest[_overlap(text, rest) :]
     coarsest = min(said)
-    finer = [i for i, g in zip(run, grains, strict=True) if g > coarsest]
+    finer = [i for i, g in zip(run, grains, strict=True) if min(g) > coarsest]
     at = previous.terms[finer[0]].start if finer else previous.terms[run[-1]].end
     return previous.text[:at] + text + previous.text[at:]
 
@@ -599,9 +620,11 @@ class TermCarry:
             question = "And " + question[about.end() :]
             q = read(question)
         asked = ellipsis_frame(question, previous)
-        if asked is not None and english and _EN_NAME_OF.search(question):
-            # "And Lyon's population?" names both what it asks about and what of it: it stands alone, where the
-            # frame of "Where is Paris?" made it "Where is Lyon's population?"
+        if asked is not None and english and len(prev.terms) == 1 and _EN_NAME_OF.search(question):
+            # "And Lyon's population?" after "Where is Paris?", which names nothing but its subject: the follow-up
+            # names both what it asks about and what of it, and stands alone (the frame made it "Where is Lyon's
+            # population?"). After "When was Paris founded?" the frame keeps what is asked: "When was Lyon's
+            # cathedral founded?"
             return question
         if asked is not None and named and q.terms and not any(is_english_name(t) or t.number for t in q.terms):
             # "And the budget?" after "Who founded the Harbor Light Foundation?" names nothing and no year: it asks

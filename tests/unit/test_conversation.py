@@ -174,9 +174,6 @@ def _no_search(text: str) -> list[Passage]:
 def test_an_elliptical_follow_up_keeps_the_previous_questions_frame() -> None:
     carry = TermCarry(_no_search)
     assert carry.rewrite("2017年4月呢？", "1992年4月，罗保铭担任什么职务？") == "2017年4月，罗保铭担任什么职务？"
-    # traditional script: the day's mark is 號
-    assert carry.rewrite("4號呢？", "5月3號的活動在哪裡舉行?") == "5月4號的活動在哪裡舉行?"
-    assert carry.rewrite("去年呢？", "房寺鎮2018年的財政總收入是多少？") == "房寺鎮去年的財政總收入是多少？"
     assert carry.rewrite("软枝黄蝉呢？", "猴面包树的别名是什么？") == "软枝黄蝉的别名是什么？"
     framed = carry.rewrite("那执法权限呢?", "房寺镇下放了多少项权力?")
     assert framed.startswith("房寺镇下放了多少") and framed.endswith("执法权限?") and "权力" not in framed
@@ -251,6 +248,10 @@ def test_what_about_asks_the_previous_question_again_as_and_does() -> None:
     # a name's attribute stands alone: "Where is Lyon's population?" asked for a place
     assert carry.rewrite("And Lyon's population?", "Where is Paris?") == "And Lyon's population?"
     assert carry.rewrite("What about Lyon's population?", "Where is Paris?") == "And Lyon's population?"
+    # a frame that asks something of its own keeps it
+    assert carry.rewrite("And Lyon's cathedral?", "When was Paris founded?") == "When was Lyon's cathedral founded?"
+    revenue = "What was Walmart's revenue in 2019?"
+    assert carry.rewrite("And McDonald's revenue?", revenue) == "What was McDonald's revenue in 2019?"
 
 
 def test_a_chinese_follow_up_giving_only_a_time_narrows_the_previous_question() -> None:
@@ -280,6 +281,14 @@ def test_a_chinese_follow_up_giving_only_a_time_replaces_the_time_of_its_grain()
     ranged = "蒋巨峰1996年到1997年在中央党校读的是哪个班?"
     assert carry.rewrite("1991年那次呢？", ranged) == "蒋巨峰1991年在中央党校读的是哪个班?"
     assert carry.rewrite("2017年4月呢？", "1992年4月，罗保铭担任什么职务？") == "2017年4月，罗保铭担任什么职务？"
+    # a part of a year is a grain of its own: it stays when the year changes, and a half-year goes after the year
+    first_half = "房寺镇2018年上半年的财政总收入是多少？"
+    assert carry.rewrite("2019年呢？", first_half) == "房寺镇2019年上半年的财政总收入是多少？"
+    assert carry.rewrite("下半年呢？", first_half) == "房寺镇2018年下半年的财政总收入是多少？"
+    assert carry.rewrite("上半年呢？", "房寺镇2018年的财政总收入是多少？") == first_half
+    # the tagger's set phrase "第一季度" is a time too
+    first_quarter = "北白象镇2018年第一季度财政总收入是多少?"
+    assert carry.rewrite("第三季度呢？", first_quarter) == "北白象镇2018年第三季度财政总收入是多少?"
     # traditional script: the day's mark is 號
     assert carry.rewrite("4號呢？", "5月3號的活動在哪裡舉行?") == "5月4號的活動在哪裡舉行?"
     assert carry.rewrite("去年呢？", "房寺鎮2018年的財政總收入是多少？") == "房寺鎮去年的財政總收入是多少？"
