@@ -632,14 +632,15 @@ class TermCarry:
             # parallel model (fitted on Chinese dialogues) to find the word it stands for, which put "budget" in the
             # place of "founded"
             return f"{question.strip().rstrip('?？ ')} of {named}?"
-        if asked is not None and q.terms and all(map(_timed, q.terms)) and not _has_time(prev, asked):
-            # "2010年呢？" after "房寺镇的人口是多少？" narrows the question to a year: with no time in the previous
-            # question for the year to stand in for, the frame put it in the place of the town ("2010年的人口是多少？")
-            return _with_time(question, previous, q)
-        if asked is not None and q.terms and all(map(_timed, q.terms)) and not english:
+        if asked is not None and q.terms and all(map(_timed, q.terms)):
+            if not _has_time(prev, asked):
+                # "2010年呢？" after "房寺镇的人口是多少？" narrows the question to a year: with no time in the
+                # previous question for the year to stand in for, the frame put it in the place of the town
+                # ("2010年的人口是多少？")
+                return _with_time(question, previous, q)
             # a time for the previous question's time: the one of the same grain, which the parallel model, reading
             # words, does not tell from a town ("去年" is no number, "2018" is)
-            retimed = _retimed(prev, q, asked)
+            retimed = None if english else _retimed(prev, q, asked)
             if retimed is not None:
                 return retimed
         if asked is not None and (framed := _framed(prev, q, asked, self.parallel)) is not None:

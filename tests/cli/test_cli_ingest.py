@@ -77,12 +77,18 @@ def test_same_file_name_in_two_folders_gets_two_documents(tmp_path: Path) -> Non
     assert {str(d["source"]).split("/")[-2] for d in docs.values()} == {"north", "south"}
 
 
-def test_the_same_file_reached_from_a_parent_folder_is_stored_once_under_its_new_source(tmp_path: Path) -> None:
+def _notice_ingested_from_its_folder(tmp_path: Path, text: str) -> Path:
+    """corpus/notices/notice.txt holding `text`, ingested from its own folder (cited as "notice.txt"): the index."""
     folder = tmp_path / "corpus" / "notices"
     folder.mkdir(parents=True)
-    (folder / "notice.txt").write_text("东岭村简讯\n东岭村今年种植蓝莓320亩。\n", encoding="utf-8")
+    (folder / "notice.txt").write_text(text, encoding="utf-8")
     index_dir = tmp_path / "index"
     assert run_qa("ingest", str(folder), index_dir=index_dir).returncode == 0
+    return index_dir
+
+
+def test_the_same_file_reached_from_a_parent_folder_is_stored_once_under_its_new_source(tmp_path: Path) -> None:
+    index_dir = _notice_ingested_from_its_folder(tmp_path, "东岭村简讯\n东岭村今年种植蓝莓320亩。\n")
     assert [d["source"] for d in _docs(index_dir).values()] == ["notice.txt"]
     result = run_qa("ingest", str(tmp_path / "corpus"), index_dir=index_dir)
     assert result.returncode == 0, result.stderr
@@ -100,11 +106,7 @@ def test_the_same_file_reached_from_a_parent_folder_is_stored_once_under_its_new
 def test_a_moved_file_does_not_take_the_place_of_a_file_in_the_same_run(tmp_path: Path) -> None:
     # "notice.txt" is stored from corpus/notices; a run over corpus holds a new corpus/notice.txt, cited alike, and
     # the first file again as notices/notice.txt: each is a document of its own, neither replaces the other
-    folder = tmp_path / "corpus" / "notices"
-    folder.mkdir(parents=True)
-    (folder / "notice.txt").write_text("东岭村今年种植蓝莓320亩。", encoding="utf-8")
-    index_dir = tmp_path / "index"
-    assert run_qa("ingest", str(folder), index_dir=index_dir).returncode == 0
+    index_dir = _notice_ingested_from_its_folder(tmp_path, "东岭村今年种植蓝莓320亩。")
     (tmp_path / "corpus" / "notice.txt").write_text("西岭村今年种植茶叶80亩。", encoding="utf-8")
     result = run_qa("ingest", str(tmp_path / "corpus"), index_dir=index_dir)
     assert result.returncode == 0, result.stderr
