@@ -356,7 +356,7 @@ def _timed(term: Term) -> bool:
 def _has_time(reading: Reading, asked: tuple[int, int]) -> bool:
     """Whether a question names a time outside its interrogative at `asked`: the number in "有几个村" asks, it
     does not narrow the question to a time a follow-up's year could stand in for."""
-    return any(_timed(term) and not asked[0] <= term.start < asked[1] for term in reading.terms)
+    return any(_time_word(reading, term) and not asked[0] <= term.start < asked[1] for term in reading.terms)
 
 
 def _with_time(question: str, previous: str, said: Reading) -> str:

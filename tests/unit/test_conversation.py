@@ -289,6 +289,7 @@ def test_a_chinese_follow_up_giving_only_a_time_replaces_the_time_of_its_grain()
     # the tagger's set phrase "第一季度" is a time too
     first_quarter = "北白象镇2018年第一季度财政总收入是多少?"
     assert carry.rewrite("第三季度呢？", first_quarter) == "北白象镇2018年第三季度财政总收入是多少?"
+    assert carry.rewrite("去年呢？", "北白象镇第一季度财政总收入是多少?") == "北白象镇去年第一季度财政总收入是多少?"
     # traditional script: the day's mark is 號
     assert carry.rewrite("4號呢？", "5月3號的活動在哪裡舉行?") == "5月4號的活動在哪裡舉行?"
     assert carry.rewrite("去年呢？", "房寺鎮2018年的財政總收入是多少？") == "房寺鎮去年的財政總收入是多少？"
