@@ -46,7 +46,17 @@ _NUMBER = re.compile(
 _EN_RANGE_TO = re.compile(r"\s+to\s+")
 _EN_RANGE_AND = re.compile(r"\s+and\s+")
 _BETWEEN = re.compile(r"\bbetween\s+$")
+# a time of day on a clock ("9:30", "14：00：05", "9:00 a.m."), after the part of the day it is in ("下午3:00"), alone
+# or as the ends of a range ("14:00-16:00"): one time, not the numbers 14, 00-16 and 00
+_CLOCK = r"\d{1,2}[:：][0-5]\d(?:[:：][0-5]\d)?(?!\d)(?:\s*[ap]\.?m\b\.?)?"
+_DAY_PART = "(?:凌晨|早上|上午|中午|下午|傍晚|晚上|夜间)"
+_CLOCK_TO = r"(?:\s*[-－–~～至到]\s*|\s+to\s+)"
+_TIME_OF_DAY = rf"(?:{_DAY_PART}\s*)?(?<![\d:：.]){_CLOCK}(?:{_CLOCK_TO}(?:{_DAY_PART}\s*)?{_CLOCK})?"
+# a date in digits, as web pages date their articles ("2022-03-30", "2019/05/20", "2021.3.15"), with the time after
+# it if one is given
+_NUMERIC_DATE = rf"(?<![\d.])\d{{4}}([-/.])\d{{1,2}}\1\d{{1,2}}(?![\d.])(?:\s+{_CLOCK})?"
 _DATE = re.compile(
+    rf"{_NUMERIC_DATE}|{_TIME_OF_DAY}|"
     r"\d{2,4}\s*年代|(?:公元前?|西元前?)?\d{1,4}\s*年(?:\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?)?|\d{1,2}\s*月\s*\d{1,2}\s*[日号]|"
     r"\d{1,2}\s*月(?!份?\d)|[一二三四五六七八九十〇零]{2,4}年|"
     rf"[{IDEOGRAPHS}]{{1,3}}[元一二三四五六七八九十]{{1,3}}年|"
@@ -55,6 +65,8 @@ _DATE = re.compile(
     r"(?:\s+\d{1,2})?(?:,?\s+\d{4})?|\b(?:19|20)\d{2}\b",
     re.IGNORECASE,
 )
+# a ratio or a score ("1：7", "3:2"), where the colon is no clock's: one figure
+_RATIO = re.compile(r"(?<![\d.:：])\d+(?:\.\d+)?[:：]\d+(?:\.\d+)?(?![\d:：])")
 _TITLE = re.compile(r"《[^《》]{1,40}》")
 _QUOTE = re.compile(r"「[^「」]{1,40}」|“[^“”]{1,40}”|『[^『』]{1,40}』|\"[^\"]{1,40}\"")
 _POS_TYPES = {"nr": "person", "nrfg": "person", "nrt": "person", "ns": "place", "nt": "org", "nz": "proper"}
@@ -127,6 +139,10 @@ def typed_spans(text: str) -> tuple[TypedSpan, ...]:
     for pattern, kind in ((_DATE, "date"), (_TITLE, "title"), (_QUOTE, "quote")):
         out.extend(TypedSpan(m.start(), m.end(), kind) for m in pattern.finditer(text) if m.end() > m.start())
     dates = [(s.start, s.end) for s in out if s.type == "date"]
+    for m in _RATIO.finditer(text):
+        if not any(da <= m.start() < db for da, db in dates):
+            out.append(TypedSpan(m.start(), m.end(), "number"))
+            dates.append((m.start(), m.end()))  # its two figures are not numbers of their own
     tagged = _tagged(text)
     for m in _NUMBER.finditer(text):
         a, b = m.start(), m.end()

@@ -28,7 +28,8 @@ from qa.segment import words
 from qa.text import is_wide
 
 ORIGINS = ("typed", "clause", "frame", "words", "after", "sentence")
-_CLAUSE_MARK = re.compile(r"[，,；;：:、]")
+# a comma or colon between two digits is inside a figure ("1,100", "9:30", "1：7"), not between clauses
+_CLAUSE_MARK = re.compile(r"[，；;、]|(?<!\d)[,:：]|[,:：](?!\d)")
 _TRIM = " \t\n\u3000，,；;：:、。.！!？?）)」』”’\"'（(「『“‘"
 _OPENERS = "（(「『“‘\"'"
 _CLOSERS = "）)」』”’\"'"
@@ -91,8 +92,9 @@ def _latin(ch: str) -> bool:
 
 
 def _number_mark(text: str, i: int) -> bool:
-    """Whether `text[i]` is a thousands separator or decimal point inside a number ("1,100", "3.5")."""
-    return 0 < i < len(text) - 1 and text[i] in ",." and text[i - 1].isdigit() and text[i + 1].isdigit()
+    """Whether `text[i]` is a thousands separator, decimal point or colon inside a number, a time or a ratio
+    ("1,100", "3.5", "9:30", "1：7")."""
+    return 0 < i < len(text) - 1 and text[i] in ",.:：" and text[i - 1].isdigit() and text[i + 1].isdigit()
 
 
 def _joined(text: str, i: int) -> bool:

@@ -41,6 +41,20 @@ def test_dates_are_dates_not_numbers() -> None:
     assert not any(text == "2009" and kind == "number" for text, kind in found)
 
 
+def test_clock_times_dates_in_digits_and_ratios_are_one_span_each() -> None:
+    # a clock's colon, a digit date's dashes and a ratio's colon join their figures: "14:00-16:00" is a time range,
+    # not the numbers 14, 00-16 and 00
+    found = _found("会议于下午14:00-16:00在镇政府召开，时间:2022-03-30 02:39:51，文件于2019/05/20印发。")
+    assert ("下午14:00-16:00", "date") in found
+    assert ("2022-03-30 02:39:51", "date") in found and ("2019/05/20", "date") in found
+    assert _numbers("会议于上午9：30召开，发布于2021.3.15。") == []
+    assert ("8:30 a.m. to 4:30 p.m.", "date") in _found("Monday to Friday, 8:30 a.m. to 4:30 p.m.")
+    assert (fold("上午9：30"), "date") in _found("时间：上午9：30，地点：镇政府")
+    assert _numbers("男女生比例约为1：7，比分为3:2，共1,100人。") == [fold("1：7"), "3:2", "共1,100人"]
+    # a colon after a clause stays a clause mark
+    assert _numbers("第3条：5个村") == ["3条", "5个"]
+
+
 def test_titles_quotes_and_names() -> None:
     found = _found("莫瓦桑主持《Docking48》，人称「牛佬」。")
     assert ("《docking48》", "title") in found

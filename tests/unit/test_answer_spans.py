@@ -92,3 +92,12 @@ def test_no_candidate_cuts_a_latin_word() -> None:
             assert not re.search(r"\d[,.]\||\|[,.]\d", around), text[c.start : c.end]
     gap = frame_gap(analyze("Where is the Greenfield Solar Farm?"), fold("Greenfield Solar Farm Begins Operation"))
     assert gap is None or fold("Greenfield Solar Farm Begins Operation")[gap.start : gap.end] != "greenf"
+
+
+def test_a_time_or_a_ratio_is_offered_whole_and_no_candidate_cuts_it() -> None:
+    # a clock's or a ratio's colon is no clause mark: "会议于上午9：" and "30在镇政府召开" were two clauses
+    q = analyze("会议几点开始？")
+    s = fold("会议于上午9：30在镇政府召开，男女生比例约为1：7。")
+    spans = {s[c.start : c.end] for c in span_candidates(q, [s])}
+    assert fold("上午9：30") in spans and fold("1：7") in spans
+    assert not any(re.search(r"^[:：]\d|\d[:：]$", span) for span in spans), spans
