@@ -353,6 +353,16 @@ def _timed(term: Term) -> bool:
     return term.number or term.tag.startswith(_TIME_TAGS)
 
 
+def _time_only(reading: Reading) -> bool:
+    """Whether a question gives nothing but a time: time words, and the localizers right after one ("2016年以前",
+    "去年以来"), which bound the time rather than name a topic."""
+    terms = reading.terms
+    return bool(terms) and all(
+        _timed(term) or (i > 0 and term.tag == "f" and terms[i - 1].end == term.start and _timed(terms[i - 1]))
+        for i, term in enumerate(terms)
+    )
+
+
 def _has_time(reading: Reading, asked: tuple[int, int]) -> bool:
     """Whether a question names a time outside its interrogative at `asked`: the number in "有几个村" asks, it
     does not narrow the question to a time a follow-up's year could stand in for."""
@@ -396,11 +406,14 @@ def _grains(reading: Reading, term: Term) -> frozenset[int]:
             return frozenset({_YEAR}) if len(text) >= _YEAR_DIGITS else frozenset()
         text += after
     grains = {grain for mark, grain in _GRAIN_MARKS if mark in text}
+    year = False
     for part in _PARTS_OF_YEAR:
         if part in text:
             grains.add(_PART)
+            # "去年底" tells the year before its end: the part took that year's 年 with it
+            year = year or (part.startswith("年") and not text.startswith(part))
             text = text.replace(part, "")
-    if "年" in text:
+    if year or "年" in text:
         grains.add(_YEAR)
     return frozenset(grains)
 
@@ -418,7 +431,7 @@ def _retimed(previous: Reading, question: Reading, asked: tuple[int, int]) -> st
     "北白象镇一季度…" → "北白象镇去年一季度…"; "上半年呢？" after "…2018年…" → "…2018年上半年…"). Word parallels alone
     put "去年" in the town's place. None when the previous question's times are not one run ("2018年比2017年…") or a
     time's grain is not told."""
-    told = [_grains(question, t) for t in question.terms]
+    told = [_grains(question, t) for t in question.terms if _timed(t)]
     if not told or not all(told):
         return None
     said = frozenset().union(*told)
@@ -632,7 +645,7 @@ class TermCarry:
             # parallel model (fitted on Chinese dialogues) to find the word it stands for, which put "budget" in the
             # place of "founded"
             return f"{question.strip().rstrip('?？ ')} of {named}?"
-        if asked is not None and q.terms and all(map(_timed, q.terms)):
+        if asked is not None and _time_only(q):
             if not _has_time(prev, asked):
                 # "2010年呢？" after "房寺镇的人口是多少？" narrows the question to a year: with no time in the
                 # previous question for the year to stand in for, the frame put it in the place of the town

@@ -290,6 +290,12 @@ def test_a_chinese_follow_up_giving_only_a_time_replaces_the_time_of_its_grain()
     first_quarter = "北白象镇2018年第一季度财政总收入是多少?"
     assert carry.rewrite("第三季度呢？", first_quarter) == "北白象镇2018年第三季度财政总收入是多少?"
     assert carry.rewrite("去年呢？", "北白象镇第一季度财政总收入是多少?") == "北白象镇去年第一季度财政总收入是多少?"
+    # "去年底" tells a year and a part of it: it stands for the year "2018年" (it went after it: "2018年去年底")
+    assert carry.rewrite("去年底呢？", "房寺镇2018年的财政总收入是多少？") == "房寺镇去年底的财政总收入是多少？"
+    assert carry.rewrite("去年底呢？", first_half) == "房寺镇去年底的财政总收入是多少？"
+    # a localizer after the time bounds it ("以前", "以后"): the follow-up still gives only a time, and the town stays
+    assert carry.rewrite("2016年以前呢？", "房寺镇的人口是多少？") == "2016年以前房寺镇的人口是多少？"
+    assert carry.rewrite("那2016年以后呢？", "房寺镇2018年的人口是多少？") == "房寺镇2016年以后的人口是多少？"
     # traditional script: the day's mark is 號
     assert carry.rewrite("4號呢？", "5月3號的活動在哪裡舉行?") == "5月4號的活動在哪裡舉行?"
     assert carry.rewrite("去年呢？", "房寺鎮2018年的財政總收入是多少？") == "房寺鎮去年的財政總收入是多少？"
