@@ -26,7 +26,10 @@ SPAN_TYPES = ("number", "date", "title", "quote", "person", "place", "org", "pro
 _CN = "零〇一二两三四五六七八九十百千万亿"
 # a magnitude alone is no number: "亿元" in a table's label "（亿元）" is a unit, whatever figure the row gives
 _CN_NUMERAL = rf"(?=[{_CN}]*[零〇一二两三四五六七八九十])[{_CN}]*[十百千万亿][{_CN}]*"
-_NUM = rf"(?:\d+(?:[.,]\d+)*|{_CN_NUMERAL}|[一二两三四五六七八九])"
+# a comma groups thousands only in threes ("1,100", "12,345,678"): folding makes the Chinese comma "," too, and
+# "分别为12，15，18个" or "12038，2018年" are several numbers
+_DIGITS = r"(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)*"
+_NUM = rf"(?:{_DIGITS}|{_CN_NUMERAL}|[一二两三四五六七八九])"
 # a Chinese amount may run over several magnitudes ("2万1千", "3亿5000万")
 _AMOUNT = rf"(?:{_NUM}(?:[万亿千百]\d+(?:\.\d+)?)*)"
 # longest first, so "元人民币" is not cut to "元"; 个 may stand before a unit of time ("26个月", "3个小时")
@@ -54,7 +57,7 @@ _CLOCK_TO = r"(?:\s*[-－–~～至到]\s*|\s+to\s+)"
 _TIME_OF_DAY = rf"(?:{_DAY_PART}\s*)?(?<![\d:：.]){_CLOCK}(?:{_CLOCK_TO}(?:{_DAY_PART}\s*)?{_CLOCK})?"
 # a date in digits, as web pages date their articles ("2022-03-30", "2019/05/20", "2021.3.15"), with the time after
 # it if one is given
-_NUMERIC_DATE = rf"(?<![\d.])\d{{4}}([-/.])\d{{1,2}}\1\d{{1,2}}(?![\d.])(?:\s+{_CLOCK})?"
+_NUMERIC_DATE = rf"(?<![\d.])\d{{4}}([-/.])\d{{1,2}}\1\d{{1,2}}(?!\d|\.\d)(?:\s+{_CLOCK})?"
 _DATE = re.compile(
     rf"{_NUMERIC_DATE}|{_TIME_OF_DAY}|"
     r"\d{2,4}\s*年代|(?:公元前?|西元前?)?\d{1,4}\s*年(?:\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?)?|\d{1,2}\s*月\s*\d{1,2}\s*[日号]|"
@@ -65,8 +68,13 @@ _DATE = re.compile(
     r"(?:\s+\d{1,2})?(?:,?\s+\d{4})?|\b(?:19|20)\d{2}\b",
     re.IGNORECASE,
 )
-# a ratio or a score ("1：7", "3:2"), where the colon is no clock's: one figure
+# a ratio or a score ("1：7", "3:2", "25:23"), where the colon is no clock's: one figure
 _RATIO = re.compile(r"(?<![\d.:：])\d+(?:\.\d+)?[:：]\d+(?:\.\d+)?(?![\d:：])")
+# what reads a bare "21:19" as a score or a ratio rather than a time: a word of comparing just before it, or an hour
+# no clock has
+_RATIO_CUE = re.compile(r"比|score|ratio", re.IGNORECASE)
+_RATIO_CUE_REACH = 4
+_BARE_CLOCK = re.compile(r"(\d{1,2})[:：]\d\d")
 _TITLE = re.compile(r"《[^《》]{1,40}》")
 _QUOTE = re.compile(r"「[^「」]{1,40}」|“[^“”]{1,40}”|『[^『』]{1,40}』|\"[^\"]{1,40}\"")
 _POS_TYPES = {"nr": "person", "nrfg": "person", "nrt": "person", "ns": "place", "nt": "org", "nz": "proper"}
@@ -130,6 +138,16 @@ def _pos_spans(tagged: Sequence[tuple[int, int, str]], text: str) -> Iterator[Ty
         yield TypedSpan(*run)
 
 
+def _score_or(text: str, m: re.Match[str], kind: str) -> str:
+    """`kind`, or "number" for a bare clock time that is a score or a ratio: "比分为21:19", "配比1:10", "25:23"."""
+    bare = _BARE_CLOCK.fullmatch(m.group())
+    if kind != "date" or bare is None:
+        return kind
+    if int(bare.group(1)) > 24 or _RATIO_CUE.search(text, max(0, m.start() - _RATIO_CUE_REACH), m.start()):
+        return "number"
+    return kind
+
+
 @lru_cache(maxsize=16384)
 def typed_spans(text: str) -> tuple[TypedSpan, ...]:
     """Every typed span of `text` (folded), possibly overlapping, in order of start. Cached: the sentence features
@@ -137,10 +155,13 @@ def typed_spans(text: str) -> tuple[TypedSpan, ...]:
     the questions users ask about them (tagging was a quarter of the answer stage's CPU)."""
     out: list[TypedSpan] = []
     for pattern, kind in ((_DATE, "date"), (_TITLE, "title"), (_QUOTE, "quote")):
-        out.extend(TypedSpan(m.start(), m.end(), kind) for m in pattern.finditer(text) if m.end() > m.start())
-    dates = [(s.start, s.end) for s in out if s.type == "date"]
+        found = (m for m in pattern.finditer(text) if m.end() > m.start())
+        out.extend(TypedSpan(m.start(), m.end(), _score_or(text, m, kind)) for m in found)
+    # dates, and the scores among the clock-like spans: their figures are no numbers of their own
+    dates = [(s.start, s.end) for s in out if s.type in ("date", "number")]
     for m in _RATIO.finditer(text):
-        if not any(da <= m.start() < db for da, db in dates):
+        # "附件1：2019年" is a label and a year, not a ratio
+        if not any(da < m.end() and m.start() < db for da, db in dates):
             out.append(TypedSpan(m.start(), m.end(), "number"))
             dates.append((m.start(), m.end()))  # its two figures are not numbers of their own
     tagged = _tagged(text)

@@ -28,8 +28,11 @@ from qa.segment import words
 from qa.text import is_wide
 
 ORIGINS = ("typed", "clause", "frame", "words", "after", "sentence")
-# a comma or colon between two digits is inside a figure ("1,100", "9:30", "1：7"), not between clauses
-_CLAUSE_MARK = re.compile(r"[，；;、]|(?<!\d)[,:：]|[,:：](?!\d)")
+_CLAUSE_MARK = re.compile(r"[，,；;：:、]")
+# a comma or colon inside a figure, not between clauses: a thousands separator ("1,100": at most three digits before
+# it, three after), a clock's or a ratio's colon ("9:30", "1：7": one or two digits on either side). Folding makes the
+# Chinese comma "," too, and "12038，2018年" or "附件1：2019年" are still two clauses
+_IN_FIGURE = re.compile(r"(?<=\d)(?<!\d{4}),(?=\d{3}(?!\d))|(?<=\d)(?<!\d{3})[:：](?=\d{1,2}(?!\d))")
 _TRIM = " \t\n\u3000，,；;：:、。.！!？?）)」』”’\"'（(「『“‘"
 _OPENERS = "（(「『“‘\"'"
 _CLOSERS = "）)」』”’\"'"
@@ -94,7 +97,9 @@ def _latin(ch: str) -> bool:
 def _number_mark(text: str, i: int) -> bool:
     """Whether `text[i]` is a thousands separator, decimal point or colon inside a number, a time or a ratio
     ("1,100", "3.5", "9:30", "1：7")."""
-    return 0 < i < len(text) - 1 and text[i] in ",.:：" and text[i - 1].isdigit() and text[i + 1].isdigit()
+    if not (0 < i < len(text) - 1 and text[i - 1].isdigit() and text[i + 1].isdigit()):
+        return False
+    return text[i] == "." or _IN_FIGURE.match(text, i) is not None
 
 
 def _joined(text: str, i: int) -> bool:
@@ -125,7 +130,7 @@ def _trim(text: str, a: int, b: int) -> tuple[int, int]:
 
 
 def clause_spans(text: str) -> list[tuple[int, int]]:
-    cuts = [0, *(m.end() for m in _CLAUSE_MARK.finditer(text)), len(text)]
+    cuts = [0, *(m.end() for m in _CLAUSE_MARK.finditer(text) if not _IN_FIGURE.match(text, m.start())), len(text)]
     return [(cuts[i], cuts[i + 1]) for i in range(len(cuts) - 1) if text[cuts[i] : cuts[i + 1]].strip(_TRIM)]
 
 

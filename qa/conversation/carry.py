@@ -353,14 +353,21 @@ def _timed(term: Term) -> bool:
     return term.number or term.tag.startswith(_TIME_TAGS)
 
 
+# the words that bound a time on one side ("2016年以前", "去年以来", "1993年4月起"): a closed class of localizers,
+# which jieba tags with the spatial ones ("东部", "以上") or as verbs ("起")
+_TIME_BOUNDS = frozenset({"以前", "以后", "以来", "之前", "之后", "前", "后", "起", "以内", "期间", "前后"})
+
+
+def _bound(terms: Sequence[Term], i: int) -> bool:
+    """Whether `terms[i]` bounds the time word right before it."""
+    return i > 0 and terms[i].text in _TIME_BOUNDS and terms[i - 1].end == terms[i].start and _timed(terms[i - 1])
+
+
 def _time_only(reading: Reading) -> bool:
-    """Whether a question gives nothing but a time: time words, and the localizers right after one ("2016年以前",
-    "去年以来"), which bound the time rather than name a topic."""
+    """Whether a question gives nothing but a time: time words, and the localizers that bound one, which narrow the
+    time rather than name a topic."""
     terms = reading.terms
-    return bool(terms) and all(
-        _timed(term) or (i > 0 and term.tag == "f" and terms[i - 1].end == term.start and _timed(terms[i - 1]))
-        for i, term in enumerate(terms)
-    )
+    return bool(terms) and all(_timed(term) or _bound(terms, i) for i, term in enumerate(terms))
 
 
 def _has_time(reading: Reading, asked: tuple[int, int]) -> bool:
@@ -448,6 +455,10 @@ def _retimed(previous: Reading, question: Reading, asked: tuple[int, int]) -> st
     same = [i for i, g in zip(run, grains, strict=True) if g & said]
     if same:
         start, end = previous.terms[same[0]].start, previous.terms[same[-1]].end
+        after = same[-1] + 1
+        if _bound(question.terms, len(question.terms) - 1) and after < len(previous.terms):
+            # "2016年以后呢？" after "…2018年以前…": the follow-up's bound takes the place of the previous one's
+            end = previous.terms[after].end if _bound(previous.terms, after) else end
         rest = previous.text[end:]
         return previous.text[:start] + text + rest[_overlap(text, rest) :]
     coarsest = min(said)

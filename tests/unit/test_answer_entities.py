@@ -51,8 +51,21 @@ def test_clock_times_dates_in_digits_and_ratios_are_one_span_each() -> None:
     assert ("8:30 a.m. to 4:30 p.m.", "date") in _found("Monday to Friday, 8:30 a.m. to 4:30 p.m.")
     assert (fold("上午9：30"), "date") in _found("时间：上午9：30，地点：镇政府")
     assert _numbers("男女生比例约为1：7，比分为3:2，共1,100人。") == [fold("1：7"), "3:2", "共1,100人"]
-    # a colon after a clause stays a clause mark
+    # a colon after a clause stays a clause mark, and a label's number is no ratio with the year after it
     assert _numbers("第3条：5个村") == ["3条", "5个"]
+    assert ("2019年", "date") in _found("附件1：2019年统计表") and _numbers("附件1：2019年统计表") == ["1"]
+    # a clock-like score or ratio is a number: after a word of comparing, or with an hour no clock has
+    for text, score in (("比分为21:19", "21:19"), ("配比为1:10", "1:10"), ("半场45:38领先", "45:38")):
+        assert (score, "number") in _found(text) and (score, "date") not in _found(text), text
+    # a date in digits at the end of an English sentence
+    assert ("2022-03-30", "date") in _found("Updated 2022-03-30.")
+
+
+def test_a_comma_groups_thousands_only_in_threes() -> None:
+    # folding makes the Chinese comma "," too: "12038，2018年" is a number and a year, not the number "12038,2018"
+    assert _numbers("2017年人口为12038，2018年为12510人") == ["12038", "12510人"]
+    assert _numbers("分别为12，15，18个") == ["12", "15", "18个"]
+    assert _numbers("共1,100人，投资12,345,678元") == ["共1,100人", "12,345,678元"]
 
 
 def test_titles_quotes_and_names() -> None:

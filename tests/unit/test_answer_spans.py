@@ -101,3 +101,8 @@ def test_a_time_or_a_ratio_is_offered_whole_and_no_candidate_cuts_it() -> None:
     spans = {s[c.start : c.end] for c in span_candidates(q, [s])}
     assert fold("上午9：30") in spans and fold("1：7") in spans
     assert not any(re.search(r"^[:：]\d|\d[:：]$", span) for span in spans), spans
+    # a Chinese comma or a label's colon between digits still parts clauses ("，" folds to ",")
+    for text, first in (("2017年人口为12038，2018年为12510人", "2017年人口为12038"), ("附件1：2019年统计表", "附件1")):
+        folded = fold(text)
+        spans = {folded[c.start : c.end] for c in span_candidates(q, [folded])}
+        assert fold(first) in spans, spans

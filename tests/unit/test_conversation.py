@@ -296,6 +296,9 @@ def test_a_chinese_follow_up_giving_only_a_time_replaces_the_time_of_its_grain()
     # a localizer after the time bounds it ("以前", "以后"): the follow-up still gives only a time, and the town stays
     assert carry.rewrite("2016年以前呢？", "房寺镇的人口是多少？") == "2016年以前房寺镇的人口是多少？"
     assert carry.rewrite("那2016年以后呢？", "房寺镇2018年的人口是多少？") == "房寺镇2016年以后的人口是多少？"
+    # the follow-up's bound takes the place of the previous question's ("2016年以后以前" before)
+    assert carry.rewrite("2016年以后呢？", "房寺镇2018年以前的人口是多少？") == "房寺镇2016年以后的人口是多少？"
+    assert carry.rewrite("2016年呢？", "房寺镇2018年以来的人口增长了多少？") == "房寺镇2016年以来的人口增长了多少？"
     # traditional script: the day's mark is 號
     assert carry.rewrite("4號呢？", "5月3號的活動在哪裡舉行?") == "5月4號的活動在哪裡舉行?"
     assert carry.rewrite("去年呢？", "房寺鎮2018年的財政總收入是多少？") == "房寺鎮去年的財政總收入是多少？"
