@@ -157,13 +157,13 @@ def typed_spans(text: str) -> tuple[TypedSpan, ...]:
     for pattern, kind in ((_DATE, "date"), (_TITLE, "title"), (_QUOTE, "quote")):
         found = (m for m in pattern.finditer(text) if m.end() > m.start())
         out.extend(TypedSpan(m.start(), m.end(), _score_or(text, m, kind)) for m in found)
-    # dates, and the scores among the clock-like spans: their figures are no numbers of their own
-    dates = [(s.start, s.end) for s in out if s.type in ("date", "number")]
+    # spans whose figures are no numbers of their own: dates, the scores among the clock-like spans, and ratios
+    wholes = [(s.start, s.end) for s in out if s.type in ("date", "number")]
     for m in _RATIO.finditer(text):
         # "附件1：2019年" is a label and a year, not a ratio
-        if not any(da < m.end() and m.start() < db for da, db in dates):
+        if not any(da < m.end() and m.start() < db for da, db in wholes):
             out.append(TypedSpan(m.start(), m.end(), "number"))
-            dates.append((m.start(), m.end()))  # its two figures are not numbers of their own
+            wholes.append((m.start(), m.end()))
     tagged = _tagged(text)
     for m in _NUMBER.finditer(text):
         a, b = m.start(), m.end()
@@ -171,7 +171,7 @@ def typed_spans(text: str) -> tuple[TypedSpan, ...]:
             b -= 1
         if b <= a or not any(ch.isdigit() or ch in "零〇一二两三四五六七八九十百千万亿" for ch in text[a:b]):
             continue
-        if any(da <= a and b <= db for da, db in dates) or any(da == a for da, _ in dates):
+        if any(da <= a and b <= db for da, db in wholes) or any(da == a for da, _ in wholes):
             continue  # a year inside a date is the date, and a span from a date on a date range ("1998年到2003年")
         if b - a == 1 and not text[a].isdigit():
             continue  # a lone 一/十 is a word, not a number

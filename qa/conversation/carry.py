@@ -359,8 +359,10 @@ _TIME_BOUNDS = frozenset({"以前", "以后", "以来", "之前", "之后", "前
 
 
 def _bound(terms: Sequence[Term], i: int) -> bool:
-    """Whether `terms[i]` bounds the time word right before it."""
-    return i > 0 and terms[i].text in _TIME_BOUNDS and terms[i - 1].end == terms[i].start and _timed(terms[i - 1])
+    """Whether `terms[i]` (if there is one) bounds the time word right before it."""
+    if not 0 < i < len(terms):
+        return False
+    return terms[i].text in _TIME_BOUNDS and terms[i - 1].end == terms[i].start and _timed(terms[i - 1])
 
 
 def _time_only(reading: Reading) -> bool:
@@ -456,9 +458,9 @@ def _retimed(previous: Reading, question: Reading, asked: tuple[int, int]) -> st
     if same:
         start, end = previous.terms[same[0]].start, previous.terms[same[-1]].end
         after = same[-1] + 1
-        if _bound(question.terms, len(question.terms) - 1) and after < len(previous.terms):
+        if _bound(question.terms, len(question.terms) - 1) and _bound(previous.terms, after):
             # "2016年以后呢？" after "…2018年以前…": the follow-up's bound takes the place of the previous one's
-            end = previous.terms[after].end if _bound(previous.terms, after) else end
+            end = previous.terms[after].end
         rest = previous.text[end:]
         return previous.text[:start] + text + rest[_overlap(text, rest) :]
     coarsest = min(said)
