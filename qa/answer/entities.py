@@ -58,6 +58,8 @@ _TIME_OF_DAY = rf"(?:{_DAY_PART}\s*)?(?<![\d:：.]){_CLOCK}(?:{_CLOCK_TO}(?:{_DA
 # a date in digits, as web pages date their articles ("2022-03-30", "2019/05/20", "2021.3.15"), with the time after
 # it if one is given
 _NUMERIC_DATE = rf"(?<![\d.])\d{{4}}([-/.])\d{{1,2}}\1\d{{1,2}}(?!\d|\.\d)(?:\s+{_CLOCK})?"
+# its month and day, to tell a date from a version or a code of the same shape ("2021.13.45")
+_NUMERIC_DATE_PARTS = re.compile(r"\d{4}[-/.](\d{1,2})[-/.](\d{1,2})")
 _DATE = re.compile(
     rf"{_NUMERIC_DATE}|{_TIME_OF_DAY}|"
     r"\d{2,4}\s*年代|(?:公元前?|西元前?)?\d{1,4}\s*年(?:\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?)?|\d{1,2}\s*月\s*\d{1,2}\s*[日号]|"
@@ -138,6 +140,12 @@ def _pos_spans(tagged: Sequence[tuple[int, int, str]], text: str) -> Iterator[Ty
         yield TypedSpan(*run)
 
 
+def _plausible(m: re.Match[str]) -> bool:
+    """A date in digits names a month and a day of one: "2021.13.45" is a version number or a code."""
+    parts = _NUMERIC_DATE_PARTS.match(m.group())
+    return parts is None or (1 <= int(parts.group(1)) <= 12 and 1 <= int(parts.group(2)) <= 31)
+
+
 def _score_or(text: str, m: re.Match[str], kind: str) -> str:
     """`kind`, or "number" for a bare clock time that is a score or a ratio: "比分为21:19", "配比1:10", "25:23"."""
     bare = _BARE_CLOCK.fullmatch(m.group())
@@ -155,15 +163,17 @@ def typed_spans(text: str) -> tuple[TypedSpan, ...]:
     the questions users ask about them (tagging was a quarter of the answer stage's CPU)."""
     out: list[TypedSpan] = []
     for pattern, kind in ((_DATE, "date"), (_TITLE, "title"), (_QUOTE, "quote")):
-        found = (m for m in pattern.finditer(text) if m.end() > m.start())
+        found = (m for m in pattern.finditer(text) if m.end() > m.start() and _plausible(m))
         out.extend(TypedSpan(m.start(), m.end(), _score_or(text, m, kind)) for m in found)
     # spans whose figures are no numbers of their own: dates, the scores among the clock-like spans, and ratios
     wholes = [(s.start, s.end) for s in out if s.type in ("date", "number")]
+    ratios: list[tuple[int, int]] = []
     for m in _RATIO.finditer(text):
         # "附件1：2019年" is a label and a year, not a ratio
         if not any(da < m.end() and m.start() < db for da, db in wholes):
             out.append(TypedSpan(m.start(), m.end(), "number"))
             wholes.append((m.start(), m.end()))
+            ratios.append((m.start(), m.end()))
     tagged = _tagged(text)
     for m in _NUMBER.finditer(text):
         a, b = m.start(), m.end()
@@ -173,6 +183,8 @@ def typed_spans(text: str) -> tuple[TypedSpan, ...]:
             continue
         if any(da <= a and b <= db for da, db in wholes) or any(da == a for da, _ in wholes):
             continue  # a year inside a date is the date, and a span from a date on a date range ("1998年到2003年")
+        if any(ra < a < rb for ra, rb in ratios):
+            continue  # the figure after a ratio's colon is no number of its own: "1:7人" is no "7人"
         if b - a == 1 and not text[a].isdigit():
             continue  # a lone 一/十 is a word, not a number
         out.append(TypedSpan(a, _measure_end(tagged, text, b), "number"))

@@ -59,6 +59,14 @@ def test_clock_times_dates_in_digits_and_ratios_are_one_span_each() -> None:
         assert (score, "number") in _found(text) and (score, "date") not in _found(text), text
     # a date in digits at the end of an English sentence
     assert ("2022-03-30", "date") in _found("Updated 2022-03-30.")
+    # the figure after a ratio's colon is no number of its own
+    assert _numbers("师生比为1:7人") == ["1:7"]
+
+
+def test_a_date_in_digits_names_a_month_and_a_day() -> None:
+    assert ("2021.3.15", "date") in _found("发布于2021.3.15。") and ("2020/02/29", "date") in _found("2020/02/29")
+    for text in ("版本2021.13.45发布", "编号2019-00-12", "代码2018/11/32"):
+        assert not any(kind == "date" and any(mark in t for mark in ".-/") for t, kind in _found(text)), text
 
 
 def test_a_comma_groups_thousands_only_in_threes() -> None:
