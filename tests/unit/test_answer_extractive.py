@@ -185,3 +185,29 @@ def test_in_a_list_of_figures_the_short_answer_is_the_one_its_label_names(
     answer = asyncio.run(seed_service.answerer.run(analyze(question), [passage]))
     assert answer.found and answer.short_answer is not None, answer.answer
     assert figure in answer.short_answer.text and len(answer.short_answer.text) <= len(figure) + 8, answer.short_answer
+
+
+def _answer(seed_service: QAService, text: str, question: str) -> Answer:
+    passage = Passage(0, "doc", "doc.txt", "", text, 0, len(text), 1.0, Signals(dense=0.9, dense_rank=1))
+    answer = asyncio.run(seed_service.answerer.run(analyze(question), [passage]))
+    assert answer.found and all(text[c.start : c.end] == c.text for c in answer.citations), answer.answer
+    return answer
+
+
+def test_a_why_question_is_answered_with_the_sentences_around_the_best_one(seed_service: QAService) -> None:
+    # the sentence that restates the question comes after the one that says why
+    text = (
+        "占旭刚是中国举重运动员。2004年，占旭刚第三次参加奥运会，但在抓举比赛中却三次试举全部失败，卫冕失败。"
+        "赛后，占旭刚正式结束运动生涯，着手行政工作。"
+    )
+    why = _answer(seed_service, text, "占旭刚为什么结束运动生涯？")
+    assert "三次试举全部失败" in why.answer and "正式结束运动生涯" in why.answer, why.answer
+    # a question for a fact is answered by its sentence alone
+    when = _answer(seed_service, text, "占旭刚哪一年第三次参加奥运会？")
+    assert "正式结束运动生涯" not in when.answer, when.answer
+
+
+def test_sentences_quoted_one_after_the_other_keep_the_mark_between_them(seed_service: QAService) -> None:
+    text = "吉斯伯恩是新西兰北岛东岸的城市。吉斯伯恩有长时间的日照，肥沃的土壤和河川带来丰富的水源；因此，畜牧业发达。"
+    answer = _answer(seed_service, text, "为什么吉斯伯恩的畜牧业发达？")
+    assert "丰富的水源；因此，畜牧业发达" in strip_citation_markers(answer.answer), answer.answer
