@@ -192,9 +192,10 @@ class ExtractiveAnswerer:
             else:
                 chosen.append(holder)
         if kind in EXPLAINED_KINDS:
-            chosen.extend(
-                j for j in _neighbours(assessment.sentences, passages, int(assessment.order[0])) if j not in chosen
-            )
+            said = {assessment.sentences[i].text.strip() for i in chosen}
+            for j in _neighbours(assessment.sentences, passages, int(assessment.order[0])):
+                if assessment.sentences[j].text.strip() not in said:
+                    chosen.append(j)
         return chosen
 
     def compose(self, query: Query, passages: Sequence[Passage], assessment: Assessment) -> Answer:

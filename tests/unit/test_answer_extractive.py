@@ -11,10 +11,13 @@ import asyncio
 import dataclasses
 import re
 
+import numpy as np
 import opencc
 import pytest
 
-from qa.answer.extractive import ExtractiveAnswerer
+from qa.answer.evidence import Sentence
+from qa.answer.extractive import Assessment, ExtractiveAnswerer
+from qa.answer.model import AnswerModel, packaged_path
 from qa.eval.dataset import load_dataset
 from qa.eval.metrics import doc_matches, expect_all_pass, strip_citation_markers
 from qa.query import analyze, lexicon
@@ -211,3 +214,24 @@ def test_sentences_quoted_one_after_the_other_keep_the_mark_between_them(seed_se
     text = "吉斯伯恩是新西兰北岛东岸的城市。吉斯伯恩有长时间的日照，肥沃的土壤和河川带来丰富的水源；因此，畜牧业发达。"
     answer = _answer(seed_service, text, "为什么吉斯伯恩的畜牧业发达？")
     assert "丰富的水源；因此，畜牧业发达" in strip_citation_markers(answer.answer), answer.answer
+
+
+def test_a_neighbour_the_document_repeats_word_for_word_is_quoted_once() -> None:
+    text = "卫冕失败。占旭刚是举重运动员。卫冕失败。赛后，他结束运动生涯。"
+    spans = [(0, 5), (5, 15), (15, 20), (20, len(text))]
+    sentences = [Sentence(0, a, b, text[a:b], fold(text[a:b])) for a, b in spans]
+    # the best sentence is the last; the first is quoted too, and its copy is the best one's previous neighbour
+    assessment = Assessment(
+        sentences=sentences,
+        rows=[],
+        scores=np.zeros(4),
+        probabilities=np.array([0.3, 0.0, 0.0, 0.7]),
+        span=None,
+        span_score=0.0,
+        order=np.array([3, 0, 1, 2]),
+        answerable=1.0,
+    )
+    passage = Passage(0, "doc", "doc.txt", "", text, 0, len(text), 1.0, Signals(dense=0.9, dense_rank=1))
+    answerer = ExtractiveAnswerer(AnswerModel.load(packaged_path()))
+    assert sorted(answerer.quoted(assessment, [passage], "reason")) == [0, 3]
+    assert sorted(answerer.quoted(assessment, [passage], "number")) == [0, 3]
