@@ -378,14 +378,15 @@ def _adjacent(passages: Sequence[Passage], sentences: Sequence[Sentence], i: int
     """Whether sentence `j` follows right after the quote of sentence `i`, which ends at `end`, on its line of its
     passage (across a line break the quotes are two sentences, a heading and its text, say)."""
     s = sentences[j]
-    gap = passages[s.passage].text[end : s.start] if end <= s.start else "\n"
-    return s.passage == sentences[i].passage and not gap.strip() and "\n" not in gap
+    if s.passage != sentences[i].passage or end > s.start:
+        return False
+    gap = passages[s.passage].text[end : s.start]
+    return not gap.strip() and "\n" not in gap
 
 
 def _terminal(text: str) -> str:
-    t = text.rstrip()
-    quoted = _quote(t)
-    tail = t[len(quoted) :].strip(_TRAILING)
+    """The mark that ends the sentence's quote when it stands alone: its own full stop, else one in its script."""
+    tail = _tail(text).strip(_TRAILING)
     if tail:
         return tail
-    return "。" if is_cjk(t) else "."
+    return "。" if is_cjk(text) else "."
