@@ -37,10 +37,11 @@ _MEASURE = "个?(?:" + "|".join(sorted(ZH_MEASURE_WORDS, key=len, reverse=True))
 _EN_MEASURE = "|".join(re.escape(w) for w in sorted(EN_MEASURE_WORDS, key=len, reverse=True))
 _EN_UNIT = rf"(?:\s*(?:{_EN_MEASURE})|\s+[{EN_LETTER_UNITS}])(?![a-z])"
 _APPROX = r"(?:约|近|逾|超过|大约|将近|达|共|多达)?"
-# an amount with its magnitude ("3万", "2万1千", "1.5亿"), alone or as the ends of a range ("3万至5万")
+# an amount with its magnitude ("3万", "2万1千", "1.5亿"), alone or as the ends of a range ("3万至5万"), and the
+# approximation after it ("3000多", "380来户": 来 only before a measure word, as it is read so)
 # (whitespace is taken only with what follows it: an optional part ending in spaces would keep a one-letter unit,
 # which must follow a space, from matching)
-_QUANTITY = rf"{_AMOUNT}(?:\s*(?:多|余))?(?:\s*(?:万|亿|千|百))?"
+_QUANTITY = rf"{_AMOUNT}(?:\s*(?:多|余|来(?={_MEASURE})))?(?:\s*(?:万|亿|千|百))?"
 _NUMBER = re.compile(
     rf"(?<![a-z]){_APPROX}(?:[$€£¥]\s*)?{_QUANTITY}(?:(?:\s*{_MEASURE})?\s*[-－–~～至到]\s*{_QUANTITY})?"
     rf"(?:\s*{_MEASURE})?(?:{_EN_UNIT})?(?:\s+(?:{_EN_MEASURE})(?![a-z]))?",
@@ -140,6 +141,20 @@ def _pos_spans(tagged: Sequence[tuple[int, int, str]], text: str) -> Iterator[Ty
         yield TypedSpan(*run)
 
 
+# the tagger's nouns: a numeral written onto one is part of a name, not an amount of it
+_NOUN_FLAGS = frozenset({"n", "ns", "nt", "nz", "nr", "nrt", "nrfg"})
+_BARE_DIGITS = re.compile(r"\d+(?:\.\d+)?")
+
+
+def _names_numeral(tagged: Sequence[tuple[int, int, str]], text: str, a: int, b: int) -> bool:
+    """Whether the figure `text[a:b]`, in digits with no measure word or magnitude, is the numeral of a name:
+    written right onto a noun ("309工业项目区", "985高校", "12345热线"), as no amount is written in Chinese (an
+    amount takes a measure word: "309个项目区"). Such a figure answers no how-many question."""
+    if not _BARE_DIGITS.fullmatch(text, a, b):
+        return False
+    return any(start == b and flag in _NOUN_FLAGS for start, _, flag in tagged)
+
+
 def _plausible(m: re.Match[str]) -> bool:
     """A date in digits names a month and a day of one: "2021.13.45" is a version number or a code."""
     parts = _NUMERIC_DATE_PARTS.match(m.group())
@@ -187,7 +202,10 @@ def typed_spans(text: str) -> tuple[TypedSpan, ...]:
             continue  # the figure after a ratio's colon is no number of its own: "1:7人" is no "7人"
         if b - a == 1 and not text[a].isdigit():
             continue  # a lone 一/十 is a word, not a number
-        out.append(TypedSpan(a, _measure_end(tagged, text, b), "number"))
+        end = _measure_end(tagged, text, b)
+        if end == b and _names_numeral(tagged, text, a, b):
+            continue
+        out.append(TypedSpan(a, end, "number"))
     numbers = [s for s in out if s.type == "number"]
     for first, second in itertools.pairwise(numbers):
         # English writes a range in words: "between 30,000 and 50,000 people", "3 to 5 km"

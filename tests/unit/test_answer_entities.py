@@ -119,3 +119,23 @@ def test_an_english_number_takes_a_unit_not_the_next_word() -> None:
     assert _numbers("He bought 3 apples and 5 pears.") == ["3", "5"]
     # a one-letter unit stands apart: written on, the letter is a name's or a plural's
     assert _numbers("The pool is 5 m deep; 5G masts went up in the 1990s.") == ["5 m", "5", "1990"]
+
+
+def test_a_figure_written_onto_a_noun_is_a_names_numeral_not_an_amount() -> None:
+    # "309工业项目区" is a zone's name: an amount takes a measure word ("309个项目区")
+    for text, figure in (
+        ("全力打造东山工业园、309工业项目区两条工业发展隆起带。", "309"),
+        ("拨打12345热线反映问题。", "12345"),
+        ("入选985高校名单。", "985"),
+    ):
+        assert not any(figure in n for n in _numbers(text)), text
+    # figures with a measure word, an approximation or a magnitude stay amounts, as do figures before a verb or a mark
+    assert _numbers("镇区人口达到3万人，规模以上企业达到59家。") == ["3万人", "59家"]
+    assert _numbers("面积100左右，其中30为男性，人口12345，共有3000多亩。") == ["100左右", "30", "12345", "3000多亩"]
+
+
+def test_lai_after_a_figure_is_an_approximation_before_a_measure_word() -> None:
+    assert _numbers("中药材加工户总计380来户。") == ["380来户"]
+    assert _numbers("有10来个人参加。")[0].startswith("10来个")
+    # not before another word: "2000来到" is a figure and a verb
+    assert _numbers("他从2000来到这里。") == ["2000"]
