@@ -71,6 +71,12 @@ _DATE = re.compile(
     r"(?:\s+\d{1,2})?(?:,?\s+\d{4})?|\b(?:19|20)\d{2}\b",
     re.IGNORECASE,
 )
+# the end of a range of dates, after its start: in full ("1998年至2003年", "2022-03-30 - 2022-04-02"), or without the
+# year, or the year and month, it shares with the start ("2019年3月至5月", "2008年12月11日至22日")
+_DATE_RANGE_END = re.compile(
+    r"\s*[-－–~～至到]\s*(?:\d{4}([-/.])\d{1,2}\1\d{1,2}(?!\d|\.\d)|(?:公元前?|西元前?)?\d{1,4}\s*年(?:\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?)?"
+    r"|\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?|\d{1,2}\s*[日号])"
+)
 # a ratio or a score ("1：7", "3:2", "25:23"), where the colon is no clock's: one figure
 _RATIO = re.compile(r"(?<![\d.:：])\d+(?:\.\d+)?[:：]\d+(?:\.\d+)?(?![\d:：])")
 # what reads a bare "21:19" as a score or a ratio rather than a time: a word of comparing just before it, or an hour
@@ -180,6 +186,11 @@ def typed_spans(text: str) -> tuple[TypedSpan, ...]:
     for pattern, kind in ((_DATE, "date"), (_TITLE, "title"), (_QUOTE, "quote")):
         found = (m for m in pattern.finditer(text) if m.end() > m.start() and _plausible(m))
         out.extend(TypedSpan(m.start(), m.end(), _score_or(text, m, kind)) for m in found)
+    # a range of dates is one date too, its end written without what it shares with its start
+    for d in [s for s in out if s.type == "date"]:
+        to = _DATE_RANGE_END.match(text, d.end)
+        if to is not None:
+            out.append(TypedSpan(d.start, to.end(), "date"))
     # spans whose figures are no numbers of their own: dates, the scores among the clock-like spans, and ratios
     wholes = [(s.start, s.end) for s in out if s.type in ("date", "number")]
     ratios: list[tuple[int, int]] = []

@@ -41,6 +41,24 @@ def test_dates_are_dates_not_numbers() -> None:
     assert not any(text == "2009" and kind == "number" for text, kind in found)
 
 
+def test_a_range_of_dates_is_one_date_whose_end_may_leave_out_what_it_shares_with_its_start() -> None:
+    for text, period in (
+        ("比赛于2009年9月27日-10月9日举行。", "2009年9月27日-10月9日"),
+        ("首届比赛于2008年12月11日至22日在南京举行。", "2008年12月11日至22日"),
+        ("修建于1638年至1641年。", "1638年至1641年"),
+        ("活动在2019年3月至5月开展。", "2019年3月至5月"),
+        ("有效期2022-03-30 - 2022-04-02。", "2022-03-30 - 2022-04-02"),
+    ):
+        found = _found(text)
+        assert (period, "date") in found, text
+        # its days or months are no number of their own ("22日", "3月至5月")
+        assert not any(kind == "number" for _, kind in found), text
+    # a year is no range's start when what follows is no date: "2019年-2020赛季"
+    assert _found("2019年-2020赛季") >= {("2019年", "date")} and not any(
+        t.startswith("2019年-") for t, _ in _found("2019年-2020赛季")
+    )
+
+
 def test_clock_times_dates_in_digits_and_ratios_are_one_span_each() -> None:
     # a clock's colon, a digit date's dashes and a ratio's colon join their figures: "14:00-16:00" is a time range,
     # not the numbers 14, 00-16 and 00
