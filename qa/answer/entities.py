@@ -32,8 +32,9 @@ _DIGITS = r"(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)*"
 _NUM = rf"(?:{_DIGITS}|{_CN_NUMERAL}|[一二两三四五六七八九])"
 # a Chinese amount may run over several magnitudes ("2万1千", "3亿5000万")
 _AMOUNT = rf"(?:{_NUM}(?:[万亿千百]\d+(?:\.\d+)?)*)"
-# longest first, so "元人民币" is not cut to "元"; 个 may stand before a unit of time ("26个月", "3个小时")
-_MEASURE = "个?(?:" + "|".join(sorted(ZH_MEASURE_WORDS, key=len, reverse=True)) + ")"
+# longest first, so "元人民币" is not cut to "元"; 个 may stand before a unit of time ("26个月", "3个小时"), and only
+# before one: in "23个项目" the measure word is 个, and 项 begins the noun
+_MEASURE = "(?:个(?:月|小时|星期|钟头|工作日)|" + "|".join(sorted(ZH_MEASURE_WORDS, key=len, reverse=True)) + ")"
 _EN_MEASURE = "|".join(re.escape(w) for w in sorted(EN_MEASURE_WORDS, key=len, reverse=True))
 _EN_UNIT = rf"(?:\s*(?:{_EN_MEASURE})|\s+[{EN_LETTER_UNITS}])(?![a-z])"
 _APPROX = r"(?:约|近|逾|超过|大约|将近|达|共|多达)?"

@@ -157,3 +157,9 @@ def test_lai_after_a_figure_is_an_approximation_before_a_measure_word() -> None:
     assert _numbers("有10来个人参加。")[0].startswith("10来个")
     # not before another word: "2000来到" is a figure and a verb
     assert _numbers("他从2000来到这里。") == ["2000"]
+
+
+def test_ge_stands_before_a_unit_of_time_only() -> None:
+    # "23个项目" is 23 of 个, not "23个项" cut from the noun 项目; "26个月" is one measure
+    assert _numbers("我局拟将23个项目列入名录，吸收30个部门参与。") == ["23个", "30个"]
+    assert _numbers("历时26个月，每天工作3个小时。") == ["26个月", "3个小时"]
