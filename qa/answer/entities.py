@@ -51,12 +51,18 @@ _NUMBER = re.compile(
 _EN_RANGE_TO = re.compile(r"\s+to\s+")
 _EN_RANGE_AND = re.compile(r"\s+and\s+")
 _BETWEEN = re.compile(r"\bbetween\s+$")
-# a time of day on a clock ("9:30", "14：00：05", "9:00 a.m."), after the part of the day it is in ("下午3:00"), alone
-# or as the ends of a range ("14:00-16:00"): one time, not the numbers 14, 00-16 and 00
-_CLOCK = r"\d{1,2}[:：][0-5]\d(?:[:：][0-5]\d)?(?!\d)(?:\s*[ap]\.?m\b\.?)?"
+# a time of day on a clock ("9:30", "14：00：05", "9:00 a.m.", "10 a.m."), after the part of the day it is in
+# ("下午3:00"), alone or as the ends of a range ("14:00-16:00"): one time, not the numbers 14, 00-16 and 00
+_CLOCK = r"(?:\d{1,2}[:：][0-5]\d(?:[:：][0-5]\d)?(?!\d)(?:\s*[ap]\.?m\b\.?)?|\d{1,2}\s*[ap]\.?m\b\.?)"
 _DAY_PART = "(?:凌晨|早上|上午|中午|下午|傍晚|晚上|夜间)"
 _CLOCK_TO = r"(?:\s*[-－–~～至到]\s*|\s+to\s+)"
-_TIME_OF_DAY = rf"(?:{_DAY_PART}\s*)?(?<![\d:：.]){_CLOCK}(?:{_CLOCK_TO}(?:{_DAY_PART}\s*)?{_CLOCK})?"
+# and as Chinese writes it: an hour after the part of the day ("下午3点", "上午九点半"), or with its minutes
+# ("15时30分", "8点20分"), or the formal "14时"; a figure and 点 alone are points ("提出3点意见")
+_ZH_CLOCK = (
+    rf"{_DAY_PART}\s*[\d一二两三四五六七八九十]{{1,3}}\s*[点时](?:\s*\d{{1,2}}\s*分|半|整|许)?"
+    r"|(?<![\d.])\d{1,2}\s*[点时]\s*\d{1,2}\s*分|(?<![\d.])\d{1,2}时(?:许|整)?"
+)
+_TIME_OF_DAY = rf"(?:{_DAY_PART}\s*)?(?<![\d:：.]){_CLOCK}(?:{_CLOCK_TO}(?:{_DAY_PART}\s*)?{_CLOCK})?|{_ZH_CLOCK}"
 # a date in digits, as web pages date their articles ("2022-03-30", "2019/05/20", "2021.3.15"), with the time after
 # it if one is given
 _NUMERIC_DATE = rf"(?<![\d.])\d{{4}}([-/.])\d{{1,2}}\1\d{{1,2}}(?!\d|\.\d)(?:\s+{_CLOCK})?"

@@ -163,3 +163,19 @@ def test_ge_stands_before_a_unit_of_time_only() -> None:
     # "23个项目" is 23 of 个, not "23个项" cut from the noun 项目; "26个月" is one measure
     assert _numbers("我局拟将23个项目列入名录，吸收30个部门参与。") == ["23个", "30个"]
     assert _numbers("历时26个月，每天工作3个小时。") == ["26个月", "3个小时"]
+
+
+def test_hours_as_chinese_and_english_write_them_without_minutes_are_times() -> None:
+    for text, time in (
+        ("会议于下午3点召开。", "下午3点"),
+        ("上午九点半开幕。", "上午九点半"),
+        ("事故于15时30分发生。", "15时30分"),
+        ("每年夏至当日正午12时26分。", "12时26分"),
+        ("晚上8时举行。", "晚上8时"),
+        ("Saturday hours are 10 a.m. to 6 p.m.", "10 a.m. to 6 p.m."),
+        ("Open 9am-5pm daily.", "9am-5pm"),
+    ):
+        assert (fold(time), "date") in _found(text), text
+    # a figure and 点 with no part of the day and no minutes are points, and hours a duration
+    assert _numbers("提出3点意见，用了3小时。") == ["3点", "3小时"]
+    assert not any(kind == "date" for _, kind in _found("提出3点意见，用了3小时。"))
