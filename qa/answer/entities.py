@@ -65,12 +65,16 @@ _ZH_CLOCK = (
 _TIME_OF_DAY = rf"(?:{_DAY_PART}\s*)?(?<![\d:：.]){_CLOCK}(?:{_CLOCK_TO}(?:{_DAY_PART}\s*)?{_CLOCK})?|{_ZH_CLOCK}"
 # a date in digits, as web pages date their articles ("2022-03-30", "2019/05/20", "2021.3.15"), with the time after
 # it if one is given
-_NUMERIC_DATE = rf"(?<![\d.])\d{{4}}([-/.])\d{{1,2}}\1\d{{1,2}}(?!\d|\.\d)(?:\s+{_CLOCK})?"
+# (the separator is the pattern's first group wherever this stands first)
+_DIGIT_DATE = r"\d{4}([-/.])\d{1,2}\1\d{1,2}(?!\d|\.\d)"
+_NUMERIC_DATE = rf"(?<![\d.]){_DIGIT_DATE}(?:\s+{_CLOCK})?"
 # its month and day, to tell a date from a version or a code of the same shape ("2021.13.45")
 _NUMERIC_DATE_PARTS = re.compile(r"\d{4}[-/.](\d{1,2})[-/.](\d{1,2})")
+# a year, with its month and day if given ("1511年", "2009年3月17日")
+_YEAR_DATE = r"(?:公元前?|西元前?)?\d{1,4}\s*年(?:\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?)?"
 _DATE = re.compile(
     rf"{_NUMERIC_DATE}|{_TIME_OF_DAY}|"
-    r"\d{2,4}\s*年代|(?:公元前?|西元前?)?\d{1,4}\s*年(?:\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?)?|\d{1,2}\s*月\s*\d{1,2}\s*[日号]|"
+    rf"\d{{2,4}}\s*年代|{_YEAR_DATE}|\d{{1,2}}\s*月\s*\d{{1,2}}\s*[日号]|"
     r"\d{1,2}\s*月(?!份?\d)|[一二三四五六七八九十〇零]{2,4}年|"
     rf"[{IDEOGRAPHS}]{{1,3}}[元一二三四五六七八九十]{{1,3}}年|"
     r"\d{1,2}\s*世纪|"
@@ -81,8 +85,7 @@ _DATE = re.compile(
 # the end of a range of dates, after its start: in full ("1998年至2003年", "2022-03-30 - 2022-04-02"), or without the
 # year, or the year and month, it shares with the start ("2019年3月至5月", "2008年12月11日至22日")
 _DATE_RANGE_END = re.compile(
-    r"\s*[-－–~～至到]\s*(?:\d{4}([-/.])\d{1,2}\1\d{1,2}(?!\d|\.\d)|(?:公元前?|西元前?)?\d{1,4}\s*年(?:\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?)?"
-    r"|\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?|\d{1,2}\s*[日号])"
+    rf"\s*[-－–~～至到]\s*(?:{_DIGIT_DATE}|{_YEAR_DATE}|\d{{1,2}}\s*月(?:\s*\d{{1,2}}\s*[日号])?|\d{{1,2}}\s*[日号])"
 )
 # a ratio or a score ("1：7", "3:2", "25:23"), where the colon is no clock's: one figure
 _RATIO = re.compile(r"(?<![\d.:：])\d+(?:\.\d+)?[:：]\d+(?:\.\d+)?(?![\d:：])")
@@ -155,7 +158,7 @@ def _pos_spans(tagged: Sequence[tuple[int, int, str]], text: str) -> Iterator[Ty
 
 
 # the tagger's nouns: a numeral written onto one is part of a name, not an amount of it
-_NOUN_FLAGS = frozenset({"n", "ns", "nt", "nz", "nr", "nrt", "nrfg"})
+_NOUN_FLAGS = frozenset({"n", *_POS_TYPES})
 _BARE_DIGITS = re.compile(r"\d+(?:\.\d+)?")
 
 

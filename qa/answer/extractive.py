@@ -192,9 +192,8 @@ class ExtractiveAnswerer:
             else:
                 chosen.append(holder)
         if kind in EXPLAINED_KINDS:
-            said = {assessment.sentences[i].text.strip() for i in chosen}
             for j in _neighbours(assessment.sentences, passages, int(assessment.order[0])):
-                if assessment.sentences[j].text.strip() not in said:
+                if assessment.sentences[j].text.strip() not in by_text:
                     chosen.append(j)
         return chosen
 
