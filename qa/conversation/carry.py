@@ -588,6 +588,35 @@ def _framed(previous: Reading, question: Reading, asked: tuple[int, int], model:
     return previous.text[: terms[first].start] + said + rest, terms[best]
 
 
+def _narrowed(previous: Reading, question: Reading, asked: tuple[int, int]) -> str | None:
+    """The previous question with the follow-up's noun phrase in place of its head word, when the follow-up is
+    one phrase that ends with a word of the previous question and puts common words before it: "农村人口呢？"
+    after "北白象镇的人口是多少？" asks for the town's rural population. A Chinese noun phrase ends with its head,
+    so such a phrase narrows that word rather than standing for the question's subject, where the parallel model
+    (which sets aside words the follow-up repeats) put it ("农村人口是多少？"). A phrase with a name in front
+    ("杭州人口呢？" after "北京的人口是多少？") may switch the subject instead, and goes to the model as before."""
+    if len(question.terms) != 1:
+        return None
+    phrase = question.terms[0]
+    if len(phrase.pieces) < 2 or phrase.proper or phrase.number:
+        return None
+    head = phrase.pieces[-1]
+    for term in previous.terms:
+        if asked[0] <= term.start < asked[1] or term.proper or term.text == phrase.text:
+            continue
+        if term.pieces[-1:] == (head,):
+            said = question.text[phrase.start : phrase.end]
+            return previous.text[: term.start] + said + previous.text[term.end :]
+    return None
+
+
+def _misplaced(question: Reading, replaced: Term) -> bool:
+    """Whether the parallel model put a follow-up that names no name and no number in a name's place: a common
+    noun ("人口", "户籍人口") stands parallel to a common noun, and where the previous question offers none beside
+    its subject, the follow-up asks about that subject rather than replacing it."""
+    return replaced.proper and not any(t.proper or t.number for t in question.terms)
+
+
 def _overlap(said: str, rest: str) -> int:
     """The length of the longest end of `said` (short of all of it) that `rest` opens with."""
     return next((k for k in range(len(said) - 1, 0, -1) if rest.startswith(said[-k:]) and said[-k:].strip()), 0)
@@ -669,7 +698,15 @@ class TermCarry:
             retimed = None if english else _retimed(prev, q, asked)
             if retimed is not None:
                 return retimed
-        if asked is not None and (framed := _framed(prev, q, asked, self.parallel)) is not None:
+        if asked is not None and (narrowed := _narrowed(prev, q, asked)) is not None:
+            return narrowed
+        framed = _framed(prev, q, asked, self.parallel) if asked is not None else None
+        if framed is not None and q.pronoun_at is None and _misplaced(q, framed[1]):
+            # "那人口呢？" after "莫扎伊斯克距离莫斯科多远？" is no word of it said again of another name, though the
+            # parallel model, given only the town to replace, made it "人口远？": a follow-up naming no name and
+            # no number asks about the previous question's subject, whose words the carry model brings
+            framed = None
+        if framed is not None:
             text, replaced = framed
             if q.pronoun_at is None or replaced is not prev.terms[0]:
                 return text

@@ -179,6 +179,29 @@ def test_an_elliptical_follow_up_keeps_the_previous_questions_frame() -> None:
     assert framed.startswith("房寺镇下放了多少") and framed.endswith("执法权限?") and "权力" not in framed
 
 
+def test_a_follow_up_phrase_ending_with_a_word_of_the_question_narrows_that_word() -> None:
+    # a Chinese noun phrase ends with its head: "农村人口" is a kind of 人口, so it takes 人口's place and the subject
+    # stays, where the parallel model, which sets aside the words a follow-up repeats, put it in the town's place
+    carry = TermCarry(_no_search)
+    assert carry.rewrite("农村人口呢?", "北白象镇的人口是多少?") == "北白象镇的农村人口是多少?"
+    assert carry.rewrite("幼体身长呢？", "扁掌龙亚科的身长介于多少之间？") == "扁掌龙亚科的幼体身长介于多少之间？"
+    # a phrase whose head the previous one shares replaces that phrase whole
+    assert carry.rewrite("新产品产值呢?", "北白象镇一季度的工业产值是多少?") == "北白象镇一季度的新产品产值是多少?"
+    # with a name in front, the follow-up may ask about another subject: left to the parallel model
+    assert "北京" not in carry.rewrite("杭州人口呢?", "北京的人口是多少?")
+
+
+def test_a_follow_up_naming_no_name_never_takes_the_subjects_place() -> None:
+    # the parallel model, with no common noun to replace, put "户籍人口" in the street's place ("户籍人口下辖多少个
+    # 居委会？"): such a follow-up asks about the previous question's subject, which the carry model brings
+    carry = TermCarry(lambda text: [])
+    assert carry.rewrite("那户籍人口呢？", "淮海中路街道下辖多少个居委会？") == "淮海中路街道那户籍人口呢？"
+    assert carry.rewrite("城区面积呢?", "北白象镇的人口是多少?") == "北白象镇城区面积呢?"
+    # where the previous question has a common noun for it, the frame stays
+    assert carry.rewrite("面积呢?", "北京的人口是多少?") == "北京的面积是多少?"
+    assert carry.rewrite("软枝黄蝉呢？", "猴面包树的别名是什么？") == "软枝黄蝉的别名是什么？"
+
+
 def test_a_pronoun_keeps_the_word_it_refers_to_out_of_the_frame() -> None:
     # "它" stands for the subject: the frame keeps it when another word is parallel to the follow-up's ("面积" for
     # "人口"), and the pronoun takes it when the frame's only candidate is the subject itself ("位于哪里" has no

@@ -14,7 +14,7 @@ from qa.ingest import load_file
 
 REPO = Path(__file__).resolve().parents[2]
 FOLLOWUP = REPO / "evals" / "followup"
-SETS = {name: FOLLOWUP / f"{name}.jsonl" for name in ("dev", "test", "test2", "test3", "test4", "test5")}
+SETS = {name: FOLLOWUP / f"{name}.jsonl" for name in ("dev", "test", "test2", "test3", "test4", "test5", "test6")}
 
 
 @cache
@@ -74,7 +74,7 @@ def test_expected_strings_occur_in_the_cited_documents(name: str) -> None:
             assert any(expected in text for text in texts), (item.id, expected)
 
 
-@pytest.mark.parametrize("held_out", ["test", "test2", "test3", "test4", "test5"])
+@pytest.mark.parametrize("held_out", ["test", "test2", "test3", "test4", "test5", "test6"])
 def test_held_out_dialogues_are_about_other_passages_than_the_development_set(held_out: str) -> None:
     assert not set(_dialogues("dev")) & set(_dialogues(held_out))
 
