@@ -13,7 +13,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from qa.query.kinds import answer_kind, interrogative_span
-from qa.query.terms import EN_LETTER_UNITS, EN_MEASURE_WORDS, ZH_MEASURE_WORDS, content_terms, term_weight
+from qa.query.terms import (
+    EN_LETTER_UNITS,
+    EN_MEASURE_WORDS,
+    ZH_DIMENSION_UNITS,
+    ZH_MEASURE_WORDS,
+    content_terms,
+    term_weight,
+)
 from qa.segment import index_terms, words
 from qa.text import detect_lang, fold
 
@@ -28,6 +35,9 @@ _ZH_DIGITS = str.maketrans("〇零一二三四五六七八九", "00123456789")
 # in English, a four-digit number standing alone that no unit follows ("in 2023", not "2,000 m" or "1500 meters")
 _EN_YEAR = re.compile(r"(?<![\d.,])\b(1[5-9]\d\d|20\d\d)\b(?![.,]\d)(?:\s*([%°a-z]+))?")
 _QUESTION_END = re.compile(r"[\s?？。.!！]+$")
+# a quantity's adjective after 多, as `qa.query.kinds` reads it, unless a noun of time makes the question one of
+# a duration ("多长时间")
+_DIMENSION = re.compile(rf"多([{''.join(ZH_DIMENSION_UNITS)}])(?!时间)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +88,9 @@ def _units(folded: str, tokens: Sequence[str], kind: str) -> tuple[str, ...]:
                 out.append(nxt)
     if re.search(r"比例|百分之|百分比|占比|percent|proportion", folded):
         out.append("%")
+    # "多高" asks for a length, in whichever unit the text gives it
+    for m in _DIMENSION.finditer(folded):
+        out.extend(ZH_DIMENSION_UNITS[m.group(1)])
     return tuple(dict.fromkeys(out))
 
 
@@ -126,16 +139,21 @@ def analyze(question: str) -> Query:
     units = _units(folded, tokens, kind)
     glued = _glued(folded, tokens, span) if span is not None and kind == "number" else ""
     rest = glued[len(asked) :]
-    if rest not in ZH_MEASURE_WORDS:  # "几何" is no interrogative
+    # "多长" glued into one word asks a quantity of 长, which the answer's sentence says ("全长1122米") where it never
+    # says "多长": the adjective is the question's word, as it is when segmentation keeps 多 apart ("多|高")
+    adjective = rest if asked == "多" and rest else ""
+    if rest not in ZH_MEASURE_WORDS and not adjective:  # "几何" is no interrogative
         glued = ""
-    elif rest:
+    elif rest and not adjective:
         units = (rest, *(u for u in units if u != rest))
     numbers = tuple(dict.fromkeys(n.replace(",", "") for n in _STATED_NUMBER.findall(folded)))
-    terms = [
-        t
-        for t in content_terms(tokens)
-        if t not in units and t not in asked and t != glued and (not t.isdigit() or t in numbers)
-    ]
+    terms = list(
+        dict.fromkeys(
+            adjective if t == glued and adjective else t
+            for t in content_terms(tokens)
+            if t not in units and t not in asked and (t != glued or adjective) and (not t.isdigit() or t in numbers)
+        )
+    )
     terms.extend(n for n in numbers if n not in terms)
     expansions: tuple[str, ...] = ()
     names: tuple[str, ...] = ()

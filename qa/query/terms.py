@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 
 # Function words of each language: a closed class, never the topic of a question.
@@ -27,6 +27,15 @@ ZH_MEASURE_WORDS = frozenset(
     公克 毫克 磅 升 公升 毫升 度 摄氏度 瓦 千瓦 伏 赫兹 字节 美元 欧元 英镑 日元 港元 港币 元人民币
     人次 班次 车次 架次 % ％ ‰""".split()
 )
+# The units of the dimension a Chinese quantity's adjective asks for: "多高", "多远" or "多长" ask for a length,
+# "多重" for a weight, so a sentence giving "235.6米" answers "有多高" as one giving "7层" answers "几层". Groups of
+# the measure words above, by physical dimension. Not 大, 久 or 快: "多大" asks for an area, a size, a tonnage or an
+# age alike, a duration's units (年, 月, 日) are also a date's, and a speed's are written too many ways.
+_LENGTH_UNITS = ("米", "千米", "公里", "厘米", "毫米", "公分", "公尺", "英里", "英尺", "英寸", "海里")
+ZH_DIMENSION_UNITS: Mapping[str, tuple[str, ...]] = {
+    **dict.fromkeys("高远长深宽厚", _LENGTH_UNITS),
+    "重": ("吨", "公吨", "公斤", "千克", "克", "公克", "毫克", "磅"),
+}
 # English units, currencies and magnitudes: a closed class, as the Chinese measure words are. A number's next word
 # is its unit only if it is one of them ("42 km", "2.4 million euros"), not whatever follows ("1998 in"). A
 # one-letter unit must stand apart ("5 m"): written on, the letter is a name's ("5G") or a plural's ("1990s").

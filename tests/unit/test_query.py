@@ -57,9 +57,21 @@ def test_an_interrogative_glued_to_its_measure_word_is_no_term_and_names_the_uni
     assert "几何学" in analyze("几何学是什么？").terms
 
 
+def test_a_quantitys_adjective_names_the_units_of_its_dimension() -> None:
+    # "有多高" is answered by "235.6米" as "几层" is by "54层": the sentence with a length has the unit asked for
+    assert "米" in analyze("富国银行广场有多高？").units and "千米" in analyze("莫扎伊斯克距离莫斯科多远？").units
+    assert "公斤" in analyze("大熊猫有多重？").units
+    # a noun of time makes 多长 a duration's, and 多大 asks for an area, a size or an age alike
+    assert analyze("这条河有多长时间的历史？").units == ()
+    assert analyze("赛里木湖的面积有多大？").units == ()
+
+
 def test_an_attribute_asked_with_duo_stays_a_term() -> None:
     # "多高" asks for a height: 高 is what the answer sentence talks about ("树高可达55米")
     assert "高" in analyze("纽西兰鸡毛松有多高？").terms
+    # and so it does where segmentation glues it to 多: "多长" is in no text, "全长1122米" holds 长
+    terms = analyze("东关街有多长？").terms
+    assert "长" in terms and "多长" not in terms
 
 
 def test_stated_numbers_are_constraints_and_terms() -> None:
