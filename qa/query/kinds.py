@@ -9,6 +9,10 @@ of those crossings are fitted on data (`qa calibrate`).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from functools import lru_cache
+
+import rjieba
 
 KINDS = (
     "number",
@@ -36,8 +40,9 @@ _ZH: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     ("reason", re.compile(r"为什么(?![\s?？。!！]*$)|为何|原因|何故|怎么会|为啥")),
     # "多高" asks a quantity of 高: the interrogative is 多, and 高 stays a word of the question
-    ("number", re.compile(r"多少|多(?=[大高长远重深宽久厚快])|比例|百分之|百分比|占比|几(?!乎)")),
-    ("person", re.compile(r"谁|哪位|哪些人|什么人|何人|哪个人")),
+    # and 几 is a numeral but in the words 几乎 ("almost"), 几何 ("geometry"), 几率 ("probability") and 茶几
+    ("number", re.compile(r"多少|多(?=[大高长远重深宽久厚快])|比例|百分之|百分比|占比|(?<!茶)几(?![乎何率])")),
+    ("person", re.compile(r"谁|哪位|哪些人|什么人|(?<!任)何人|哪个人")),
     (
         "place",
         re.compile(
@@ -50,8 +55,8 @@ _ZH: tuple[tuple[str, re.Pattern[str]], ...] = (
     # "哪两个族", "哪三个园区": which N things
     ("list", re.compile(r"哪些|有几种|哪几|哪[两二三四五六七八九十百\d]+\w")),
     ("yesno", re.compile(r"是否|是不是|有没有|能否|可否|能不能|会不会|吗[\s?？]*$")),
-    # 哪 before any classifier ("哪件事", "哪派") asks which one; 哪怕 ("even if") is no question
-    ("entity", re.compile(r"哪个|哪一|哪种|哪部|哪本|哪首|哪家|哪所|哪条|什么|何|哪(?![里儿怕])")),
+    # 哪 before any classifier ("哪件事", "哪派") asks which one; 哪怕 ("even if"), 几何 and 任何 ("any") ask nothing
+    ("entity", re.compile(r"哪个|哪一|哪种|哪部|哪本|哪首|哪家|哪所|哪条|什么|(?<![几任])何|哪(?![里儿怕])")),
 )
 
 _EN: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -79,20 +84,45 @@ _EN: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
+# the part-of-speech tags of jieba's dictionary for names of people, places, organisations and other proper nouns
+_NAME_TAGS = frozenset({"nr", "ns", "nt", "nz"})
+
+
+@lru_cache(maxsize=1024)
+def _names(folded_question: str) -> tuple[tuple[int, int], ...]:
+    """The spans of the question's proper names: an interrogative's characters inside one ask nothing ("几内亚",
+    "何塞", "奈何桥"), though a name's tag on a whole interrogative (jieba tags "何谓" as a person's name) does not
+    make it one."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for word, tag in rjieba.tag(folded_question):
+        end = start + len(word)
+        if len(word) > 1 and tag in _NAME_TAGS:
+            spans.append((start, end))
+        start = end
+    return tuple(spans)
+
+
+def _matches(folded_question: str, lang: str) -> Iterator[tuple[str, re.Match[str]]]:
+    """Each kind's first match outside a name, in the order of the kinds' table."""
+    names = _names(folded_question) if lang == "zh" else ()
+    for kind, pattern in _ZH if lang == "zh" else _EN:
+        for m in pattern.finditer(folded_question):
+            if not any(s <= m.start() and m.end() <= e and (s, e) != m.span() for s, e in names):
+                yield kind, m
+                break
+
+
 def answer_kind(folded_question: str, lang: str) -> str:
     """One of `KINDS` for a folded question (`qa.text.fold`) in language `lang` ('zh' or 'en')."""
-    for kind, pattern in _ZH if lang == "zh" else _EN:
-        if pattern.search(folded_question):
-            return kind
-    return "other"
+    return next((kind for kind, _ in _matches(folded_question, lang)), "other")
 
 
 def interrogative_span(folded_question: str, lang: str) -> tuple[int, int] | None:
     """Where the question's interrogative phrase sits (start, end), or None: the question's words before and
     after it frame the answer in a sentence that restates the question ("X的体重是[多少]" ↔ "X体重约[8公斤]")."""
     best: tuple[int, int] | None = None
-    for _, pattern in _ZH if lang == "zh" else _EN:
-        m = pattern.search(folded_question)
-        if m and (best is None or m.start() < best[0]):
+    for _, m in _matches(folded_question, lang):
+        if best is None or m.start() < best[0]:
             best = (m.start(), m.end())
     return best

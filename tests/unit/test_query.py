@@ -34,6 +34,24 @@ def test_answer_kind_comes_from_the_interrogative(question: str, kind: str) -> N
     assert analyze(question).kind == kind
 
 
+def test_an_interrogative_character_inside_a_name_or_a_word_asks_nothing() -> None:
+    # 几 in a country's name and 何 in a person's: the question asks with its own interrogative, and the frame
+    # around that one keeps the name whole
+    assert analyze("几内亚的首都是哪里？").kind == "place"
+    assert analyze("西新几内亚的Ekagi族用六十进制来计算什么？").kind == "entity"
+    assert analyze("何塞在哪里出生？").frame == ("何塞在", "出生")
+    assert analyze("何法倪的母亲是谁？").frame == ("何法倪的母亲是", "")
+    # but a whole interrogative jieba tags as a name still asks
+    assert analyze("何谓羊水栓塞？").kind == "definition"
+    # the words 几何, 几率 and 任何 hold no interrogative; 几 elsewhere asks for a number
+    assert analyze("几何学的创始人是谁？").frame == ("几何学的创始人是", "")
+    assert analyze("几何学是什么？").kind == "definition"
+    assert analyze("成功的几率是多少？").frame == ("成功的几率是", "")
+    assert analyze("任何人都能参加什么活动？").frame == ("任何人都能参加", "活动")
+    for question in ("龚秀娥的徒弟中有几人是省级代表性传承人？", "共有几万人？", "几代人？", "他是几岁？"):
+        assert analyze(question).kind == "number", question
+
+
 def test_which_n_things_frames_the_answer_around_the_counted_noun() -> None:
     # "哪两个族": the interrogative takes the number and its classifier, the counted noun stays in the frame
     assert analyze("扁掌龙亚科包含哪两个族？").frame == ("扁掌龙亚科包含", "族")
@@ -64,6 +82,15 @@ def test_a_quantitys_adjective_names_the_units_of_its_dimension() -> None:
     # a noun of time makes 多长 a duration's, and 多大 asks for an area, a size or an age alike
     assert analyze("这条河有多长时间的历史？").units == ()
     assert analyze("赛里木湖的面积有多大？").units == ()
+
+
+def test_an_english_quantitys_adjective_names_the_units_of_its_dimension() -> None:
+    # in English and in Chinese, as an English question is often asked of Chinese text
+    units = analyze("How tall is the Wells Fargo Plaza?").units
+    assert "meter" in units and "米" in units
+    assert "公斤" in analyze("How heavy is a giant panda?").units
+    # "how long" asks for a duration as often as for a length
+    assert analyze("How long did the war last?").units == ()
 
 
 def test_an_attribute_asked_with_duo_stays_a_term() -> None:
