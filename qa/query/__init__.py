@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from qa.query.kinds import answer_kind, interrogative_span
 from qa.query.terms import (
+    EN_DIMENSION_UNITS,
     EN_LETTER_UNITS,
     EN_MEASURE_WORDS,
     ZH_DIMENSION_UNITS,
@@ -38,6 +39,7 @@ _QUESTION_END = re.compile(r"[\s?？。.!！]+$")
 # a quantity's adjective after 多, as `qa.query.kinds` reads it, unless a noun of time makes the question one of
 # a duration ("多长时间")
 _DIMENSION = re.compile(rf"多([{''.join(ZH_DIMENSION_UNITS)}])(?!时间)")
+_EN_DIMENSION = re.compile(rf"\bhow ({'|'.join(EN_DIMENSION_UNITS)})\b")
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +93,8 @@ def _units(folded: str, tokens: Sequence[str], kind: str) -> tuple[str, ...]:
     # "多高" asks for a length, in whichever unit the text gives it
     for m in _DIMENSION.finditer(folded):
         out.extend(ZH_DIMENSION_UNITS[m.group(1)])
+    for m in _EN_DIMENSION.finditer(folded):
+        out.extend(EN_DIMENSION_UNITS[m.group(1)])
     return tuple(dict.fromkeys(out))
 
 

@@ -36,6 +36,17 @@ ZH_DIMENSION_UNITS: Mapping[str, tuple[str, ...]] = {
     **dict.fromkeys("高远长深宽厚", _LENGTH_UNITS),
     "重": ("吨", "公吨", "公斤", "千克", "克", "公克", "毫克", "磅"),
 }
+# The same for an English question's adjective after "how": a length's units and a weight's, in English and in
+# Chinese, for an English question is often asked of Chinese text. Not "long" (as often a duration's as a length's:
+# "how long did the war last"), "big", "large" or "old", as 大 and 久 above; only units of two letters or more, as the
+# units are looked for inside the candidate answers.
+EN_DIMENSION_UNITS: Mapping[str, tuple[str, ...]] = {
+    **dict.fromkeys(
+        ("tall", "high", "far", "deep", "wide", "thick"),
+        ("km", "cm", "mm", "meter", "metre", "mile", "feet", "foot", "ft", "inch", *_LENGTH_UNITS),
+    ),
+    "heavy": ("kg", "kilogram", "gram", "ton", "pound", "lb", *ZH_DIMENSION_UNITS["重"]),
+}
 # English units, currencies and magnitudes: a closed class, as the Chinese measure words are. A number's next word
 # is its unit only if it is one of them ("42 km", "2.4 million euros"), not whatever follows ("1998 in"). A
 # one-letter unit must stand apart ("5 m"): written on, the letter is a name's ("5G") or a plural's ("1990s").
