@@ -19,18 +19,20 @@ The protocol behind the answer figures in the README. The questions are split in
 and fitted on like the others, never asked). `--test-dataset`/`--test-index-dir` ask each fold's questions
 in another form — the same questions and passages in traditional script, say — over another index: the
 models are still fitted on the first dataset's other folds. It prints one row per fold and the pooled row,
-and the command that reproduces them.
+and the command that reproduces them; `--dump` writes each asked question's answers, for reading the misses.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TextIO
 
 from qa.answer.fit import Figures, fit_model, fold_of, pooled
 from qa.config import Settings
@@ -41,7 +43,7 @@ from qa.runtime import configure_process
 from qa.service import QAService
 
 
-def _score(service: QAService, items: list[EvalItem], deleted: QAService) -> Figures:
+def _score(service: QAService, items: list[EvalItem], deleted: QAService, dump: TextIO | None = None) -> Figures:
     sums = {"contains": 0.0, "cited": 0.0, "refused": 0.0, "f1": 0.0, "em": 0.0, "gone": 0.0}
     ungrounded = 0
     for item in items:
@@ -59,6 +61,18 @@ def _score(service: QAService, items: list[EvalItem], deleted: QAService) -> Fig
         sums["em"] += exact_match(short, golds) if short else 0.0
         after = asyncio.run(deleted.ask(item.question, "default"))
         sums["gone"] += not after.found
+        if dump is not None:
+            record = {
+                "id": item.id,
+                "question": item.question,
+                "answers": golds,
+                "found": answer.found,
+                "answer": answer.answer,
+                "short_answer": short,
+                "cited": [c.doc_id for c in answer.citations],
+                "answered_when_deleted": after.found,
+            }
+            dump.write(json.dumps(record, ensure_ascii=False) + "\n")
         ungrounded += bool(after.ungrounded_numbers)
     n = max(len(items), 1)
     return Figures(
@@ -84,6 +98,7 @@ def main() -> int:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--coverage", type=float, default=0.95)
     parser.add_argument("--max-false-refusals", type=float, default=0.03)
+    parser.add_argument("--dump", type=Path, default=None, help="write each asked question's answers here (JSONL)")
     args = parser.parse_args()
     started = time.perf_counter()
     settings = Settings(index_dir=args.index_dir)
@@ -98,6 +113,7 @@ def main() -> int:
     target.close()
     assignment = fold_of(cases, args.folds)
     rows: list[tuple[str, Figures]] = []
+    dump = args.dump.open("w", encoding="utf-8") if args.dump else None
     with tempfile.TemporaryDirectory() as tmp:
         for fold in range(args.folds):
             train = [c for c in cases if assignment[c.group] != fold]
@@ -117,13 +133,15 @@ def main() -> int:
             for doc_id, info in stored.items():
                 if doc_matches(doc_id, info.source, {d for i in held for d in i.docs}):
                     deleted.delete_document("default", doc_id)
-            rows.append((f"fold {fold + 1}", _score(asked, held, deleted)))
+            rows.append((f"fold {fold + 1}", _score(asked, held, deleted, dump)))
             asked.close()
             deleted.close()
             shutil.rmtree(copy)
             print(
                 f"[crossval] fold {fold + 1}/{args.folds} done ({time.perf_counter() - started:.0f} s)", file=sys.stderr
             )
+    if dump is not None:
+        dump.close()
     rows.append((f"{args.folds}-fold pooled", pooled([f for _, f in rows])))
     print(format_figures(rows))
     print("command: .venv/bin/python " + " ".join(sys.argv))
