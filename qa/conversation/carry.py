@@ -396,6 +396,13 @@ _YEAR, _PART, _QUARTER, _MONTH, _DAY = range(5)
 # the parts of a year ("2018年上半年", "去年底"), read before 年 itself; a word may hold both ("去年底")
 _PARTS_OF_YEAR = ("上半年", "下半年", "半年", "年初", "年底", "年末", "年中")
 _GRAIN_MARKS = (("季", _QUARTER), ("月", _MONTH), ("日", _DAY), ("号", _DAY))
+# the grains that stand for one another: a half, a quarter and a month are each a part of a year, so "上半年呢？"
+# after "…一季度…" asks for the half instead of the quarter (not for the first quarter of the half), as a year stands
+# for a year; a day is a part of a month and is added to one
+_SLOTS = {_YEAR: 0, _PART: 1, _QUARTER: 1, _MONTH: 1, _DAY: 2}
+# "去年同期" and "2017年同期" are the previous question's part of the year in another year: the year alone, standing
+# for the previous question's, keeps that part
+_SAME_PERIOD = re.compile(r"(?<=年)同期(?=[\s呢吧啊?？。]*$)")
 # what joins the two ends of a time range ("1996年到1997年")
 _RANGE_WORDS = frozenset({"到", "至", "-", "~", "～", "－", "–"})
 # a year written as a number has three digits or more: "50年来" is a duration
@@ -454,7 +461,8 @@ def _retimed(previous: Reading, question: Reading, asked: tuple[int, int]) -> st
     if not all(grains):
         return None
     text = question.text[question.terms[0].start : question.terms[-1].end]
-    same = [i for i, g in zip(run, grains, strict=True) if g & said]
+    slots = {_SLOTS[g] for g in said}
+    same = [i for i, g in zip(run, grains, strict=True) if {_SLOTS[x] for x in g} & slots]
     if same:
         start, end = previous.terms[same[0]].start, previous.terms[same[-1]].end
         after = same[-1] + 1
@@ -673,6 +681,9 @@ class TermCarry:
         if about is not None:
             # "What about Lyon?" after "Where is Paris?" is "Where is Lyon?": read as "And Lyon?"
             question = "And " + question[about.end() :]
+            q = read(question)
+        if not english and _SAME_PERIOD.search(question):
+            question = _SAME_PERIOD.sub("", question)
             q = read(question)
         asked = ellipsis_frame(question, previous)
         if asked is not None and english and len(prev.terms) == 1 and _EN_NAME_OF.search(question):
