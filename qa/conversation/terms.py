@@ -149,6 +149,9 @@ def read(text: str) -> Reading:
     folded = fold(text)
     # in a Chinese question a Latin word is a name or an abbreviation alike ("F1", "WTA"): only English ones tell
     english = detect_lang(text) == "en"
+    # an interrogative's lone character asks, whatever the tagger makes of it: the numeral 多 of "多远" is no piece of
+    # the name before it ("莫斯科多"); the nouns an interrogative holds ("哪个地区") stay words of the question
+    asking = None if english else interrogative_span(folded, "zh")
     for pair in _tagger().lcut(folded):
         token, tag = pair.word, pair.flag
         start = folded.find(token, at)
@@ -161,6 +164,8 @@ def read(text: str) -> Reading:
             pronoun_at = pronoun_at or (start, at)
             continue
         if not word or not _WORD_CHAR.search(word) or word in STOP_WORDS:
+            continue
+        if asking is not None and asking[0] <= start < asking[1] and len(word) == 1:
             continue
         if english and tag == "eng" and written[:1].isupper() and text[:start].strip():
             tag = _EN_NAME  # English capitalises names, and every question's first word

@@ -39,6 +39,13 @@ def test_unknown_names_read_as_one_term_weighed_by_their_rarest_piece() -> None:
     assert [t.text for t in read("温泉关的音译是什么？").terms][:1] == ["温泉关"]
 
 
+def test_an_interrogatives_lone_character_is_no_piece_of_the_name_before_it() -> None:
+    # the tagger reads the 多 of "多远" as a numeral, which joined the name before it ("莫斯科多")
+    assert not any("多" in t.text for t in read("莫扎伊斯克距离莫斯科多远？").terms)
+    # the nouns an interrogative holds stay words of the question
+    assert "地区" in [t.text for t in read("草蓬是哪个地区对它的称呼？").terms]
+
+
 def test_rare_subjects_outweigh_common_words_and_pronouns_are_noticed() -> None:
     headline = read("房寺镇下放了多少项权力?")
     weights = {t.text: t.weight for t in headline.terms}
@@ -325,6 +332,20 @@ def test_a_chinese_follow_up_giving_only_a_time_replaces_the_time_of_its_grain()
     # traditional script: the day's mark is 號
     assert carry.rewrite("4號呢？", "5月3號的活動在哪裡舉行?") == "5月4號的活動在哪裡舉行?"
     assert carry.rewrite("去年呢？", "房寺鎮2018年的財政總收入是多少？") == "房寺鎮去年的財政總收入是多少？"
+
+
+def test_a_part_of_a_year_stands_for_another_and_the_same_period_keeps_the_previous_one() -> None:
+    carry = TermCarry(_no_search)
+    # a half, a quarter and a month each stand for one another: "上半年一季度" asked for the quarter again
+    assert carry.rewrite("上半年呢？", "北白象镇一季度的工业产值是多少？") == "北白象镇上半年的工业产值是多少？"
+    assert carry.rewrite("4月呢？", "北白象镇2018年一季度的工业产值是多少？") == "北白象镇2018年4月的工业产值是多少？"
+    # a day is added to its month
+    assert carry.rewrite("4号呢？", "5月的活动在哪里举行?") == "5月4号的活动在哪里举行?"
+    # "同期" after a year is the previous question's part of the year in that year, whether or not jieba glues the
+    # two ("去年同期" is one word of its dictionary): it lost the attribute, or went before the quarter
+    in_quarter = "房寺镇2018年一季度的工业产值是多少？"
+    assert carry.rewrite("去年同期呢？", in_quarter) == "房寺镇去年一季度的工业产值是多少？"
+    assert carry.rewrite("2017年同期呢？", in_quarter) == "房寺镇2017年一季度的工业产值是多少？"
 
 
 def test_user_questions_skip_answers_and_blank_turns() -> None:
