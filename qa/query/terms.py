@@ -38,14 +38,15 @@ ZH_DIMENSION_UNITS: Mapping[str, tuple[str, ...]] = {
 }
 # The same for an English question's adjective after "how": a length's units and a weight's, in English and in
 # Chinese, for an English question is often asked of Chinese text. Not "long" (as often a duration's as a length's:
-# "how long did the war last"), "big", "large" or "old", as 大 and 久 above; only units of two letters or more, as the
-# units are looked for inside the candidate answers.
+# "how long did the war last"), "big", "large" or "old", as 大 and 久 above. The units are looked for inside the
+# candidate answers, letters within words: none that common words hold ("ton" of "Washington", "gram" of "program",
+# "ft" of "Microsoft", "foot" of "football", "meter" of "diameter").
 EN_DIMENSION_UNITS: Mapping[str, tuple[str, ...]] = {
     **dict.fromkeys(
         ("tall", "high", "far", "deep", "wide", "thick"),
-        ("km", "cm", "mm", "meter", "metre", "mile", "feet", "foot", "ft", "inch", *_LENGTH_UNITS),
+        ("km", "cm", "mm", "metre", "meters", "mile", "feet", "inch", *_LENGTH_UNITS),
     ),
-    "heavy": ("kg", "kilogram", "gram", "ton", "pound", "lb", *ZH_DIMENSION_UNITS["重"]),
+    "heavy": ("kg", "kilogram", "tonne", "lbs", *ZH_DIMENSION_UNITS["重"]),
 }
 # English units, currencies and magnitudes: a closed class, as the Chinese measure words are. A number's next word
 # is its unit only if it is one of them ("42 km", "2.4 million euros"), not whatever follows ("1998 in"). A

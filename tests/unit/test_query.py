@@ -87,7 +87,7 @@ def test_a_quantitys_adjective_names_the_units_of_its_dimension() -> None:
 def test_an_english_quantitys_adjective_names_the_units_of_its_dimension() -> None:
     # in English and in Chinese, as an English question is often asked of Chinese text
     units = analyze("How tall is the Wells Fargo Plaza?").units
-    assert "meter" in units and "米" in units
+    assert "metre" in units and "米" in units
     assert "公斤" in analyze("How heavy is a giant panda?").units
     # "how long" asks for a duration as often as for a length
     assert analyze("How long did the war last?").units == ()
