@@ -35,6 +35,20 @@ def words(text: str) -> list[str]:
     return [token for token in rjieba.cut(text) if token.strip()]
 
 
+def tagged(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, part-of-speech flag) of each word of `text`, by jieba's tagger (rjieba's port): what tells a
+    name (nr, ns, nt, nz) or a numeral (m) among the words."""
+    out: list[tuple[int, int, str]] = []
+    pos = 0
+    for word, flag in rjieba.tag(text):
+        start = text.find(word, pos)
+        if start < 0:
+            continue
+        pos = start + len(word)
+        out.append((start, pos, flag))
+    return out
+
+
 def index_terms(text: str) -> list[str]:
     """The BM25 terms of `text`: folded (`qa.text.fold`: NFKC, lower case, traditional script simplified, so a
     question in either script matches text in either), punctuation and stop words dropped.

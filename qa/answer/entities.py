@@ -16,9 +16,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-import rjieba
-
 from qa.query.terms import EN_LETTER_UNITS, EN_MEASURE_WORDS, ZH_MEASURE_WORDS
+from qa.segment import tagged
 from qa.text import IDEOGRAPHS
 
 SPAN_TYPES = ("number", "date", "title", "quote", "person", "place", "org", "proper", "latin")
@@ -104,19 +103,6 @@ class TypedSpan:
     start: int
     end: int
     type: str
-
-
-def _tagged(text: str) -> list[tuple[int, int, str]]:
-    """(start, end, part-of-speech flag) of each word of `text`, by jieba's tagger (rjieba's port)."""
-    out: list[tuple[int, int, str]] = []
-    pos = 0
-    for word, flag in rjieba.tag(text):
-        start = text.find(word, pos)
-        if start < 0:
-            continue
-        pos = start + len(word)
-        out.append((start, pos, flag))
-    return out
 
 
 # the tagger's numerals and measure words: it reads "万人次", "架次", "多名" as one quantity word
@@ -210,7 +196,7 @@ def typed_spans(text: str) -> tuple[TypedSpan, ...]:
             out.append(TypedSpan(m.start(), m.end(), "number"))
             wholes.append((m.start(), m.end()))
             ratios.append((m.start(), m.end()))
-    tagged = _tagged(text)
+    words = tagged(text)
     for m in _NUMBER.finditer(text):
         a, b = m.start(), m.end()
         while b > a and text[b - 1].isspace():
@@ -223,8 +209,8 @@ def typed_spans(text: str) -> tuple[TypedSpan, ...]:
             continue  # the figure after a ratio's colon is no number of its own: "1:7人" is no "7人"
         if b - a == 1 and not text[a].isdigit():
             continue  # a lone 一/十 is a word, not a number
-        end = _measure_end(tagged, text, b)
-        if end == b and _names_numeral(tagged, text, a, b):
+        end = _measure_end(words, text, b)
+        if end == b and _names_numeral(words, text, a, b):
             continue
         out.append(TypedSpan(a, end, "number"))
     numbers = [s for s in out if s.type == "number"]
@@ -233,5 +219,5 @@ def typed_spans(text: str) -> tuple[TypedSpan, ...]:
         gap = text[first.end : second.start]
         if _EN_RANGE_TO.fullmatch(gap) or (_EN_RANGE_AND.fullmatch(gap) and _BETWEEN.search(text, 0, first.start)):
             out.append(TypedSpan(first.start, second.end, "number"))
-    out.extend(_pos_spans(tagged, text))
+    out.extend(_pos_spans(words, text))
     return tuple(sorted(out, key=lambda s: (s.start, -s.end)))

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 from functools import lru_cache
 
-import rjieba
+from qa.segment import tagged
 
 KINDS = (
     "number",
@@ -93,14 +93,7 @@ def _names(folded_question: str) -> tuple[tuple[int, int], ...]:
     """The spans of the question's proper names: an interrogative's characters inside one ask nothing ("几内亚",
     "何塞", "奈何桥"), though a name's tag on a whole interrogative (jieba tags "何谓" as a person's name) does not
     make it one."""
-    spans: list[tuple[int, int]] = []
-    start = 0
-    for word, tag in rjieba.tag(folded_question):
-        end = start + len(word)
-        if len(word) > 1 and tag in _NAME_TAGS:
-            spans.append((start, end))
-        start = end
-    return tuple(spans)
+    return tuple((s, e) for s, e, tag in tagged(folded_question) if e - s > 1 and tag in _NAME_TAGS)
 
 
 def _matches(folded_question: str, lang: str) -> Iterator[tuple[str, re.Match[str]]]:
